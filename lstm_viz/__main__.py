@@ -1,0 +1,3 @@
+from lstm_viz.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,354 @@
+"""Stacked (and bidirectional) recurrent networks: ``LSTM`` and the plain tanh ``RNN``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from lstm_viz.engine import blas
+from lstm_viz.engine.kernel import (
+    InputPart,
+    check_cancel,
+    prepare_lstm,
+    prepare_rnn,
+    record_lstm,
+    record_rnn,
+)
+from lstm_viz.engine.layer import LSTMLayer
+from lstm_viz.engine.readout import Readout
+from lstm_viz.engine.rnn_layer import RNNLayer
+from lstm_viz.engine.trace import LayerTrace, Trace
+from lstm_viz.errors import InputError, ModelError
+
+Progress = Callable[[int, int], None]
+"""progress(steps_done, steps_total), called from the thread that runs the model."""
+
+
+def _check_array(name: str, value, dtype) -> np.ndarray:
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} is not a numeric array: {exc}") from None
+    if not np.all(np.isfinite(array)):
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise InputError(f"{name} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)})")
+    return array
+
+
+class _Network:
+    """Shared machinery of LSTM and RNN: layers, validation, running, gradients."""
+
+    layer_type: type = LSTMLayer
+    kind = "lstm"
+
+    def __init__(self, layers: Sequence, *, readout: Readout | None = None, metadata: dict | None = None):
+        entries = []
+        for index, entry in enumerate(layers):
+            directions = tuple(entry) if isinstance(entry, (tuple, list)) else (entry,)
+            if len(directions) not in (1, 2):
+                raise ModelError(f"layer {index}: a bidirectional entry is a pair (forward, backward), got {len(directions)} layers")
+            for direction in directions:
+                if not isinstance(direction, self.layer_type):
+                    raise ModelError(f"layer {index}: expected {self.layer_type.__name__}, got {type(direction).__name__}")
+            if len(directions) == 2 and directions[0].input_size != directions[1].input_size:
+                raise ModelError(
+                    f"layer {index}: forward and backward directions read different input widths "
+                    f"({directions[0].input_size} and {directions[1].input_size})"
+                )
+            entries.append(directions)
+        if not entries:
+            raise ModelError("a network needs at least one layer")
+        for index in range(1, len(entries)):
+            below = sum(d.output_size for d in entries[index - 1])
+            if entries[index][0].input_size != below:
+                raise ModelError(
+                    f"layer {index} expects input width {entries[index][0].input_size} but layer {index - 1} "
+                    f"outputs {below}"
+                )
+        self._entries = entries
+        self.readout = readout
+        if readout is not None and readout.input_size != self.output_size:
+            raise ModelError(f"readout expects {readout.input_size} features but the network outputs {self.output_size}")
+        self.metadata = dict(metadata or {})
+        self._cache: dict = {}
+
+    # -- structure ----------------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        """Each entry a layer, or a (forward, backward) pair for a bidirectional layer."""
+        return [d[0] if len(d) == 1 else d for d in self._entries]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self._entries)
+
+    def directions(self, index: int) -> tuple:
+        """The layer(s) of entry ``index``: (layer,) or (forward, backward)."""
+        return self._entries[index]
+
+    def is_bidirectional(self, index: int) -> bool:
+        return len(self._entries[index]) == 2
+
+    @property
+    def input_size(self) -> int:
+        return self._entries[0][0].input_size
+
+    @property
+    def hidden_sizes(self) -> list[int]:
+        return [d[0].hidden_size for d in self._entries]
+
+    @property
+    def output_size(self) -> int:
+        return sum(d.output_size for d in self._entries[-1])
+
+    def all_layers(self) -> list:
+        return [layer for entry in self._entries for layer in entry]
+
+    def touch(self) -> None:
+        """Call after changing parameters in place."""
+        for layer in self.all_layers():
+            layer.touch()
+        self._cache.clear()
+
+    def __repr__(self) -> str:
+        parts = []
+        for entry in self._entries:
+            parts.append(repr(entry[0]) if len(entry) == 1 else f"Bidirectional({entry[0]!r}, {entry[1]!r})")
+        return f"{type(self).__name__}([{', '.join(parts)}])"
+
+    # -- running ------------------------------------------------------------------
+    def _prepared(self, index: int, direction: int, dtype):
+        layer = self._entries[index][direction]
+        if index == 0:
+            splits = [layer.input_size]
+        else:
+            splits = [d.output_size for d in self._entries[index - 1]]
+        key = (index, direction, np.dtype(dtype).str, layer.version)
+        prepared = self._cache.get(key)
+        if prepared is None:
+            prepare = prepare_lstm if self.kind == "lstm" else prepare_rnn
+            self._cache = {k: v for k, v in self._cache.items() if k[:3] != key[:3]}
+            prepared = self._cache[key] = prepare(layer, dtype, splits)
+        return prepared
+
+    def check_input(self, x, dtype=np.float32) -> np.ndarray:
+        """Validate x and return it as (B, T, D) in ``dtype``."""
+        x = _check_array("input", x, dtype)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3:
+            raise InputError(f"input must be (T, D) or (B, T, D), got shape {x.shape}")
+        B, T, D = x.shape
+        if B == 0:
+            raise InputError("input holds no sequences (batch size 0)")
+        if T == 0:
+            raise InputError("input sequence is empty (0 timesteps)")
+        if D != self.input_size:
+            raise InputError(
+                f"input has {D} features per step but the model's first layer expects {self.input_size}; "
+                "use a sequence with that many features or a model made for this one"
+            )
+        return x
+
+    def _initial_states(self, initial_state, B: int, dtype) -> list[list[tuple]]:
+        if initial_state is None:
+            initial_state = [None] * self.num_layers
+        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != self.num_layers:
+            raise InputError(f"initial_state must be a list with one entry per layer ({self.num_layers})")
+        states = []
+        for index, (entry, given) in enumerate(zip(self._entries, initial_state)):
+            if given is None:
+                given = [None] * len(entry)
+            elif len(entry) == 1:
+                given = [given]
+            elif not (isinstance(given, (list, tuple)) and len(given) == 2):
+                raise InputError(f"initial_state[{index}] of a bidirectional layer must be ((h0, c0), (h0_reverse, c0_reverse))")
+            per_direction = []
+            for direction, (layer, state) in enumerate(zip(entry, given)):
+                where = f"initial_state[{index}]" + ("[1] (reverse)" if direction else "")
+                per_direction.append(self._one_state(layer, state, B, dtype, where))
+            states.append(per_direction)
+        return states
+
+    def _one_state(self, layer, state, B, dtype, where):
+        zeros_h = np.zeros((B, layer.output_size), dtype)
+        zeros_c = np.zeros((B, layer.hidden_size), dtype) if self.kind == "lstm" else None
+        if state is None:
+            return zeros_h, zeros_c
+        if self.kind == "lstm":
+            if not (isinstance(state, (list, tuple)) and len(state) == 2):
+                raise InputError(f"{where} must be a pair (h0, c0)")
+            h0, c0 = state
+        else:
+            h0, c0 = (state[0] if isinstance(state, (list, tuple)) else state), None
+        h0 = _check_array(f"{where} h0", h0, dtype)
+        h0 = h0[None] if h0.ndim == 1 else h0
+        if h0.shape != zeros_h.shape:
+            raise InputError(f"{where} h0 must be (B, H_out) = {zeros_h.shape}, got {h0.shape}")
+        if c0 is not None:
+            c0 = _check_array(f"{where} c0", c0, dtype)
+            c0 = c0[None] if c0.ndim == 1 else c0
+            if c0.shape != zeros_c.shape:
+                raise InputError(f"{where} c0 must be (B, H) = {zeros_c.shape}, got {c0.shape}")
+        else:
+            c0 = zeros_c
+        return np.ascontiguousarray(h0), (None if c0 is None else np.ascontiguousarray(c0))
+
+    def run(
+        self,
+        x,
+        initial_state=None,
+        *,
+        dtype=np.float32,
+        progress: Progress | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Trace:
+        """Run the network on x, (T, D) or (B, T, D), recording every gate and state.
+
+        ``initial_state``: one entry per layer, ``(h0, c0)`` with shapes (B, H_out) and
+        (B, H), or for a bidirectional layer ``((h0, c0), (h0_reverse, c0_reverse))``;
+        None (or a None entry) is a zero state. ``dtype`` float32 (default) or float64.
+        ``progress(done, total)`` is called after each chunk of timesteps; ``cancel()``
+        returning True stops the run with :class:`~lstm_viz.errors.Cancelled`.
+        """
+        dtype = np.dtype(dtype)
+        if dtype not in (np.float32, np.float64):
+            raise InputError(f"dtype must be float32 or float64, got {dtype}")
+        x = self.check_input(x, dtype)
+        B, T, _ = x.shape
+        states = self._initial_states(initial_state, B, dtype)
+        total = T * sum(len(entry) for entry in self._entries)
+        done = 0
+
+        def tick(n):
+            nonlocal done
+            done += n
+            check_cancel(cancel)
+            if progress is not None:
+                progress(done, total)
+
+        record = record_lstm if self.kind == "lstm" else record_rnn
+        parts = [InputPart(x, time_major=False)]
+        layers = []
+        with blas.recurrence_threads(B, max(self.hidden_sizes)):
+            for index, entry in enumerate(self._entries):
+                records = []
+                for direction in range(len(entry)):
+                    h0, c0 = states[index][direction]
+                    prepared = self._prepared(index, direction, dtype)
+                    records.append(record(prepared, parts, h0, c0, T, reverse=bool(direction), tick=tick))
+                traces = [self._layer_trace(rec, layer) for rec, layer in zip(records, entry)]
+                if len(traces) == 2:
+                    traces[0].reverse = traces[1]
+                layers.append(traces[0])
+                parts = [InputPart(rec.hidden, time_major=True) for rec in records]
+        meta = {"model": repr(self), "dtype": dtype.name}
+        return Trace(x, layers, meta)
+
+    @staticmethod
+    def _layer_trace(rec, layer) -> LayerTrace:
+        def batch_major(a):
+            return None if a is None else a.transpose(1, 0, 2)
+
+        if rec.gates is None:
+            return LayerTrace(
+                hidden=batch_major(rec.hidden), initial_hidden=rec.initial_hidden, reverse_time=rec.reverse
+            )
+        H = layer.hidden_size
+        gates = batch_major(rec.gates)
+        return LayerTrace(
+            input=gates[:, :, :H],
+            forget=gates[:, :, H : 2 * H],
+            output=gates[:, :, 2 * H : 3 * H],
+            candidate=gates[:, :, 3 * H :],
+            cell=batch_major(rec.cell),
+            hidden=batch_major(rec.hidden),
+            initial_hidden=rec.initial_hidden,
+            initial_cell=rec.initial_cell,
+            cell_clip=layer.cell_clip,
+            reverse_time=rec.reverse,
+        )
+
+    def predict(self, trace: Trace) -> np.ndarray:
+        """The readout's output for every step of ``trace``, (B, T, K)."""
+        if self.readout is None:
+            raise ModelError("this model has no readout")
+        return self.readout.forward(trace.output)
+
+    # -- gradients ----------------------------------------------------------------
+    def backward(self, trace: Trace, d_output):
+        """Backpropagation through time for a trace this model recorded.
+
+        ``d_output`` is dL/d(trace.output), (B, T, output_size). Returns
+        :class:`~lstm_viz.engine.backprop.Gradients`: every parameter's gradient and the
+        total dL/dh_t and dL/dc_t of every layer at every step.
+        """
+        from lstm_viz.engine.backprop import backward
+
+        return backward(self, trace, d_output)
+
+    # -- construction -------------------------------------------------------------
+    def copy(self):
+        layers = [entry[0].copy() if len(entry) == 1 else (entry[0].copy(), entry[1].copy()) for entry in self._entries]
+        readout = None if self.readout is None else self.readout.copy()
+        return type(self)(layers, readout=readout, metadata=dict(self.metadata))
+
+
+class LSTM(_Network):
+    """A stack of LSTM layers (DESIGN.md's ``LSTM(layers)``).
+
+    An entry of ``layers`` is an :class:`LSTMLayer` or a (forward, backward) pair whose
+    output is [forward | backward] along features.
+    """
+
+    layer_type = LSTMLayer
+    kind = "lstm"
+
+    @classmethod
+    def random(
+        cls,
+        input_size: int,
+        hidden_sizes: Sequence[int] | int,
+        seed: int = 0,
+        *,
+        bidirectional: bool = False,
+        proj_sizes: Sequence[int | None] | None = None,
+        peepholes: bool = False,
+        **options,
+    ) -> LSTM:
+        """A randomly initialised stack (PyTorch's uniform init), reproducible from ``seed``."""
+        rng = np.random.default_rng(seed)
+        sizes = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
+        if not sizes or any(int(h) <= 0 for h in sizes) or int(input_size) <= 0:
+            raise ModelError(f"sizes must be positive: input {input_size}, hidden {sizes}")
+        projs = list(proj_sizes) if proj_sizes is not None else [None] * len(sizes)
+        layers = []
+        width = int(input_size)
+        for h, p in zip(sizes, projs):
+            make = lambda: LSTMLayer.random(width, int(h), rng, proj_size=p, peepholes=peepholes, **options)  # noqa: E731
+            entry = (make(), make()) if bidirectional else make()
+            layers.append(entry)
+            width = (p or int(h)) * (2 if bidirectional else 1)
+        return cls(layers)
+
+
+class RNN(_Network):
+    """A stack of plain tanh RNN layers with the same API as :class:`LSTM`, for comparison."""
+
+    layer_type = RNNLayer
+    kind = "rnn"
+
+    @classmethod
+    def random(cls, input_size: int, hidden_sizes, seed: int = 0, *, bidirectional: bool = False) -> RNN:
+        rng = np.random.default_rng(seed)
+        sizes = [hidden_sizes] if isinstance(hidden_sizes, int) else list(hidden_sizes)
+        if not sizes or any(int(h) <= 0 for h in sizes) or int(input_size) <= 0:
+            raise ModelError(f"sizes must be positive: input {input_size}, hidden {sizes}")
+        layers = []
+        width = int(input_size)
+        for h in sizes:
+            make = lambda: RNNLayer.random(width, int(h), rng)  # noqa: E731
+            layers.append((make(), make()) if bidirectional else make())
+            width = int(h) * (2 if bidirectional else 1)
+        return cls(layers)

@@ -1,0 +1,286 @@
+"""The recorded trace: every gate and state of every layer at every timestep.
+
+All arrays are batch-major (B, T, H_l). Quantities the tutorial names but the engine
+does not need to store (old, new, tanh(cell), the previous cell) are derived on demand
+with the very same float operations the forward pass used, so they are bit-identical
+to the values that were computed during the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from lstm_viz.errors import FileFormatError
+
+TRACE_FORMAT = "lstm-viz-trace"
+TRACE_VERSION = 1
+QUANTITIES = ("forget", "input", "candidate", "output", "cell", "hidden")
+"""The stored per-layer quantities, in the order of the trace file."""
+
+
+class LayerTrace:
+    """One layer's (one direction's) recorded states, each (B, T, H) float.
+
+    ``forget``, ``input``, ``candidate``, ``output`` (the read gate) and ``cell`` are
+    (B, T, H); ``hidden`` is the layer's output after any projection, (B, T, H_out).
+    For a tanh RNN only ``hidden`` is set. A backward direction is stored time-aligned
+    (index t holds the state after it consumed x[t]) and has ``reverse_time`` True.
+    A bidirectional layer's forward trace holds its backward one in ``reverse``.
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden: np.ndarray,
+        initial_hidden: np.ndarray,
+        forget: np.ndarray | None = None,
+        input: np.ndarray | None = None,
+        candidate: np.ndarray | None = None,
+        output: np.ndarray | None = None,
+        cell: np.ndarray | None = None,
+        initial_cell: np.ndarray | None = None,
+        cell_clip: float | None = None,
+        reverse_time: bool = False,
+        reverse: LayerTrace | None = None,
+    ):
+        self.forget = forget
+        self.input = input
+        self.candidate = candidate
+        self.output = output
+        self.cell = cell
+        self.hidden = hidden
+        self.initial_hidden = initial_hidden
+        self.initial_cell = initial_cell
+        self.cell_clip = cell_clip
+        self.reverse_time = reverse_time
+        self.reverse = reverse
+
+    @property
+    def is_lstm(self) -> bool:
+        return self.cell is not None
+
+    @property
+    def hidden_size(self) -> int:
+        """H, the number of cells (units)."""
+        return (self.cell if self.cell is not None else self.hidden).shape[2]
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden.shape[2]
+
+    def quantity(self, name: str) -> np.ndarray:
+        """Any stored or derived quantity by name (e.g. 'forget', 'old', 'tanh_cell')."""
+        value = getattr(self, name, None)
+        if not isinstance(value, np.ndarray):
+            raise KeyError(f"no quantity {name!r} in this layer trace")
+        return value
+
+    @property
+    def cell_prev(self) -> np.ndarray:
+        """c_{t-1} as seen by step t, (B, T, H): the initial cell then the cell shifted."""
+        c = self.cell
+        c0 = self.initial_cell[:, None, :]
+        if self.reverse_time:
+            return np.concatenate([c[:, 1:], c0], axis=1)
+        return np.concatenate([c0, c[:, :-1]], axis=1)
+
+    @property
+    def hidden_prev(self) -> np.ndarray:
+        """h_{t-1} as seen by step t, (B, T, H_out)."""
+        h = self.hidden
+        h0 = self.initial_hidden[:, None, :]
+        if self.reverse_time:
+            return np.concatenate([h[:, 1:], h0], axis=1)
+        return np.concatenate([h0, h[:, :-1]], axis=1)
+
+    @property
+    def old(self) -> np.ndarray:
+        """Kept memory, forget * c_{t-1} (the tutorial's Old_t), (B, T, H)."""
+        return self.forget * self.cell_prev
+
+    @property
+    def new(self) -> np.ndarray:
+        """Written memory, input * candidate (the tutorial's New_t), (B, T, H)."""
+        return self.input * self.candidate
+
+    @property
+    def cell_unclipped(self) -> np.ndarray:
+        """old + new before any cell_clip, (B, T, H)."""
+        c = self.old
+        c += self.new
+        return c
+
+    @property
+    def tanh_cell(self) -> np.ndarray:
+        """tanh(c_t), (B, T, H)."""
+        return np.tanh(self.cell)
+
+    @property
+    def hidden_unprojected(self) -> np.ndarray:
+        """output * tanh(c_t), the hidden state before any projection, (B, T, H)."""
+        return self.output * np.tanh(self.cell)
+
+    @property
+    def layer_output(self) -> np.ndarray:
+        """What the next layer reads: ``hidden``, or [forward | backward] when bidirectional."""
+        if self.reverse is None:
+            return self.hidden
+        return np.concatenate([self.hidden, self.reverse.hidden], axis=2)
+
+    def directions(self) -> list[LayerTrace]:
+        return [self] if self.reverse is None else [self, self.reverse]
+
+
+class Trace:
+    """A recorded run: the input ``x`` (B, T, D) and one :class:`LayerTrace` per layer."""
+
+    def __init__(self, x: np.ndarray, layers: list[LayerTrace], meta: dict | None = None):
+        self.x = x
+        self.layers = layers
+        self.meta = dict(meta or {})
+
+    @property
+    def batch_size(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def length(self) -> int:
+        """T, the number of timesteps."""
+        return self.x.shape[1]
+
+    @property
+    def output(self) -> np.ndarray:
+        """The network's output, the last layer's ``layer_output`` (B, T, ...)."""
+        return self.layers[-1].layer_output
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the stored arrays (the input and every recorded quantity)."""
+        total = self.x.nbytes
+        for layer in self.layers:
+            for direction in layer.directions():
+                for name in QUANTITIES:
+                    value = getattr(direction, name)
+                    if value is not None:
+                        total += value.nbytes
+        return total
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the trace file described in DESIGN.md (an uncompressed ``.npz``)."""
+        arrays = {"x": np.asarray(self.x, dtype=np.float32)}
+        for index, layer in enumerate(self.layers):
+            for direction, suffix in zip(layer.directions(), ("", "_reverse")):
+                for name in QUANTITIES:
+                    value = getattr(direction, name)
+                    if value is not None:
+                        arrays[f"{name}_l{index}{suffix}"] = value
+                arrays[f"initial_hidden_l{index}{suffix}"] = direction.initial_hidden
+                if direction.initial_cell is not None:
+                    arrays[f"initial_cell_l{index}{suffix}"] = direction.initial_cell
+        meta = dict(self.meta)
+        meta.update(
+            format=TRACE_FORMAT,
+            version=TRACE_VERSION,
+            layers=[
+                {
+                    "kind": "lstm" if layer.is_lstm else "rnn",
+                    "hidden_size": layer.hidden_size,
+                    "output_size": layer.output_size,
+                    "bidirectional": layer.reverse is not None,
+                    "cell_clip": layer.cell_clip,
+                }
+                for layer in self.layers
+            ],
+            conventions={
+                "axes": "batch, time, features",
+                "gates": "forget, input (write), candidate, output (read); cell; hidden after projection",
+                "reverse": "_reverse keys are time-aligned: index t is the state after consuming x[t]",
+            },
+        )
+        arrays["meta"] = np.array(json.dumps(meta))
+        with open(path, "wb") as handle:
+            np.savez(handle, **arrays)
+
+
+def load_trace(path: str | os.PathLike) -> Trace:
+    """Read a trace file written by :meth:`Trace.save` or ``lstm-viz trace``.
+
+    Raises :class:`~lstm_viz.errors.FileFormatError` naming the file for anything that is
+    not a well-formed trace. Never unpickles.
+    """
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileFormatError(path, "no such file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise FileFormatError(path, f"not a trace file (.npz): {exc}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise FileFormatError(path, "not a trace file: expected an .npz archive, found a single array")
+    with archive:
+        try:
+            return _trace_from_archive(path, archive)
+        except FileFormatError:
+            raise
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            raise FileFormatError(path, f"damaged trace file: {exc}") from None
+
+
+def _read(path, archive, key: str, ndim: int) -> np.ndarray:
+    if key not in archive.files:
+        raise FileFormatError(path, f"missing array {key!r}")
+    value = archive[key]
+    if value.ndim != ndim or value.dtype.kind != "f":
+        raise FileFormatError(path, f"array {key!r} must be {ndim}-D float, found {value.ndim}-D {value.dtype}")
+    if not np.all(np.isfinite(value)):
+        raise FileFormatError(path, f"array {key!r} holds NaN or infinite values")
+    return value
+
+
+def _trace_from_archive(path, archive) -> Trace:
+    if "meta" not in archive.files:
+        raise FileFormatError(path, "missing 'meta': not a trace written by lstm-viz")
+    try:
+        meta = json.loads(str(archive["meta"]))
+    except (ValueError, TypeError) as exc:
+        raise FileFormatError(path, f"'meta' is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != TRACE_FORMAT:
+        raise FileFormatError(path, f"'meta' does not describe an {TRACE_FORMAT} file")
+    if meta.get("version", 0) > TRACE_VERSION:
+        raise FileFormatError(path, f"trace format version {meta.get('version')} is newer than this lstm-viz reads ({TRACE_VERSION})")
+    x = _read(path, archive, "x", 3)
+    B, T = x.shape[:2]
+    layer_specs = meta.get("layers")
+    if not isinstance(layer_specs, list) or not layer_specs:
+        raise FileFormatError(path, "'meta' lists no layers")
+    layers = []
+    for index, spec in enumerate(layer_specs):
+        if not isinstance(spec, dict):
+            raise FileFormatError(path, f"'meta' layer {index} is not an object")
+        suffixes = ["", "_reverse"] if spec.get("bidirectional") else [""]
+        directions = []
+        for suffix in suffixes:
+            names = QUANTITIES if spec.get("kind", "lstm") == "lstm" else ("hidden",)
+            fields = {}
+            for name in names:
+                key = f"{name}_l{index}{suffix}"
+                value = _read(path, archive, key, 3)
+                if value.shape[:2] != (B, T):
+                    raise FileFormatError(path, f"array {key!r} has shape {value.shape}, expected ({B}, {T}, H) to match 'x'")
+                fields[name] = value
+            widths = {fields[n].shape[2] for n in names if n != "hidden"}
+            if len(widths) > 1:
+                raise FileFormatError(path, f"layer {index}{suffix}: gate arrays disagree on the number of units {sorted(widths)}")
+            fields["initial_hidden"] = _read(path, archive, f"initial_hidden_l{index}{suffix}", 2)
+            if "cell" in fields:
+                fields["initial_cell"] = _read(path, archive, f"initial_cell_l{index}{suffix}", 2)
+            directions.append(
+                LayerTrace(**fields, cell_clip=spec.get("cell_clip"), reverse_time=bool(suffix))
+            )
+        if len(directions) == 2:
+            directions[0].reverse = directions[1]
+        layers.append(directions[0])
+    return Trace(x, layers, meta)

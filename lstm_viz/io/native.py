@@ -1,0 +1,143 @@
+"""The native model file: an uncompressed ``.npz`` that NumPy alone reads.
+
+Layout (documented in README.md):
+
+- ``meta``: a JSON string with ``format`` = "lstm-viz-model", ``version``, ``kind``
+  ("lstm" or "rnn"), ``layers`` (one object per layer: ``bidirectional`` and the options
+  ``forget_bias``, ``cell_clip``, ``gate_clip``, ``proj_clip``), optional ``readout``
+  (``kind``, ``labels``) and free-form ``metadata`` (task, vocabulary, feature names).
+- per layer l: ``l{l}.W_x`` (D, 4H), ``l{l}.W_h`` (H_out, 4H), ``l{l}.b`` (4H,), optional
+  ``l{l}.peepholes`` (3, H) and ``l{l}.W_proj`` (H, P); the backward direction of a
+  bidirectional layer uses ``l{l}_reverse.*``. Gate order i, f, g, o (DESIGN.md).
+- ``readout.W`` (H_out, K), ``readout.b`` (K,) when the model has a readout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from lstm_viz.engine import LSTM, RNN, LSTMLayer, Readout, RNNLayer
+from lstm_viz.errors import FileFormatError, LstmVizError
+
+MODEL_FORMAT = "lstm-viz-model"
+MODEL_VERSION = 1
+MAX_ARRAY_BYTES = 1 << 32
+
+
+def save_model(model, path: str | os.PathLike) -> None:
+    """Write ``model`` (an LSTM or RNN, with any readout and metadata) to ``path``."""
+    arrays = {}
+    layer_meta = []
+    for index in range(model.num_layers):
+        directions = model.directions(index)
+        for layer, suffix in zip(directions, ("", "_reverse")):
+            for name, value in layer.parameters().items():
+                arrays[f"l{index}{suffix}.{name}"] = value.astype(np.float32)
+        layer_meta.append({"bidirectional": len(directions) == 2, **directions[0].options()})
+    meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "kind": model.kind, "layers": layer_meta}
+    if model.readout is not None:
+        arrays["readout.W"] = model.readout.W.astype(np.float32)
+        arrays["readout.b"] = model.readout.b.astype(np.float32)
+        meta["readout"] = {"kind": model.readout.kind, "labels": model.readout.labels}
+    meta["metadata"] = model.metadata
+    arrays["meta"] = np.array(json.dumps(meta))
+    with open(path, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def is_native_model(archive) -> bool:
+    return "meta" in archive.files and any(name.startswith("l0.") for name in archive.files)
+
+
+def load_native_model(path: str | os.PathLike, archive=None):
+    """Read a native model file; raises FileFormatError naming the file on any problem."""
+    own = archive is None
+    try:
+        if own:
+            archive = np.load(path, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise FileFormatError(path, "not a model file: expected an .npz archive, found a single array")
+        return _model_from_archive(path, archive)
+    except FileFormatError:
+        raise
+    except FileNotFoundError:
+        raise FileFormatError(path, "no such file") from None
+    except LstmVizError as exc:
+        raise FileFormatError(path, str(exc)) from None
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise FileFormatError(path, f"damaged model file: {exc}") from None
+    finally:
+        if own and archive is not None and hasattr(archive, "close"):
+            archive.close()
+
+
+def _array(path, archive, key: str) -> np.ndarray:
+    value = archive[key]
+    if value.dtype.kind not in "fiu":
+        raise FileFormatError(path, f"tensor {key!r} has dtype {value.dtype}, expected floats")
+    if not np.all(np.isfinite(value)):
+        raise FileFormatError(path, f"tensor {key!r} holds NaN or infinite values")
+    return value
+
+
+def _model_from_archive(path, archive):
+    try:
+        meta = json.loads(str(archive["meta"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise FileFormatError(path, f"'meta' is missing or not JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise FileFormatError(path, f"'meta' does not describe an {MODEL_FORMAT} file")
+    if not isinstance(meta.get("version"), int) or meta["version"] > MODEL_VERSION:
+        raise FileFormatError(path, f"model format version {meta.get('version')!r} is not one this lstm-viz reads")
+    kind = meta.get("kind", "lstm")
+    if kind not in ("lstm", "rnn"):
+        raise FileFormatError(path, f"unknown model kind {kind!r}")
+    layer_type, network_type = (LSTMLayer, LSTM) if kind == "lstm" else (RNNLayer, RNN)
+    specs = meta.get("layers")
+    if not isinstance(specs, list) or not specs:
+        raise FileFormatError(path, "'meta' lists no layers")
+    names = set(archive.files)
+    layers = []
+    for index, spec in enumerate(specs):
+        if not isinstance(spec, dict):
+            raise FileFormatError(path, f"layer {index} in 'meta' is not an object")
+        suffixes = ("", "_reverse") if spec.get("bidirectional") else ("",)
+        directions = []
+        for suffix in suffixes:
+            prefix = f"l{index}{suffix}."
+            params = {}
+            for name in ("W_x", "W_h", "b", "peepholes", "W_proj"):
+                if prefix + name in names:
+                    params[name] = _array(path, archive, prefix + name)
+                elif name in ("W_x", "W_h", "b"):
+                    raise FileFormatError(path, f"missing tensor {prefix + name!r}")
+            options = {}
+            if kind == "lstm":
+                options = {k: spec.get(k) for k in ("cell_clip", "gate_clip", "proj_clip")}
+                options["forget_bias"] = spec.get("forget_bias") or 0.0
+            try:
+                directions.append(layer_type(**params, **options))
+            except LstmVizError as exc:
+                raise FileFormatError(path, f"layer {index}{suffix}: {exc}") from None
+            except TypeError as exc:
+                raise FileFormatError(path, f"layer {index}{suffix}: unexpected tensors ({exc})") from None
+        layers.append(directions[0] if len(directions) == 1 else tuple(directions))
+    readout = None
+    if "readout.W" in names:
+        spec = meta.get("readout") or {}
+        readout = Readout(
+            _array(path, archive, "readout.W"),
+            _array(path, archive, "readout.b"),
+            kind=spec.get("kind", "regression"),
+            labels=spec.get("labels"),
+        )
+    metadata = meta.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise FileFormatError(path, "'metadata' in 'meta' is not an object")
+    model = network_type(layers, readout=readout, metadata=metadata)
+    model.metadata.setdefault("source", os.fspath(path))
+    return model

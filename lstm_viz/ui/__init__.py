@@ -1,0 +1,1 @@
+"""The Qt layer: the Session, the main window, the transport and the panels."""

@@ -11,8 +11,10 @@ Speed comes from doing as little as possible per timestep:
   sigmoid(z) = 0.5 * tanh(z / 2) + 0.5 and all four gates take one ``tanh`` call. This form
   is also overflow-free for any |z|.
 
-Storage is time-major: gates (T, B, 4H), cell (T, B, H), hidden (T, B, H_out). The trace
-exposes batch-major (B, T, H) views of it, so recording costs no copy.
+Storage is feature-major: gates (T, 4H, B), cell (T, H, B), hidden (T, H_out, B), so
+every quantity's block at a step is contiguous for any batch size (a single sequence
+runs on 1-D views). The trace exposes batch-major (B, T, H) views of it, so recording
+costs no copy.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ _CANONICAL_TO_INTERNAL = (0, 1, 3, 2)
 
 CHUNK_BYTES = 1 << 20
 """Target size of one chunk of gate storage; keeps a chunk's input projection in cache."""
+
+MAX_CHUNK_STEPS = 1024
+"""Upper bound on a chunk, so progress and cancel are checked often on small models."""
 
 
 def _permute_columns(a: np.ndarray, hidden: int) -> np.ndarray:
@@ -108,20 +113,20 @@ def prepare_rnn(layer, dtype, input_splits: Sequence[int]) -> PreparedRNN:
 
 
 class InputPart:
-    """One part of a layer's input, read in time-major chunks.
+    """One part of a layer's input, read in chunks of timesteps as (steps * B, D) rows.
 
-    ``array`` is batch-major (B, T, D) for the network input or time-major (T, B, D) for a
-    lower layer's output.
+    ``array`` is batch-major (B, T, D) for the network input, or a lower layer's
+    feature-major hidden storage (T, D, B).
     """
 
-    def __init__(self, array: np.ndarray, time_major: bool):
+    def __init__(self, array: np.ndarray, feature_major: bool):
         self.array = array
-        self.time_major = time_major
-        self.width = array.shape[2]
+        self.feature_major = feature_major
+        self.width = array.shape[1] if feature_major else array.shape[2]
 
     def chunk(self, t0: int, t1: int) -> np.ndarray:
-        if self.time_major:
-            block = self.array[t0:t1]
+        if self.feature_major:
+            block = self.array[t0:t1].transpose(0, 2, 1)
         else:
             block = self.array[:, t0:t1].transpose(1, 0, 2)
         return np.ascontiguousarray(block).reshape(-1, self.width)
@@ -129,18 +134,22 @@ class InputPart:
 
 @dataclass
 class DirectionRecord:
-    """Time-major storage of one recorded direction."""
+    """Feature-major storage of one recorded direction: every step is a (features, B) block.
 
-    gates: np.ndarray | None  # (T, B, 4H), internal order i, f, o, g; None for a tanh RNN
-    cell: np.ndarray | None  # (T, B, H)
-    hidden: np.ndarray  # (T, B, H_out)
+    Keeping B last makes each gate's block at a step contiguous for any batch size, so the
+    per-step ufuncs never copy operands; the trace sees (B, T, H) views of it.
+    """
+
+    gates: np.ndarray | None  # (T, 4H, B), internal order i, f, o, g; None for a tanh RNN
+    cell: np.ndarray | None  # (T, H, B)
+    hidden: np.ndarray  # (T, H_out, B)
     initial_hidden: np.ndarray  # (B, H_out)
     initial_cell: np.ndarray | None  # (B, H)
     reverse: bool
 
 
 def _chunk_steps(batch: int, width: int, itemsize: int) -> int:
-    return max(8, CHUNK_BYTES // max(1, batch * width * itemsize))
+    return int(min(MAX_CHUNK_STEPS, max(8, CHUNK_BYTES // max(1, batch * width * itemsize))))
 
 
 def _chunks(T: int, size: int, reverse: bool):
@@ -149,6 +158,27 @@ def _chunks(T: int, size: int, reverse: bool):
         starts.reverse()
     for t0 in starts:
         yield t0, min(T, t0 + size)
+
+
+def _project_chunk(Z, t0, t1, parts, weights, bias, scratch):
+    """Z[t0:t1] (steps, F, B) = sum_k parts[k] @ weights[k] + bias, one GEMM per part."""
+    steps, F, B = Z[t0:t1].shape
+    rows = steps * B
+    if B == 1:
+        target = Z[t0:t1].reshape(rows, F)
+    else:
+        target = scratch[:rows]
+    np.matmul(parts[0].chunk(t0, t1), weights[0], out=target)
+    for part, W in zip(parts[1:], weights[1:]):
+        target += part.chunk(t0, t1) @ W
+    target += bias
+    if B != 1:
+        np.copyto(Z[t0:t1], target.reshape(steps, B, F).transpose(0, 2, 1))
+
+
+def _vector(a: np.ndarray, batched: bool) -> np.ndarray:
+    """A per-unit vector shaped to broadcast against a (units,) or (units, B) block."""
+    return np.ascontiguousarray(a[..., None] if batched else a)
 
 
 def record_lstm(
@@ -169,88 +199,114 @@ def record_lstm(
     dtype = p.W_h.dtype
     B = h0.shape[0]
     H, Ho = p.hidden, p.out
-    H2, H3 = 2 * H, 3 * H
-    Z = np.empty((T, B, 4 * H), dtype)
-    C = np.empty((T, B, H), dtype)
-    Hs = np.empty((T, B, Ho), dtype)
-    rec = np.empty((B, 4 * H), dtype)
-    tmp = np.empty((B, H), dtype)
-    peep_tmp = np.empty((B, 2, H), dtype) if p.peep_if is not None else None
-    h_prev = np.array(h0, dtype=dtype, order="C")
-    c_prev = np.array(c0, dtype=dtype, order="C")
-    W_h = p.W_h
-    peep_if, peep_o = p.peep_if, p.peep_o
-    lo, hi = p.gate_lo, p.gate_hi
-    W_proj, cell_clip, proj_clip = p.W_proj, p.cell_clip, p.proj_clip
+    H2, H3, H4 = 2 * H, 3 * H, 4 * H
+    batched = B != 1
+    Z = np.empty((T, H4, B), dtype)
+    C = np.empty((T, H, B), dtype)
+    Hs = np.empty((T, Ho, B), dtype)
+    if batched:
+        Zs, Cs, Hss = Z, C, Hs
+        h_prev, c_prev = np.ascontiguousarray(h0.T, dtype), np.ascontiguousarray(c0.T, dtype)
+        W_rec = np.ascontiguousarray(p.W_h.T)  # (4H, H_out): rec = W_rec @ h_prev
+    else:
+        Zs, Cs, Hss = Z.reshape(T, H4), C.reshape(T, H), Hs.reshape(T, Ho)
+        h_prev, c_prev = np.array(h0[0], dtype), np.array(c0[0], dtype)
+        W_rec = p.W_h  # (H_out, 4H): rec = h_prev @ W_rec
+    rec = np.empty(Zs.shape[1:], dtype)
+    tmp = np.empty(Cs.shape[1:], dtype)
+    half = np.array(0.5, dtype)
+    peep_if = peep_o = peep_tmp = None
+    if p.peep_if is not None:
+        peep_if = _vector(p.peep_if, batched)
+        peep_o = _vector(p.peep_o, batched)
+        peep_tmp = np.empty((2, *tmp.shape), dtype)
+    lo = hi = None
+    if p.gate_lo is not None:
+        lo, hi = _vector(p.gate_lo, batched), _vector(p.gate_hi, batched)
+    cell_lo = cell_hi = None
+    if p.cell_clip is not None:
+        cell_hi = np.array(p.cell_clip, dtype)
+        cell_lo = -cell_hi
+    W_proj = proj_lo = proj_hi = None
+    if p.W_proj is not None:
+        W_proj = np.ascontiguousarray(p.W_proj.T) if batched else p.W_proj
+        if p.proj_clip is not None:
+            proj_hi = np.array(p.proj_clip, dtype)
+            proj_lo = -proj_hi
     simple = peep_if is None and lo is None
-    matmul, add, multiply, tanh, clip = np.matmul, np.add, np.multiply, np.tanh, np.clip
-    chunk_size = _chunk_steps(B, 4 * H, Z.itemsize)
-    scratch = None
+    dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
+    minimum, maximum = np.minimum, np.maximum
+    chunk_size = _chunk_steps(B, H4, Z.itemsize)
+    scratch = np.empty((chunk_size * B, H4), dtype) if batched or len(parts) > 1 else None
     for t0, t1 in _chunks(T, chunk_size, reverse):
-        Zc = Z[t0:t1].reshape(-1, 4 * H)
-        matmul(parts[0].chunk(t0, t1), p.W_x_parts[0], out=Zc)
-        for part, W in zip(parts[1:], p.W_x_parts[1:]):
-            if scratch is None or scratch.shape[0] < Zc.shape[0]:
-                scratch = np.empty_like(Zc)
-            s = scratch[: Zc.shape[0]]
-            matmul(part.chunk(t0, t1), W, out=s)
-            add(Zc, s, out=Zc)
-        add(Zc, p.b, out=Zc)
-        steps = range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)
-        for t in steps:
-            z = Z[t]
-            c = C[t]
-            matmul(h_prev, W_h, out=rec)
-            add(z, rec, out=z)
-            if simple:
-                tanh(z, out=z)
-                sig = z[:, :H3]
-                multiply(sig, 0.5, out=sig)
-                add(sig, 0.5, out=sig)
+        _project_chunk(Z, t0, t1, parts, p.W_x_parts, p.b, scratch)
+        for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
+            z = Zs[t]
+            c = Cs[t]
+            if batched:
+                dot(W_rec, h_prev, rec)
             else:
-                zif = z[:, :H2]
+                dot(h_prev, W_rec, rec)
+            add(z, rec, z)
+            if simple:
+                tanh(z, z)
+                sig = z[:H3]
+                multiply(sig, half, sig)
+                add(sig, half, sig)
+                o = z[H2:H3]
+            else:
+                zif = z[:H2]
                 if peep_if is not None:
-                    multiply(c_prev[:, None, :], peep_if, out=peep_tmp)
-                    add(zif, peep_tmp.reshape(B, H2), out=zif)
-                zg = z[:, H3:]
+                    multiply(c_prev, peep_if, peep_tmp)
+                    add(zif, peep_tmp.reshape(zif.shape), zif)
+                zg = z[H3:]
                 if lo is not None:
                     if peep_o is None:
-                        clip(z, lo, hi, out=z)
+                        minimum(z, hi, out=z)
+                        maximum(z, lo, out=z)
                     else:
-                        clip(zif, lo[:H2], hi[:H2], out=zif)
-                        clip(zg, lo[H3:], hi[H3:], out=zg)
+                        minimum(zif, hi[:H2], out=zif)
+                        maximum(zif, lo[:H2], out=zif)
+                        minimum(zg, hi[H3:], out=zg)
+                        maximum(zg, lo[H3:], out=zg)
+                o = z[H2:H3]
                 if peep_o is None:
-                    tanh(z, out=z)
-                    sig = z[:, :H3]
+                    tanh(z, z)
+                    sig = z[:H3]
                 else:
-                    tanh(zif, out=zif)
-                    tanh(zg, out=zg)
+                    tanh(zif, zif)
+                    tanh(zg, zg)
                     sig = zif
-                multiply(sig, 0.5, out=sig)
-                add(sig, 0.5, out=sig)
-            multiply(z[:, H:H2], c_prev, out=c)
-            multiply(z[:, :H], z[:, H3:], out=tmp)
-            add(c, tmp, out=c)
-            if cell_clip is not None:
-                clip(c, -cell_clip, cell_clip, out=c)
-            o = z[:, H2:H3]
+                multiply(sig, half, sig)
+                add(sig, half, sig)
+            multiply(z[H:H2], c_prev, c)
+            multiply(z[:H], z[H3:], tmp)
+            add(c, tmp, c)
+            if cell_hi is not None:
+                minimum(c, cell_hi, out=c)
+                maximum(c, cell_lo, out=c)
             if peep_o is not None:
-                multiply(c, peep_o, out=tmp)
-                add(o, tmp, out=o)
+                multiply(c, peep_o, tmp)
+                add(o, tmp, o)
                 if lo is not None:
-                    clip(o, lo[H2:H3], hi[H2:H3], out=o)
-                tanh(o, out=o)
-                multiply(o, 0.5, out=o)
-                add(o, 0.5, out=o)
-            tanh(c, out=tmp)
-            h = Hs[t]
+                    minimum(o, hi[H2:H3], out=o)
+                    maximum(o, lo[H2:H3], out=o)
+                tanh(o, o)
+                multiply(o, half, o)
+                add(o, half, o)
+            tanh(c, tmp)
+            h = Hss[t]
             if W_proj is None:
-                multiply(o, tmp, out=h)
+                multiply(o, tmp, h)
             else:
-                multiply(o, tmp, out=tmp)
-                matmul(tmp, W_proj, out=h)
-                if proj_clip is not None:
-                    clip(h, -proj_clip, proj_clip, out=h)
+                multiply(o, tmp, tmp)
+                if batched:
+                    dot(W_proj, tmp, h)
+                else:
+                    dot(tmp, W_proj, h)
+                if proj_hi is not None:
+                    minimum(h, proj_hi, out=h)
+                    maximum(h, proj_lo, out=h)
             h_prev = h
             c_prev = c
         if tick is not None:
@@ -272,27 +328,25 @@ def record_rnn(
     dtype = p.W_h.dtype
     B = h0.shape[0]
     H = p.hidden
-    Hs = np.empty((T, B, H), dtype)
-    rec = np.empty((B, H), dtype)
-    h_prev = np.array(h0, dtype=dtype, order="C")
+    batched = B != 1
+    Hs = np.empty((T, H, B), dtype)
+    if batched:
+        Hss, h_prev, W_rec = Hs, np.ascontiguousarray(h0.T, dtype), np.ascontiguousarray(p.W_h.T)
+    else:
+        Hss, h_prev, W_rec = Hs.reshape(T, H), np.array(h0[0], dtype), p.W_h
+    rec = np.empty(Hss.shape[1:], dtype)
     chunk_size = _chunk_steps(B, H, Hs.itemsize)
-    scratch = None
+    scratch = np.empty((chunk_size * B, H), dtype) if batched or len(parts) > 1 else None
     for t0, t1 in _chunks(T, chunk_size, reverse):
-        Zc = Hs[t0:t1].reshape(-1, H)
-        np.matmul(parts[0].chunk(t0, t1), p.W_x_parts[0], out=Zc)
-        for part, W in zip(parts[1:], p.W_x_parts[1:]):
-            if scratch is None or scratch.shape[0] < Zc.shape[0]:
-                scratch = np.empty_like(Zc)
-            s = scratch[: Zc.shape[0]]
-            np.matmul(part.chunk(t0, t1), W, out=s)
-            np.add(Zc, s, out=Zc)
-        np.add(Zc, p.b, out=Zc)
-        steps = range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)
-        for t in steps:
-            h = Hs[t]
-            np.matmul(h_prev, p.W_h, out=rec)
-            np.add(h, rec, out=h)
-            np.tanh(h, out=h)
+        _project_chunk(Hs, t0, t1, parts, p.W_x_parts, p.b, scratch)
+        for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
+            h = Hss[t]
+            if batched:
+                np.dot(W_rec, h_prev, rec)
+            else:
+                np.dot(h_prev, W_rec, rec)
+            np.add(h, rec, h)
+            np.tanh(h, h)
             h_prev = h
         if tick is not None:
             tick(t1 - t0)

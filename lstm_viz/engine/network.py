@@ -229,7 +229,7 @@ class _Network:
                 progress(done, total)
 
         record = record_lstm if self.kind == "lstm" else record_rnn
-        parts = [InputPart(x, time_major=False)]
+        parts = [InputPart(x, feature_major=False)]
         layers = []
         with blas.recurrence_threads(B, max(self.hidden_sizes)):
             for index, entry in enumerate(self._entries):
@@ -242,26 +242,26 @@ class _Network:
                 if len(traces) == 2:
                     traces[0].reverse = traces[1]
                 layers.append(traces[0])
-                parts = [InputPart(rec.hidden, time_major=True) for rec in records]
+                parts = [InputPart(rec.hidden, feature_major=True) for rec in records]
         meta = {"model": repr(self), "dtype": dtype.name}
         return Trace(x, layers, meta)
 
     @staticmethod
     def _layer_trace(rec, layer) -> LayerTrace:
         def batch_major(a):
-            return None if a is None else a.transpose(1, 0, 2)
+            return None if a is None else a.transpose(2, 0, 1)
 
         if rec.gates is None:
             return LayerTrace(
                 hidden=batch_major(rec.hidden), initial_hidden=rec.initial_hidden, reverse_time=rec.reverse
             )
         H = layer.hidden_size
-        gates = batch_major(rec.gates)
+        gates = rec.gates
         return LayerTrace(
-            input=gates[:, :, :H],
-            forget=gates[:, :, H : 2 * H],
-            output=gates[:, :, 2 * H : 3 * H],
-            candidate=gates[:, :, 3 * H :],
+            input=batch_major(gates[:, :H]),
+            forget=batch_major(gates[:, H : 2 * H]),
+            output=batch_major(gates[:, 2 * H : 3 * H]),
+            candidate=batch_major(gates[:, 3 * H :]),
             cell=batch_major(rec.cell),
             hidden=batch_major(rec.hidden),
             initial_hidden=rec.initial_hidden,

@@ -1,46 +1,44 @@
-"""BLAS thread control for the recurrence.
+"""BLAS thread control for the per-step products.
 
 Per step the engine multiplies a (B, H_out) state by a (H_out, 4H) matrix. On small
 products a second BLAS thread costs more in hand-off than it gains (and on this class of
-2-core machine it sometimes stalls), so the recurrence runs with the thread count that
-``benchmarks/bench_engine.py`` found fastest for the shape.
+2-core machine it sometimes stalls), while a batch of sequences gains from it. The step
+loop runs with the thread count ``benchmarks/bench_engine.py`` found fastest for the
+shape; the chunked input projections (large GEMMs) always use every thread.
+``LSTM_VIZ_BLAS_THREADS`` forces a count.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
-_controller = None
-
-SINGLE_THREAD_BELOW = int(os.environ.get("LSTM_VIZ_BLAS_SINGLE_BELOW", str(1 << 30)))
-"""Per-step product size (B * H_out * 4H multiply-adds) under which one thread is used."""
+TWO_THREADS_FROM = 1 << 20
+"""Per-step multiply-adds (B * H_out * 4H) from which the step loop uses all BLAS threads."""
 
 
-def _get_controller():
-    global _controller
-    if _controller is None:
-        from threadpoolctl import ThreadpoolController
+@functools.lru_cache(maxsize=1)
+def _controller():
+    from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    return _controller
+    return ThreadpoolController()
 
 
-def recurrence_thread_count(batch: int, hidden: int) -> int | None:
-    """Threads for the recurrence of this shape; None leaves BLAS as configured."""
+def step_thread_count(batch: int, out: int, hidden: int) -> int | None:
+    """Threads for the step loop of this shape; None leaves BLAS as configured."""
     forced = os.environ.get("LSTM_VIZ_BLAS_THREADS")
     if forced:
         return max(1, int(forced))
-    if batch * hidden * 4 * hidden < SINGLE_THREAD_BELOW:
+    if batch * out * 4 * hidden < TWO_THREADS_FROM:
         return 1
     return None
 
 
-@contextlib.contextmanager
-def recurrence_threads(batch: int, hidden: int):
-    threads = recurrence_thread_count(batch, hidden)
+def step_threads(batch: int, out: int, hidden: int):
+    """A context-manager factory that applies :func:`step_thread_count` while it is open."""
+    threads = step_thread_count(batch, out, hidden)
     if threads is None:
-        yield
-        return
-    with _get_controller().limit(limits=threads, user_api="blas"):
-        yield
+        return contextlib.nullcontext
+    controller = _controller()
+    return functools.partial(controller.limit, limits=threads, user_api="blas")

@@ -26,8 +26,8 @@ import numpy as np
 
 from lstm_viz.errors import Cancelled
 
-# Internal column order: input, forget, output (the sigmoid gates), then candidate.
-_CANONICAL_TO_INTERNAL = (0, 1, 3, 2)
+# Internal column order: candidate, forget, input, output (canonical is i, f, g, o).
+_CANONICAL_TO_INTERNAL = (2, 1, 0, 3)
 
 CHUNK_BYTES = 1 << 20
 """Target size of one chunk of gate storage; keeps a chunk's input projection in cache."""
@@ -43,12 +43,12 @@ def _permute_columns(a: np.ndarray, hidden: int) -> np.ndarray:
 
 @dataclass
 class PreparedLSTM:
-    """A layer's parameters cast to one dtype in the internal [i, f, o, g], half-scaled form."""
+    """A layer's parameters cast to one dtype, in the internal [g, f, i, o], half-scaled form."""
 
     W_x_parts: list[np.ndarray]
     W_h: np.ndarray
     b: np.ndarray
-    peep_if: np.ndarray | None  # (2, H) half-scaled p_i, p_f
+    peep_fi: np.ndarray | None  # (2, H) half-scaled p_f, p_i
     peep_o: np.ndarray | None  # (H,) half-scaled p_o
     gate_lo: np.ndarray | None  # (4H,) clamp bounds in the half-scaled space
     gate_hi: np.ndarray | None
@@ -62,15 +62,15 @@ class PreparedLSTM:
 def prepare_lstm(layer, dtype, input_splits: Sequence[int]) -> PreparedLSTM:
     """Cast and reorder ``layer``'s parameters; ``input_splits`` are the widths of the input parts."""
     h = layer.hidden_size
-    scale = np.concatenate([np.full(3 * h, 0.5), np.ones(h)])
+    scale = np.concatenate([np.ones(h), np.full(3 * h, 0.5)])
     b = layer.b.copy()
     b[h : 2 * h] += layer.forget_bias
     W_x = _permute_columns(layer.W_x, h) * scale
     bounds = np.cumsum([0, *input_splits])
     W_x_parts = [np.ascontiguousarray(W_x[bounds[k] : bounds[k + 1]], dtype=dtype) for k in range(len(input_splits))]
-    peep_if = peep_o = None
+    peep_fi = peep_o = None
     if layer.peepholes is not None:
-        peep_if = np.ascontiguousarray(layer.peepholes[:2] * 0.5, dtype=dtype)
+        peep_fi = np.ascontiguousarray(layer.peepholes[[1, 0]] * 0.5, dtype=dtype)
         peep_o = np.ascontiguousarray(layer.peepholes[2] * 0.5, dtype=dtype)
     gate_lo = gate_hi = None
     if layer.gate_clip is not None:
@@ -80,7 +80,7 @@ def prepare_lstm(layer, dtype, input_splits: Sequence[int]) -> PreparedLSTM:
         W_x_parts=W_x_parts,
         W_h=np.ascontiguousarray(_permute_columns(layer.W_h, h) * scale, dtype=dtype),
         b=np.ascontiguousarray(_permute_columns(b, h) * scale, dtype=dtype),
-        peep_if=peep_if,
+        peep_fi=peep_fi,
         peep_o=peep_o,
         gate_lo=gate_lo,
         gate_hi=gate_hi,
@@ -134,18 +134,30 @@ class InputPart:
 
 @dataclass
 class DirectionRecord:
-    """Feature-major storage of one recorded direction: every step is a (features, B) block.
+    """Storage of one recorded direction: one row per step, features first, batch last.
 
-    Keeping B last makes each gate's block at a step contiguous for any batch size, so the
-    per-step ufuncs never copy operands; the trace sees (B, T, H) views of it.
+    LSTM rows are [c, g, f, i, o, h] (cell, candidate, forget, input, output gates, hidden
+    after projection): ``rows`` is (T, 5H + H_out, B). A tanh RNN's rows are just h.
+    Keeping B last makes every quantity's block at a step contiguous for any batch size;
+    the trace sees (B, T, H) views of it, so recording copies nothing.
     """
 
-    gates: np.ndarray | None  # (T, 4H, B), internal order i, f, o, g; None for a tanh RNN
-    cell: np.ndarray | None  # (T, H, B)
-    hidden: np.ndarray  # (T, H_out, B)
+    rows: np.ndarray
+    hidden_size: int
     initial_hidden: np.ndarray  # (B, H_out)
     initial_cell: np.ndarray | None  # (B, H)
     reverse: bool
+    is_lstm: bool = True
+
+    def block(self, k: int, width: int | None = None) -> np.ndarray:
+        """Feature block k of width H (or ``width``) for all steps, (T, width, B)."""
+        H = self.hidden_size
+        return self.rows[:, k * H : k * H + (width or H)]
+
+    @property
+    def hidden(self) -> np.ndarray:
+        """(T, H_out, B) hidden storage, also the next layer's input."""
+        return self.rows[:, 5 * self.hidden_size :] if self.is_lstm else self.rows
 
 
 def _chunk_steps(batch: int, width: int, itemsize: int) -> int:
@@ -160,20 +172,18 @@ def _chunks(T: int, size: int, reverse: bool):
         yield t0, min(T, t0 + size)
 
 
-def _project_chunk(Z, t0, t1, parts, weights, bias, scratch):
-    """Z[t0:t1] (steps, F, B) = sum_k parts[k] @ weights[k] + bias, one GEMM per part."""
-    steps, F, B = Z[t0:t1].shape
-    rows = steps * B
-    if B == 1:
-        target = Z[t0:t1].reshape(rows, F)
-    else:
-        target = scratch[:rows]
+def _project_chunk(P, t0, t1, parts, weights, bias, scratch):
+    """P[:steps] (steps, F[, B]) = sum_k parts[k] @ weights[k] + bias for steps t0..t1."""
+    steps = t1 - t0
+    batched = P.ndim == 3
+    target = scratch[: steps * P.shape[2]] if batched else P[:steps]
     np.matmul(parts[0].chunk(t0, t1), weights[0], out=target)
     for part, W in zip(parts[1:], weights[1:]):
         target += part.chunk(t0, t1) @ W
     target += bias
-    if B != 1:
-        np.copyto(Z[t0:t1], target.reshape(steps, B, F).transpose(0, 2, 1))
+    if batched:
+        B, F = P.shape[2], P.shape[1]
+        np.copyto(P[:steps], target.reshape(steps, B, F).transpose(0, 2, 1))
 
 
 def _vector(a: np.ndarray, batched: bool) -> np.ndarray:
@@ -190,36 +200,50 @@ def record_lstm(
     *,
     reverse: bool = False,
     tick: Callable[[int], None] | None = None,
+    threads=None,
 ) -> DirectionRecord:
     """Run one LSTM direction over T steps, recording every gate and state.
 
     ``h0`` (B, H_out) and ``c0`` (B, H) are the initial state; ``tick(n)`` is called after
-    every chunk with the number of steps done in it (it may raise ``Cancelled``).
+    every chunk with the number of steps done in it (it may raise ``Cancelled``);
+    ``threads`` is a context manager factory that sets BLAS threads for the step loop.
+
+    Each step is computed in one scratch row R = [c, g, f, i, o, h] whose sub-views are
+    made once, then copied into the storage: the pair [f, i] * [c_prev, g] gives old and
+    new in one multiply, and no view is created per step.
     """
     dtype = p.W_h.dtype
     B = h0.shape[0]
     H, Ho = p.hidden, p.out
-    H2, H3, H4 = 2 * H, 3 * H, 4 * H
+    H2, H3, H4, H5 = 2 * H, 3 * H, 4 * H, 5 * H
     batched = B != 1
-    Z = np.empty((T, H4, B), dtype)
-    C = np.empty((T, H, B), dtype)
-    Hs = np.empty((T, Ho, B), dtype)
+    width = H5 + Ho
+    S = np.empty((T, width, B), dtype)
     if batched:
-        Zs, Cs, Hss = Z, C, Hs
-        h_prev, c_prev = np.ascontiguousarray(h0.T, dtype), np.ascontiguousarray(c0.T, dtype)
-        W_rec = np.ascontiguousarray(p.W_h.T)  # (4H, H_out): rec = W_rec @ h_prev
+        rows = S
+        R = np.empty((width, B), dtype)
+        R[:H], R[H5:] = c0.T, h0.T
+        W_rec = np.ascontiguousarray(p.W_h.T)  # (4H, H_out): rec = W_rec @ h
     else:
-        Zs, Cs, Hss = Z.reshape(T, H4), C.reshape(T, H), Hs.reshape(T, Ho)
-        h_prev, c_prev = np.array(h0[0], dtype), np.array(c0[0], dtype)
-        W_rec = p.W_h  # (H_out, 4H): rec = h_prev @ W_rec
-    rec = np.empty(Zs.shape[1:], dtype)
-    tmp = np.empty(Cs.shape[1:], dtype)
+        rows = S.reshape(T, width)
+        R = np.empty(width, dtype)
+        R[:H], R[H5:] = c0[0], h0[0]
+        W_rec = p.W_h  # (H_out, 4H): rec = h @ W_rec
+    c, z, pb, pa, o, h = R[:H], R[H:H5], R[:H2], R[H2:H4], R[H4:H5], R[H5:]
+    sig = R[H2:H5]  # f, i, o
+    tail = R[H:H4]  # g, f, i (activated before o when the output gate peeks at c_t)
+    pair = np.empty(pa.shape, dtype)
+    old, new = pair[:H], pair[H:]
+    rec = np.empty(z.shape, dtype)
+    tmp = np.empty(c.shape, dtype)
     half = np.array(0.5, dtype)
-    peep_if = peep_o = peep_tmp = None
-    if p.peep_if is not None:
-        peep_if = _vector(p.peep_if, batched)
+    peep_fi = peep_o = peep_tmp = c_b = None
+    if p.peep_fi is not None:
+        peep_fi = _vector(p.peep_fi, batched)
         peep_o = _vector(p.peep_o, batched)
-        peep_tmp = np.empty((2, *tmp.shape), dtype)
+        peep_tmp = np.empty((2, *c.shape), dtype)
+        peep_flat = peep_tmp.reshape(pa.shape)
+        c_b = c[None]
     lo = hi = None
     if p.gate_lo is not None:
         lo, hi = _vector(p.gate_lo, batched), _vector(p.gate_hi, batched)
@@ -233,85 +257,80 @@ def record_lstm(
         if p.proj_clip is not None:
             proj_hi = np.array(p.proj_clip, dtype)
             proj_lo = -proj_hi
-    simple = peep_if is None and lo is None
-    dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
+    simple = peep_fi is None and lo is None and cell_hi is None and W_proj is None
+    dot, add, multiply, tanh, copyto = np.dot, np.add, np.multiply, np.tanh, np.copyto
     minimum, maximum = np.minimum, np.maximum
-    chunk_size = _chunk_steps(B, H4, Z.itemsize)
-    scratch = np.empty((chunk_size * B, H4), dtype) if batched or len(parts) > 1 else None
+    chunk_size = _chunk_steps(B, width, S.itemsize)
+    P = np.empty((chunk_size, H4, B) if batched else (chunk_size, H4), dtype)
+    scratch = np.empty((chunk_size * B, H4), dtype) if batched else None
     for t0, t1 in _chunks(T, chunk_size, reverse):
-        _project_chunk(Z, t0, t1, parts, p.W_x_parts, p.b, scratch)
-        for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
-            z = Zs[t]
-            c = Cs[t]
-            if batched:
-                dot(W_rec, h_prev, rec)
-            else:
-                dot(h_prev, W_rec, rec)
-            add(z, rec, z)
-            if simple:
-                tanh(z, z)
-                sig = z[:H3]
-                multiply(sig, half, sig)
-                add(sig, half, sig)
-                o = z[H2:H3]
-            else:
-                zif = z[:H2]
-                if peep_if is not None:
-                    multiply(c_prev, peep_if, peep_tmp)
-                    add(zif, peep_tmp.reshape(zif.shape), zif)
-                zg = z[H3:]
+        _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
+        steps = range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)
+        with threads():
+            for t in steps:
+                if batched:
+                    dot(W_rec, h, rec)
+                else:
+                    dot(h, W_rec, rec)
+                add(P[t - t0], rec, z)
+                if simple:
+                    tanh(z, z)
+                    multiply(sig, half, sig)
+                    add(sig, half, sig)
+                    multiply(pa, pb, pair)
+                    add(old, new, c)
+                    tanh(c, tmp)
+                    multiply(o, tmp, h)
+                    copyto(rows[t], R)
+                    continue
+                if peep_fi is not None:
+                    multiply(c_b, peep_fi, peep_tmp)
+                    add(pa, peep_flat, pa)
                 if lo is not None:
                     if peep_o is None:
                         minimum(z, hi, out=z)
                         maximum(z, lo, out=z)
                     else:
-                        minimum(zif, hi[:H2], out=zif)
-                        maximum(zif, lo[:H2], out=zif)
-                        minimum(zg, hi[H3:], out=zg)
-                        maximum(zg, lo[H3:], out=zg)
-                o = z[H2:H3]
+                        minimum(tail, hi[:H3], out=tail)
+                        maximum(tail, lo[:H3], out=tail)
                 if peep_o is None:
                     tanh(z, z)
-                    sig = z[:H3]
+                    multiply(sig, half, sig)
+                    add(sig, half, sig)
                 else:
-                    tanh(zif, zif)
-                    tanh(zg, zg)
-                    sig = zif
-                multiply(sig, half, sig)
-                add(sig, half, sig)
-            multiply(z[H:H2], c_prev, c)
-            multiply(z[:H], z[H3:], tmp)
-            add(c, tmp, c)
-            if cell_hi is not None:
-                minimum(c, cell_hi, out=c)
-                maximum(c, cell_lo, out=c)
-            if peep_o is not None:
-                multiply(c, peep_o, tmp)
-                add(o, tmp, o)
-                if lo is not None:
-                    minimum(o, hi[H2:H3], out=o)
-                    maximum(o, lo[H2:H3], out=o)
-                tanh(o, o)
-                multiply(o, half, o)
-                add(o, half, o)
-            tanh(c, tmp)
-            h = Hss[t]
-            if W_proj is None:
-                multiply(o, tmp, h)
-            else:
-                multiply(o, tmp, tmp)
-                if batched:
-                    dot(W_proj, tmp, h)
+                    tanh(tail, tail)
+                    multiply(pa, half, pa)
+                    add(pa, half, pa)
+                multiply(pa, pb, pair)
+                add(old, new, c)
+                if cell_hi is not None:
+                    minimum(c, cell_hi, out=c)
+                    maximum(c, cell_lo, out=c)
+                if peep_o is not None:
+                    multiply(c, peep_o, tmp)
+                    add(o, tmp, o)
+                    if lo is not None:
+                        minimum(o, hi[H3:], out=o)
+                        maximum(o, lo[H3:], out=o)
+                    tanh(o, o)
+                    multiply(o, half, o)
+                    add(o, half, o)
+                tanh(c, tmp)
+                if W_proj is None:
+                    multiply(o, tmp, h)
                 else:
-                    dot(tmp, W_proj, h)
-                if proj_hi is not None:
-                    minimum(h, proj_hi, out=h)
-                    maximum(h, proj_lo, out=h)
-            h_prev = h
-            c_prev = c
+                    multiply(o, tmp, tmp)
+                    if batched:
+                        dot(W_proj, tmp, h)
+                    else:
+                        dot(tmp, W_proj, h)
+                    if proj_hi is not None:
+                        minimum(h, proj_hi, out=h)
+                        maximum(h, proj_lo, out=h)
+                copyto(rows[t], R)
         if tick is not None:
             tick(t1 - t0)
-    return DirectionRecord(Z, C, Hs, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
+    return DirectionRecord(S, H, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
 
 
 def record_rnn(
@@ -323,34 +342,36 @@ def record_rnn(
     *,
     reverse: bool = False,
     tick: Callable[[int], None] | None = None,
+    threads=None,
 ) -> DirectionRecord:
     """Run one tanh-RNN direction: h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b)."""
     dtype = p.W_h.dtype
     B = h0.shape[0]
     H = p.hidden
     batched = B != 1
-    Hs = np.empty((T, H, B), dtype)
+    S = np.empty((T, H, B), dtype)
     if batched:
-        Hss, h_prev, W_rec = Hs, np.ascontiguousarray(h0.T, dtype), np.ascontiguousarray(p.W_h.T)
+        rows, h, W_rec = S, np.ascontiguousarray(h0.T, dtype), np.ascontiguousarray(p.W_h.T)
     else:
-        Hss, h_prev, W_rec = Hs.reshape(T, H), np.array(h0[0], dtype), p.W_h
-    rec = np.empty(Hss.shape[1:], dtype)
-    chunk_size = _chunk_steps(B, H, Hs.itemsize)
-    scratch = np.empty((chunk_size * B, H), dtype) if batched or len(parts) > 1 else None
+        rows, h, W_rec = S.reshape(T, H), np.array(h0[0], dtype), p.W_h
+    rec = np.empty(h.shape, dtype)
+    chunk_size = _chunk_steps(B, H, S.itemsize)
+    P = np.empty((chunk_size, H, B) if batched else (chunk_size, H), dtype)
+    scratch = np.empty((chunk_size * B, H), dtype) if batched else None
     for t0, t1 in _chunks(T, chunk_size, reverse):
-        _project_chunk(Hs, t0, t1, parts, p.W_x_parts, p.b, scratch)
-        for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
-            h = Hss[t]
-            if batched:
-                np.dot(W_rec, h_prev, rec)
-            else:
-                np.dot(h_prev, W_rec, rec)
-            np.add(h, rec, h)
-            np.tanh(h, h)
-            h_prev = h
+        _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
+        with threads():
+            for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
+                if batched:
+                    np.dot(W_rec, h, rec)
+                else:
+                    np.dot(h, W_rec, rec)
+                h = rows[t]
+                np.add(P[t - t0], rec, h)
+                np.tanh(h, h)
         if tick is not None:
             tick(t1 - t0)
-    return DirectionRecord(None, None, Hs, np.array(h0, dtype=dtype), None, reverse)
+    return DirectionRecord(S, H, np.array(h0, dtype=dtype), None, reverse, is_lstm=False)
 
 
 def check_cancel(cancel: Callable[[], bool] | None) -> None:

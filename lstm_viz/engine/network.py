@@ -231,38 +231,36 @@ class _Network:
         record = record_lstm if self.kind == "lstm" else record_rnn
         parts = [InputPart(x, feature_major=False)]
         layers = []
-        with blas.recurrence_threads(B, max(self.hidden_sizes)):
-            for index, entry in enumerate(self._entries):
-                records = []
-                for direction in range(len(entry)):
-                    h0, c0 = states[index][direction]
-                    prepared = self._prepared(index, direction, dtype)
-                    records.append(record(prepared, parts, h0, c0, T, reverse=bool(direction), tick=tick))
-                traces = [self._layer_trace(rec, layer) for rec, layer in zip(records, entry)]
-                if len(traces) == 2:
-                    traces[0].reverse = traces[1]
-                layers.append(traces[0])
-                parts = [InputPart(rec.hidden, feature_major=True) for rec in records]
+        for index, entry in enumerate(self._entries):
+            records = []
+            for direction, layer in enumerate(entry):
+                h0, c0 = states[index][direction]
+                prepared = self._prepared(index, direction, dtype)
+                threads = blas.step_threads(B, layer.output_size, layer.hidden_size)
+                records.append(
+                    record(prepared, parts, h0, c0, T, reverse=bool(direction), tick=tick, threads=threads)
+                )
+            traces = [self._layer_trace(rec, layer) for rec, layer in zip(records, entry)]
+            if len(traces) == 2:
+                traces[0].reverse = traces[1]
+            layers.append(traces[0])
+            parts = [InputPart(rec.hidden, feature_major=True) for rec in records]
         meta = {"model": repr(self), "dtype": dtype.name}
         return Trace(x, layers, meta)
 
     @staticmethod
     def _layer_trace(rec, layer) -> LayerTrace:
         def batch_major(a):
-            return None if a is None else a.transpose(2, 0, 1)
+            return a.transpose(2, 0, 1)
 
-        if rec.gates is None:
-            return LayerTrace(
-                hidden=batch_major(rec.hidden), initial_hidden=rec.initial_hidden, reverse_time=rec.reverse
-            )
-        H = layer.hidden_size
-        gates = rec.gates
+        if not rec.is_lstm:
+            return LayerTrace(hidden=batch_major(rec.rows), initial_hidden=rec.initial_hidden, reverse_time=rec.reverse)
         return LayerTrace(
-            input=batch_major(gates[:, :H]),
-            forget=batch_major(gates[:, H : 2 * H]),
-            output=batch_major(gates[:, 2 * H : 3 * H]),
-            candidate=batch_major(gates[:, 3 * H :]),
-            cell=batch_major(rec.cell),
+            cell=batch_major(rec.block(0)),
+            candidate=batch_major(rec.block(1)),
+            forget=batch_major(rec.block(2)),
+            input=batch_major(rec.block(3)),
+            output=batch_major(rec.block(4)),
             hidden=batch_major(rec.hidden),
             initial_hidden=rec.initial_hidden,
             initial_cell=rec.initial_cell,

@@ -10,7 +10,8 @@ Cases (float32, every gate and state recorded):
 References: PyTorch's fused ``nn.LSTM`` forward on CPU under ``torch.no_grad`` with 2
 threads (records nothing; skipped when torch is not installed) and a textbook NumPy loop
 that records the same quantities. The engine is timed with 1 and 2 BLAS threads for the
-recurrence. Peak memory is traced with tracemalloc and reported against the trace's size.
+step loop, with layers run in turn and side by side (one thread per layer direction), and
+with the automatic choice the app uses. Peak memory is traced with tracemalloc and reported against the trace's size.
 Targets: (a) <= 1.5x nn.LSTM, (b) <= 2x nn.LSTM; >= 2x faster than the textbook loop on
 (a), >= 4x on (c); peak memory < 1.15x the trace.
 """
@@ -121,13 +122,19 @@ def main() -> None:
         print(f"\n({name}) T={case['T']:,} B={case['B']} D={case['D']} H={case['H']} layers={case['layers']}")
         model.run(x[:, :100])  # warm-up: caches the prepared weights
         engine = {}
+        os.environ["LSTM_VIZ_LAYER_THREADS"] = "0"
         for threads in (1, 2):
             os.environ["LSTM_VIZ_BLAS_THREADS"] = str(threads)
             engine[threads] = timed(lambda: model.run(x), args.repeat)
-            print(f"  engine, {threads} BLAS thread(s):  {fmt(engine[threads])}")
+            print(f"  engine, layers in turn, {threads} BLAS thread(s): {fmt(engine[threads])}")
         os.environ.pop("LSTM_VIZ_BLAS_THREADS")
+        if case["layers"] > 1:
+            os.environ["LSTM_VIZ_LAYER_THREADS"] = "2"
+            engine["layers"] = timed(lambda: model.run(x), args.repeat)
+            print(f"  engine, layers side by side, 1 BLAS thread: {fmt(engine['layers'])}")
+        os.environ.pop("LSTM_VIZ_LAYER_THREADS")
         engine["auto"] = timed(lambda: model.run(x), args.repeat)
-        print(f"  engine, automatic choice:   {fmt(engine['auto'])}")
+        print(f"  engine, automatic choice:                {fmt(engine['auto'])}")
         best = min(statistics.median(t) for t in engine.values())
         auto = statistics.median(engine["auto"])
 

@@ -42,3 +42,8 @@ def step_threads(batch: int, out: int, hidden: int):
         return contextlib.nullcontext
     controller = _controller()
     return functools.partial(controller.limit, limits=threads, user_api="blas")
+
+
+def single_thread():
+    """A context manager that holds BLAS to one thread (while layers run in parallel)."""
+    return _controller().limit(limits=1, user_api="blas")

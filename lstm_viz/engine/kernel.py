@@ -19,6 +19,7 @@ costs no copy.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -200,13 +201,17 @@ def record_lstm(
     *,
     reverse: bool = False,
     tick: Callable[[int], None] | None = None,
-    threads=None,
+    threads=contextlib.nullcontext,
+    storage: np.ndarray | None = None,
+    ready: Callable[[int, int], None] | None = None,
 ) -> DirectionRecord:
     """Run one LSTM direction over T steps, recording every gate and state.
 
     ``h0`` (B, H_out) and ``c0`` (B, H) are the initial state; ``tick(n)`` is called after
     every chunk with the number of steps done in it (it may raise ``Cancelled``);
-    ``threads`` is a context manager factory that sets BLAS threads for the step loop.
+    ``threads`` is a context manager factory that sets BLAS threads for the step loop;
+    ``storage`` is a preallocated (T, 5H + H_out, B) array to fill; ``ready(t0, t1)``
+    blocks until the input parts hold steps t0..t1 (when layers run concurrently).
 
     Each step is computed in one scratch row R = [c, g, f, i, o, h] whose sub-views are
     made once, then copied into the storage: the pair [f, i] * [c_prev, g] gives old and
@@ -218,7 +223,7 @@ def record_lstm(
     H2, H3, H4, H5 = 2 * H, 3 * H, 4 * H, 5 * H
     batched = B != 1
     width = H5 + Ho
-    S = np.empty((T, width, B), dtype)
+    S = np.empty((T, width, B), dtype) if storage is None else storage
     if batched:
         rows = S
         R = np.empty((width, B), dtype)
@@ -264,9 +269,14 @@ def record_lstm(
     P = np.empty((chunk_size, H4, B) if batched else (chunk_size, H4), dtype)
     scratch = np.empty((chunk_size * B, H4), dtype) if batched else None
     for t0, t1 in _chunks(T, chunk_size, reverse):
+        if ready is not None:
+            ready(t0, t1)
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
         steps = range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)
         with threads():
+            if simple and not batched:
+                _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half)
+                steps = ()
             for t in steps:
                 if batched:
                     dot(W_rec, h, rec)
@@ -333,6 +343,33 @@ def record_lstm(
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
 
 
+def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half):
+    """The hot loop for one sequence without peepholes, clamps or projection.
+
+    Ten NumPy calls a step on views made once; ``R`` is the scratch row [c, g, f, i, o, h].
+    """
+    H = tmp.shape[0]
+    c, z, pb, pa, o, h = R[:H], R[H : 5 * H], R[: 2 * H], R[2 * H : 4 * H], R[4 * H : 5 * H], R[5 * H :]
+    sig = R[2 * H : 5 * H]
+    old, new = pair[:H], pair[H:]
+    dot, add, multiply, tanh, copyto = np.dot, np.add, np.multiply, np.tanh, np.copyto
+    if isinstance(steps, range) and steps.step == 1:
+        pairs = zip(steps, P)
+    else:
+        pairs = ((t, P[t - t0]) for t in steps)
+    for t, p_t in pairs:
+        dot(h, W_rec, rec)
+        add(p_t, rec, z)
+        tanh(z, z)
+        multiply(sig, half, sig)
+        add(sig, half, sig)
+        multiply(pa, pb, pair)
+        add(old, new, c)
+        tanh(c, tmp)
+        multiply(o, tmp, h)
+        copyto(rows[t], R)
+
+
 def record_rnn(
     p: PreparedRNN,
     parts: Sequence[InputPart],
@@ -342,14 +379,19 @@ def record_rnn(
     *,
     reverse: bool = False,
     tick: Callable[[int], None] | None = None,
-    threads=None,
+    threads=contextlib.nullcontext,
+    storage: np.ndarray | None = None,
+    ready: Callable[[int, int], None] | None = None,
 ) -> DirectionRecord:
-    """Run one tanh-RNN direction: h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b)."""
+    """Run one tanh-RNN direction: h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b).
+
+    Arguments as :func:`record_lstm`; ``storage`` is (T, H, B).
+    """
     dtype = p.W_h.dtype
     B = h0.shape[0]
     H = p.hidden
     batched = B != 1
-    S = np.empty((T, H, B), dtype)
+    S = np.empty((T, H, B), dtype) if storage is None else storage
     if batched:
         rows, h, W_rec = S, np.ascontiguousarray(h0.T, dtype), np.ascontiguousarray(p.W_h.T)
     else:
@@ -359,6 +401,8 @@ def record_rnn(
     P = np.empty((chunk_size, H, B) if batched else (chunk_size, H), dtype)
     scratch = np.empty((chunk_size * B, H), dtype) if batched else None
     for t0, t1 in _chunks(T, chunk_size, reverse):
+        if ready is not None:
+            ready(t0, t1)
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
         with threads():
             for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
@@ -372,6 +416,11 @@ def record_rnn(
         if tick is not None:
             tick(t1 - t0)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), None, reverse, is_lstm=False)
+
+
+def storage_width(kind: str, hidden: int, out: int) -> int:
+    """Features per step row: [c, g, f, i, o, h] for an LSTM, h for a tanh RNN."""
+    return 5 * hidden + out if kind == "lstm" else hidden
 
 
 def check_cancel(cancel: Callable[[], bool] | None) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -14,15 +18,24 @@ from lstm_viz.engine.kernel import (
     prepare_rnn,
     record_lstm,
     record_rnn,
+    storage_width,
 )
 from lstm_viz.engine.layer import LSTMLayer
 from lstm_viz.engine.readout import Readout
 from lstm_viz.engine.rnn_layer import RNNLayer
+from lstm_viz.engine.schedule import Watermarks, run_concurrently
 from lstm_viz.engine.trace import LayerTrace, Trace
 from lstm_viz.errors import InputError, ModelError
 
 Progress = Callable[[int, int], None]
-"""progress(steps_done, steps_total), called from the thread that runs the model."""
+"""progress(steps_done, steps_total); may be called from the engine's worker threads."""
+
+CONCURRENT_MIN_WORK = 1 << 18
+"""Steps x batch x units from which layer directions run in threads (a thread costs ~0.1 ms)."""
+
+
+def _record_into(results: dict, key, record, args, kwargs) -> None:
+    results[key] = record(*args, **kwargs)
 
 
 def _check_array(name: str, value, dtype) -> np.ndarray:
@@ -219,34 +232,74 @@ class _Network:
         B, T, _ = x.shape
         states = self._initial_states(initial_state, B, dtype)
         total = T * sum(len(entry) for entry in self._entries)
+        record = record_lstm if self.kind == "lstm" else record_rnn
+        concurrent = self._run_concurrently(B, T)
+        marks = Watermarks(T)
+        lock = threading.Lock()
         done = 0
 
-        def tick(n):
-            nonlocal done
-            done += n
-            check_cancel(cancel)
-            if progress is not None:
-                progress(done, total)
+        def tick_for(key):
+            def tick(n):
+                nonlocal done
+                with lock:
+                    done += n
+                    so_far = done
+                if concurrent:
+                    marks.check()
+                    marks.advance(key, n)
+                check_cancel(cancel)
+                if progress is not None:
+                    progress(so_far, total)
 
-        record = record_lstm if self.kind == "lstm" else record_rnn
+            return tick
+
         parts = [InputPart(x, feature_major=False)]
+        below: list = []
+        jobs = []
+        results: dict = {}
+        for index, entry in enumerate(self._entries):
+            next_parts = []
+            for direction, layer in enumerate(entry):
+                key = (index, direction)
+                marks.register(key, reverse=bool(direction))
+                width = storage_width(self.kind, layer.hidden_size, layer.output_size)
+                storage = np.empty((T, width, B), dtype)
+                h0, c0 = states[index][direction]
+                kwargs = dict(reverse=bool(direction), tick=tick_for(key), storage=storage)
+                if concurrent:
+                    kwargs["threads"] = contextlib.nullcontext
+                    if below:
+                        kwargs["ready"] = functools.partial(marks.wait, below)
+                else:
+                    kwargs["threads"] = blas.step_threads(B, layer.output_size, layer.hidden_size)
+                args = (self._prepared(index, direction, dtype), parts, h0, c0, T)
+                jobs.append(functools.partial(_record_into, results, key, record, args, kwargs))
+                next_parts.append(InputPart(storage[:, width - layer.output_size :], feature_major=True))
+            below = [(index, d) for d in range(len(entry))]
+            parts = next_parts
+        if concurrent:
+            with blas.single_thread():
+                run_concurrently(jobs, marks)
+        else:
+            for job in jobs:
+                job()
         layers = []
         for index, entry in enumerate(self._entries):
-            records = []
-            for direction, layer in enumerate(entry):
-                h0, c0 = states[index][direction]
-                prepared = self._prepared(index, direction, dtype)
-                threads = blas.step_threads(B, layer.output_size, layer.hidden_size)
-                records.append(
-                    record(prepared, parts, h0, c0, T, reverse=bool(direction), tick=tick, threads=threads)
-                )
-            traces = [self._layer_trace(rec, layer) for rec, layer in zip(records, entry)]
+            traces = [self._layer_trace(results[(index, d)], layer) for d, layer in enumerate(entry)]
             if len(traces) == 2:
                 traces[0].reverse = traces[1]
             layers.append(traces[0])
-            parts = [InputPart(rec.hidden, feature_major=True) for rec in records]
         meta = {"model": repr(self), "dtype": dtype.name}
         return Trace(x, layers, meta)
+
+    def _run_concurrently(self, B: int, T: int) -> bool:
+        """Whether to run layer directions in threads: several of them and enough work."""
+        forced = os.environ.get("LSTM_VIZ_LAYER_THREADS")
+        if forced is not None:
+            return forced not in ("0", "1", "")
+        directions = sum(len(entry) for entry in self._entries)
+        work = T * B * sum(layer.hidden_size for layer in self.all_layers())
+        return directions > 1 and (os.cpu_count() or 1) > 1 and work >= CONCURRENT_MIN_WORK
 
     @staticmethod
     def _layer_trace(rec, layer) -> LayerTrace:

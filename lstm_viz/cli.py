@@ -1,0 +1,202 @@
+"""The ``lstm-viz`` command: the window by default, headless sub-commands.
+
+    lstm-viz [SEQUENCE] [--model MODEL | --random 32,32 --seed 0]   open the window
+    lstm-viz trace SEQUENCE (--model MODEL | --random H1,H2) -o trace.npz
+    lstm-viz train --task NAME -o model.npz
+    lstm-viz tasks
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+import numpy as np
+
+from lstm_viz.errors import Cancelled, InputError, LstmVizError
+
+SUBCOMMANDS = ("trace", "train", "tasks")
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 32,32, got {text!r}") from None
+    if not sizes or any(size <= 0 for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be positive integers, got {text!r}")
+    return sizes
+
+
+def _interrupt_flag() -> threading.Event:
+    """An event set by Ctrl-C, so long work stops cleanly instead of dying mid-write."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping (press Ctrl-C again to abort at once)...", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, handler)
+    return stop
+
+
+def trace_command(args) -> int:
+    from tqdm import tqdm
+
+    from lstm_viz.engine import LSTM
+    from lstm_viz.io import load_model, load_sequence
+
+    sequence = load_sequence(args.sequence)
+    if args.model:
+        model = load_model(args.model)
+        source = args.model
+    else:
+        model = LSTM.random(sequence.width, args.random, seed=args.seed)
+        source = f"random {','.join(map(str, args.random))} seed {args.seed}"
+    if sequence.width != model.input_size:
+        raise InputError(
+            f"{args.sequence} has {sequence.width} features per step but the model ({source}) expects "
+            f"{model.input_size}; pick a model made for this data or use --random"
+        )
+    stop = _interrupt_flag()
+    total = sequence.length * len(model.all_layers())
+    with tqdm(total=total, unit="step", unit_scale=True, desc="recording", disable=args.quiet) as bar:
+
+        def progress(done, total):
+            bar.n = done
+            bar.refresh()
+
+        trace = model.run(
+            sequence.values,
+            dtype=np.float64 if args.float64 else np.float32,
+            progress=progress,
+            cancel=stop.is_set,
+        )
+    trace.meta.update(sequence=str(args.sequence), model_source=source, labels=sequence.labels[:100_000])
+    trace.save(args.output)
+    if not args.quiet:
+        sizes = ", ".join(str(h) for h in model.hidden_sizes)
+        print(
+            f"wrote {args.output}: {trace.batch_size} x {trace.length} steps, layers of {sizes} units "
+            f"({trace.nbytes / 2**20:.1f} MiB)"
+        )
+    return 0
+
+
+def train_command(args) -> int:
+    from tqdm import tqdm
+
+    from lstm_viz.engine import LSTM
+    from lstm_viz.engine.tasks import get_task
+    from lstm_viz.engine.train import train
+    from lstm_viz.io import save_model
+
+    task = get_task(args.task, args.length)
+    model = LSTM.random(task.input_size, args.hidden, seed=args.seed)
+    stop = _interrupt_flag()
+    with tqdm(total=args.steps, unit="step", desc=f"training {task.name}", disable=args.quiet) as bar:
+
+        def callback(p):
+            bar.update(1)
+            if p.step % 10 == 0 or p.step == p.steps:
+                bar.set_postfix(loss=f"{p.loss:.4f}")
+
+        result = train(
+            model,
+            task,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            clip=args.clip,
+            seed=args.seed,
+            callback=callback,
+            cancel=stop.is_set,
+        )
+    save_model(model, args.output)
+    if not args.quiet:
+        state = "stopped early, " if result.cancelled else ""
+        print(f"wrote {args.output}: {state}{result.steps_done} steps, final loss {result.final_loss:.4g}")
+    return 0
+
+
+def tasks_command(args) -> int:
+    from lstm_viz.engine.tasks import DEFAULT_LENGTHS, TASKS
+
+    for name, cls in TASKS.items():
+        print(f"{name:10s} {cls.description} (default length {DEFAULT_LENGTHS[name]})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lstm-viz", description="See inside an LSTM, one step at a time.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("trace", help="record every gate and state of a model on a sequence")
+    p.add_argument("sequence", help="sequence file (.npy (T, D) or (B, T, D), .npz)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="model file (native .npz)")
+    source.add_argument("--random", type=_sizes, metavar="H1,H2,...", help="a random LSTM with these layer sizes")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random model (default 0)")
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
+    p.add_argument("--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=trace_command)
+
+    p = sub.add_parser("train", help="train an LSTM on a built-in task and save it")
+    p.add_argument("--task", required=True, help="adding, brackets, sine or text (see 'lstm-viz tasks')")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.npz)")
+    p.add_argument("--hidden", type=_sizes, default=[16], metavar="H1,H2,...", help="layer sizes (default 16)")
+    p.add_argument("--steps", type=int, default=800, help="training updates (default 800)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate (default 0.01)")
+    p.add_argument("--clip", type=float, default=1.0, help="gradient clipping by global norm (default 1.0)")
+    p.add_argument("--length", type=int, default=None, help="sequence length (default: the task's)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=train_command)
+
+    p = sub.add_parser("tasks", help="list the built-in training tasks")
+    p.set_defaults(func=tasks_command)
+    return parser
+
+
+def gui_main(argv: list[str]) -> int:
+    try:
+        from lstm_viz.ui.app import main as app_main
+    except ImportError as exc:
+        if "lstm_viz.ui.app" not in str(exc):
+            raise
+        print(
+            "lstm-viz: the window is not part of this build yet; the headless commands are "
+            f"{', '.join(SUBCOMMANDS)} (see 'lstm-viz trace --help')",
+            file=sys.stderr,
+        )
+        return 2
+    return app_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
+        return gui_main(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except Cancelled:
+        print("lstm-viz: stopped", file=sys.stderr)
+        return 130
+    except LstmVizError as exc:
+        print(f"lstm-viz: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"lstm-viz: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from lstm_viz.errors import FileFormatError
+from lstm_viz.safe_arrays import ZIP_MAGIC, NpzReader, sniff
 
 TRACE_FORMAT = "lstm-viz-trace"
 TRACE_VERSION = 1
@@ -212,26 +212,14 @@ def load_trace(path: str | os.PathLike) -> Trace:
     Raises :class:`~lstm_viz.errors.FileFormatError` naming the file for anything that is
     not a well-formed trace. Never unpickles.
     """
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such file") from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise FileFormatError(path, f"not a trace file (.npz): {exc}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise FileFormatError(path, "not a trace file: expected an .npz archive, found a single array")
-    with archive:
-        try:
-            return _trace_from_archive(path, archive)
-        except FileFormatError:
-            raise
-        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-            raise FileFormatError(path, f"damaged trace file: {exc}") from None
+    head = sniff(path)
+    if not head.startswith(ZIP_MAGIC):
+        raise FileFormatError(path, "not a trace file: expected an .npz archive written by lstm-viz")
+    with NpzReader(path) as archive:
+        return _trace_from_archive(path, archive)
 
 
 def _read(path, archive, key: str, ndim: int) -> np.ndarray:
-    if key not in archive.files:
-        raise FileFormatError(path, f"missing array {key!r}")
     value = archive[key]
     if value.ndim != ndim or value.dtype.kind != "f":
         raise FileFormatError(path, f"array {key!r} must be {ndim}-D float, found {value.ndim}-D {value.dtype}")
@@ -241,11 +229,11 @@ def _read(path, archive, key: str, ndim: int) -> np.ndarray:
 
 
 def _trace_from_archive(path, archive) -> Trace:
-    if "meta" not in archive.files:
+    if "meta" not in archive:
         raise FileFormatError(path, "missing 'meta': not a trace written by lstm-viz")
     try:
-        meta = json.loads(str(archive["meta"]))
-    except (ValueError, TypeError) as exc:
+        meta = json.loads(archive.text("meta"))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise FileFormatError(path, f"'meta' is not valid JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != TRACE_FORMAT:
         raise FileFormatError(path, f"'meta' does not describe an {TRACE_FORMAT} file")
@@ -260,6 +248,9 @@ def _trace_from_archive(path, archive) -> Trace:
     for index, spec in enumerate(layer_specs):
         if not isinstance(spec, dict):
             raise FileFormatError(path, f"'meta' layer {index} is not an object")
+        clip = spec.get("cell_clip")
+        if clip is not None and not isinstance(clip, (int, float)):
+            raise FileFormatError(path, f"'meta' layer {index} has a cell_clip that is not a number")
         suffixes = ["", "_reverse"] if spec.get("bidirectional") else [""]
         directions = []
         for suffix in suffixes:

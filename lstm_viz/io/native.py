@@ -6,7 +6,7 @@ Layout (documented in README.md):
   ("lstm" or "rnn"), ``layers`` (one object per layer: ``bidirectional`` and the options
   ``forget_bias``, ``cell_clip``, ``gate_clip``, ``proj_clip``), optional ``readout``
   (``kind``, ``labels``) and free-form ``metadata`` (task, vocabulary, feature names).
-- per layer l: ``l{l}.W_x`` (D, 4H), ``l{l}.W_h`` (H_out, 4H), ``l{l}.b`` (4H,), optional
+- per layer l (float32 where that is exact, else float64): ``l{l}.W_x`` (D, 4H), ``l{l}.W_h`` (H_out, 4H), ``l{l}.b`` (4H,), optional
   ``l{l}.peepholes`` (3, H) and ``l{l}.W_proj`` (H, P); the backward direction of a
   bidirectional layer uses ``l{l}_reverse.*``. Gate order i, f, g, o (DESIGN.md).
 - ``readout.W`` (H_out, K), ``readout.b`` (K,) when the model has a readout.
@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import json
 import os
-import zipfile
 
 import numpy as np
 
 from lstm_viz.engine import LSTM, RNN, LSTMLayer, Readout, RNNLayer
 from lstm_viz.errors import FileFormatError, LstmVizError
+from lstm_viz.safe_arrays import NpzReader
 
 MODEL_FORMAT = "lstm-viz-model"
 MODEL_VERSION = 1
-MAX_ARRAY_BYTES = 1 << 32
+
+
+def _compact(array: np.ndarray) -> np.ndarray:
+    """float32 when that loses nothing (weights imported from frameworks), else float64."""
+    single = array.astype(np.float32)
+    return single if np.array_equal(single.astype(np.float64), array) else array
 
 
 def save_model(model, path: str | os.PathLike) -> None:
@@ -36,12 +41,12 @@ def save_model(model, path: str | os.PathLike) -> None:
         directions = model.directions(index)
         for layer, suffix in zip(directions, ("", "_reverse")):
             for name, value in layer.parameters().items():
-                arrays[f"l{index}{suffix}.{name}"] = value.astype(np.float32)
+                arrays[f"l{index}{suffix}.{name}"] = _compact(value)
         layer_meta.append({"bidirectional": len(directions) == 2, **directions[0].options()})
     meta = {"format": MODEL_FORMAT, "version": MODEL_VERSION, "kind": model.kind, "layers": layer_meta}
     if model.readout is not None:
-        arrays["readout.W"] = model.readout.W.astype(np.float32)
-        arrays["readout.b"] = model.readout.b.astype(np.float32)
+        arrays["readout.W"] = _compact(model.readout.W)
+        arrays["readout.b"] = _compact(model.readout.b)
         meta["readout"] = {"kind": model.readout.kind, "labels": model.readout.labels}
     meta["metadata"] = model.metadata
     arrays["meta"] = np.array(json.dumps(meta))
@@ -49,30 +54,21 @@ def save_model(model, path: str | os.PathLike) -> None:
         np.savez(handle, **arrays)
 
 
-def is_native_model(archive) -> bool:
-    return "meta" in archive.files and any(name.startswith("l0.") for name in archive.files)
+def is_native_model(archive: NpzReader) -> bool:
+    return "meta" in archive and "l0.W_x" in archive
 
 
-def load_native_model(path: str | os.PathLike, archive=None):
+def load_native_model(path: str | os.PathLike, archive: NpzReader | None = None):
     """Read a native model file; raises FileFormatError naming the file on any problem."""
-    own = archive is None
+    if archive is None:
+        with NpzReader(path) as own:
+            return load_native_model(path, own)
     try:
-        if own:
-            archive = np.load(path, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise FileFormatError(path, "not a model file: expected an .npz archive, found a single array")
         return _model_from_archive(path, archive)
     except FileFormatError:
         raise
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such file") from None
     except LstmVizError as exc:
         raise FileFormatError(path, str(exc)) from None
-    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-        raise FileFormatError(path, f"damaged model file: {exc}") from None
-    finally:
-        if own and archive is not None and hasattr(archive, "close"):
-            archive.close()
 
 
 def _array(path, archive, key: str) -> np.ndarray:
@@ -86,8 +82,8 @@ def _array(path, archive, key: str) -> np.ndarray:
 
 def _model_from_archive(path, archive):
     try:
-        meta = json.loads(str(archive["meta"]))
-    except (KeyError, ValueError, TypeError) as exc:
+        meta = json.loads(archive.text("meta"))
+    except (ValueError, TypeError, RecursionError) as exc:
         raise FileFormatError(path, f"'meta' is missing or not JSON: {exc}") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
         raise FileFormatError(path, f"'meta' does not describe an {MODEL_FORMAT} file")
@@ -101,6 +97,7 @@ def _model_from_archive(path, archive):
     if not isinstance(specs, list) or not specs:
         raise FileFormatError(path, "'meta' lists no layers")
     names = set(archive.files)
+    options_ok = (type(None), int, float)
     layers = []
     for index, spec in enumerate(specs):
         if not isinstance(spec, dict):
@@ -117,8 +114,11 @@ def _model_from_archive(path, archive):
                     raise FileFormatError(path, f"missing tensor {prefix + name!r}")
             options = {}
             if kind == "lstm":
-                options = {k: spec.get(k) for k in ("cell_clip", "gate_clip", "proj_clip")}
-                options["forget_bias"] = spec.get("forget_bias") or 0.0
+                options = {k: spec.get(k) for k in ("cell_clip", "gate_clip", "proj_clip", "forget_bias")}
+                for name, value in options.items():
+                    if not isinstance(value, options_ok) or isinstance(value, bool):
+                        raise FileFormatError(path, f"layer {index}: {name} in 'meta' is not a number")
+                options["forget_bias"] = options["forget_bias"] or 0.0
             try:
                 directions.append(layer_type(**params, **options))
             except LstmVizError as exc:
@@ -129,6 +129,8 @@ def _model_from_archive(path, archive):
     readout = None
     if "readout.W" in names:
         spec = meta.get("readout") or {}
+        if not isinstance(spec, dict) or not isinstance(spec.get("labels"), (list, type(None))):
+            raise FileFormatError(path, "'readout' in 'meta' is malformed")
         readout = Readout(
             _array(path, archive, "readout.W"),
             _array(path, archive, "readout.b"),

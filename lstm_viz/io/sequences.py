@@ -7,12 +7,12 @@ This release reads NumPy arrays (``.npy``, ``.npz``); a 2-D array is one sequenc
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lstm_viz.errors import FileFormatError
+from lstm_viz.safe_arrays import NPY_MAGIC, NpzReader, load_npy, sniff
 
 
 @dataclass
@@ -67,27 +67,12 @@ def _to_sequence(path, array: np.ndarray, what: str) -> Sequence:
 
 
 def load_array_sequence(path: str | os.PathLike) -> Sequence:
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such file") from None
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise FileFormatError(path, "holds pickled Python objects, which are refused (they could run code)") from None
-        raise FileFormatError(path, f"not a NumPy array file: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise FileFormatError(path, f"not a NumPy array file: {exc}") from None
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        with loaded:
-            try:
-                names = loaded.files
-                key = "x" if "x" in names else ("values" if "values" in names else (names[0] if len(names) == 1 else None))
-                if key is None:
-                    raise FileFormatError(path, f"holds arrays {names}; name the sequence 'x' or 'values'")
-                array = loaded[key]
-            except ValueError as exc:
-                raise FileFormatError(path, f"array refused: {exc}") from None
-            except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-                raise FileFormatError(path, f"damaged .npz: {exc}") from None
-        return _to_sequence(path, array, f"array {key!r}")
-    return _to_sequence(path, loaded, "the array")
+    """A sequence from a ``.npy`` array or the ``x`` (or ``values``, or only) array of a ``.npz``."""
+    if sniff(path).startswith(NPY_MAGIC):
+        return _to_sequence(path, load_npy(path), "the array")
+    with NpzReader(path) as archive:
+        names = archive.files
+        key = "x" if "x" in names else ("values" if "values" in names else (names[0] if len(names) == 1 else None))
+        if key is None:
+            raise FileFormatError(path, f"holds arrays {names}; name the sequence 'x' or 'values'")
+        return _to_sequence(path, archive[key], f"array {key!r}")

@@ -143,7 +143,8 @@ def main() -> None:
         model.run(x)
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        print(f"  peak memory {peak / 2**20:8.1f} MiB = {peak / trace.nbytes:.3f} x the trace ({trace.nbytes / 2**20:.1f} MiB)")
+        ratio = peak / trace.nbytes
+        print(f"  peak memory {peak / 2**20:8.1f} MiB = {ratio:.3f} x the trace ({trace.nbytes / 2**20:.1f} MiB)")
 
         ref = torch_reference(case, model, x, args.repeat)
         torch_ratio = None

@@ -1,14 +1,15 @@
 """The ``lstm-viz`` command: the window by default, headless sub-commands.
 
-    lstm-viz [SEQUENCE] [--model MODEL | --random 32,32 --seed 0]   open the window
-    lstm-viz trace SEQUENCE (--model MODEL | --random H1,H2) -o trace.npz
-    lstm-viz train --task NAME -o model.npz
-    lstm-viz tasks
+lstm-viz [SEQUENCE] [--model MODEL | --random 32,32 --seed 0]   open the window
+lstm-viz trace SEQUENCE (--model MODEL | --random H1,H2) -o trace.npz
+lstm-viz train --task NAME -o model.npz
+lstm-viz tasks
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -30,8 +31,9 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _interrupt_flag() -> threading.Event:
-    """An event set by Ctrl-C, so long work stops cleanly instead of dying mid-write."""
+@contextlib.contextmanager
+def _interrupt_flag():
+    """An event set by Ctrl-C while the block runs, so long work stops cleanly."""
     stop = threading.Event()
 
     def handler(signum, frame):
@@ -40,8 +42,14 @@ def _interrupt_flag() -> threading.Event:
         stop.set()
         print("\nstopping (press Ctrl-C again to abort at once)...", file=sys.stderr)
 
-    signal.signal(signal.SIGINT, handler)
-    return stop
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def trace_command(args) -> int:
@@ -62,9 +70,11 @@ def trace_command(args) -> int:
             f"{args.sequence} has {sequence.width} features per step but the model ({source}) expects "
             f"{model.input_size}; pick a model made for this data or use --random"
         )
-    stop = _interrupt_flag()
     total = sequence.length * len(model.all_layers())
-    with tqdm(total=total, unit="step", unit_scale=True, desc="recording", disable=args.quiet) as bar:
+    with (
+        _interrupt_flag() as stop,
+        tqdm(total=total, unit="step", unit_scale=True, desc="recording", disable=args.quiet) as bar,
+    ):
 
         def progress(done, total):
             bar.n = done
@@ -97,8 +107,10 @@ def train_command(args) -> int:
 
     task = get_task(args.task, args.length)
     model = LSTM.random(task.input_size, args.hidden, seed=args.seed)
-    stop = _interrupt_flag()
-    with tqdm(total=args.steps, unit="step", desc=f"training {task.name}", disable=args.quiet) as bar:
+    with (
+        _interrupt_flag() as stop,
+        tqdm(total=args.steps, unit="step", desc=f"training {task.name}", disable=args.quiet) as bar,
+    ):
 
         def callback(p):
             bar.update(1)
@@ -142,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--random", type=_sizes, metavar="H1,H2,...", help="a random LSTM with these layer sizes")
     p.add_argument("--seed", type=int, default=0, help="seed of the random model (default 0)")
     p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
-    p.add_argument("--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)")
+    p.add_argument(
+        "--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)"
+    )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=trace_command)
 

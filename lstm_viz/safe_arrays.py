@@ -67,7 +67,9 @@ def _read_array(path, handle, available: int, what: str) -> np.ndarray:
     if nbytes > MAX_ARRAY_BYTES:
         raise FileFormatError(path, f"{what} claims {nbytes:,} bytes, more than the {MAX_ARRAY_BYTES:,} accepted")
     if nbytes > available:
-        raise FileFormatError(path, f"{what} claims shape {shape} ({nbytes:,} bytes) but the file holds {available:,}: truncated")
+        raise FileFormatError(
+            path, f"{what} claims shape {shape} ({nbytes:,} bytes) but the file holds {available:,}: truncated"
+        )
     buffer = bytearray(nbytes)
     try:
         got = handle.readinto(buffer) if nbytes else 0
@@ -130,7 +132,9 @@ class NpzReader:
         """A 0-d string array (such as a JSON ``meta``) as ``str``."""
         value = self[key]
         if value.ndim != 0 or value.dtype.kind != "U":
-            raise FileFormatError(self.path, f"array {key!r} should be a text string, found {value.dtype} {value.shape}")
+            raise FileFormatError(
+                self.path, f"array {key!r} should be a text string, found {value.dtype} {value.shape}"
+            )
         return str(value)
 
     def close(self) -> None:

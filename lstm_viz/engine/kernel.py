@@ -105,7 +105,9 @@ class PreparedRNN:
 def prepare_rnn(layer, dtype, input_splits: Sequence[int]) -> PreparedRNN:
     bounds = np.cumsum([0, *input_splits])
     return PreparedRNN(
-        W_x_parts=[np.ascontiguousarray(layer.W_x[bounds[k] : bounds[k + 1]], dtype=dtype) for k in range(len(input_splits))],
+        W_x_parts=[
+            np.ascontiguousarray(layer.W_x[bounds[k] : bounds[k + 1]], dtype=dtype) for k in range(len(input_splits))
+        ],
         W_h=np.ascontiguousarray(layer.W_h, dtype=dtype),
         b=np.ascontiguousarray(layer.b, dtype=dtype),
         hidden=layer.hidden_size,

@@ -11,7 +11,6 @@ float32 model loaded from a framework keeps its exact values.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from lstm_viz.errors import ModelError
@@ -94,7 +93,9 @@ class LSTMLayer:
         if self.b.shape != (four_h,):
             raise ModelError(f"b must be (4H,) = ({four_h},), got shape {self.b.shape}")
         if self.peepholes is not None and self.peepholes.shape != (3, hidden):
-            raise ModelError(f"peepholes must be (3, H) = (3, {hidden}) (rows i, f, o), got shape {self.peepholes.shape}")
+            raise ModelError(
+                f"peepholes must be (3, H) = (3, {hidden}) (rows i, f, o), got shape {self.peepholes.shape}"
+            )
         self.cell_clip = _as_clip("cell_clip", cell_clip)
         self.gate_clip = _as_clip("gate_clip", gate_clip)
         self.proj_clip = _as_clip("proj_clip", proj_clip)

@@ -60,10 +60,14 @@ class _Network:
         for index, entry in enumerate(layers):
             directions = tuple(entry) if isinstance(entry, (tuple, list)) else (entry,)
             if len(directions) not in (1, 2):
-                raise ModelError(f"layer {index}: a bidirectional entry is a pair (forward, backward), got {len(directions)} layers")
+                raise ModelError(
+                    f"layer {index}: a bidirectional entry is a pair (forward, backward), got {len(directions)} layers"
+                )
             for direction in directions:
                 if not isinstance(direction, self.layer_type):
-                    raise ModelError(f"layer {index}: expected {self.layer_type.__name__}, got {type(direction).__name__}")
+                    raise ModelError(
+                        f"layer {index}: expected {self.layer_type.__name__}, got {type(direction).__name__}"
+                    )
             if len(directions) == 2 and directions[0].input_size != directions[1].input_size:
                 raise ModelError(
                     f"layer {index}: forward and backward directions read different input widths "
@@ -82,7 +86,9 @@ class _Network:
         self._entries = entries
         self.readout = readout
         if readout is not None and readout.input_size != self.output_size:
-            raise ModelError(f"readout expects {readout.input_size} features but the network outputs {self.output_size}")
+            raise ModelError(
+                f"readout expects {readout.input_size} features but the network outputs {self.output_size}"
+            )
         self.metadata = dict(metadata or {})
         self._cache: dict = {}
 
@@ -176,7 +182,9 @@ class _Network:
             elif len(entry) == 1:
                 given = [given]
             elif not (isinstance(given, (list, tuple)) and len(given) == 2):
-                raise InputError(f"initial_state[{index}] of a bidirectional layer must be ((h0, c0), (h0_reverse, c0_reverse))")
+                raise InputError(
+                    f"initial_state[{index}] of a bidirectional layer must be ((h0, c0), (h0_reverse, c0_reverse))"
+                )
             per_direction = []
             for direction, (layer, state) in enumerate(zip(entry, given)):
                 where = f"initial_state[{index}]" + ("[1] (reverse)" if direction else "")

@@ -238,7 +238,9 @@ def _trace_from_archive(path, archive) -> Trace:
     if not isinstance(meta, dict) or meta.get("format") != TRACE_FORMAT:
         raise FileFormatError(path, f"'meta' does not describe an {TRACE_FORMAT} file")
     if meta.get("version", 0) > TRACE_VERSION:
-        raise FileFormatError(path, f"trace format version {meta.get('version')} is newer than this lstm-viz reads ({TRACE_VERSION})")
+        raise FileFormatError(
+            path, f"trace format version {meta.get('version')} is newer than this lstm-viz reads ({TRACE_VERSION})"
+        )
     x = _read(path, archive, "x", 3)
     B, T = x.shape[:2]
     layer_specs = meta.get("layers")
@@ -260,17 +262,19 @@ def _trace_from_archive(path, archive) -> Trace:
                 key = f"{name}_l{index}{suffix}"
                 value = _read(path, archive, key, 3)
                 if value.shape[:2] != (B, T):
-                    raise FileFormatError(path, f"array {key!r} has shape {value.shape}, expected ({B}, {T}, H) to match 'x'")
+                    raise FileFormatError(
+                        path, f"array {key!r} has shape {value.shape}, expected ({B}, {T}, H) to match 'x'"
+                    )
                 fields[name] = value
             widths = {fields[n].shape[2] for n in names if n != "hidden"}
             if len(widths) > 1:
-                raise FileFormatError(path, f"layer {index}{suffix}: gate arrays disagree on the number of units {sorted(widths)}")
+                raise FileFormatError(
+                    path, f"layer {index}{suffix}: gate arrays disagree on the number of units {sorted(widths)}"
+                )
             fields["initial_hidden"] = _read(path, archive, f"initial_hidden_l{index}{suffix}", 2)
             if "cell" in fields:
                 fields["initial_cell"] = _read(path, archive, f"initial_cell_l{index}{suffix}", 2)
-            directions.append(
-                LayerTrace(**fields, cell_clip=spec.get("cell_clip"), reverse_time=bool(suffix))
-            )
+            directions.append(LayerTrace(**fields, cell_clip=spec.get("cell_clip"), reverse_time=bool(suffix)))
         if len(directions) == 2:
             directions[0].reverse = directions[1]
         layers.append(directions[0])

@@ -15,6 +15,7 @@ from lstm_viz.io.native import is_native_model, load_native_model, save_model
 from lstm_viz.io.sequences import Sequence, load_array_sequence
 from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, sniff
 
+
 def load_sequence(path: str | os.PathLike) -> Sequence:
     """Load a sequence file; see :class:`Sequence`."""
     head = sniff(path)

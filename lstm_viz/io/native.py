@@ -6,9 +6,10 @@ Layout (documented in README.md):
   ("lstm" or "rnn"), ``layers`` (one object per layer: ``bidirectional`` and the options
   ``forget_bias``, ``cell_clip``, ``gate_clip``, ``proj_clip``), optional ``readout``
   (``kind``, ``labels``) and free-form ``metadata`` (task, vocabulary, feature names).
-- per layer l (float32 where that is exact, else float64): ``l{l}.W_x`` (D, 4H), ``l{l}.W_h`` (H_out, 4H), ``l{l}.b`` (4H,), optional
-  ``l{l}.peepholes`` (3, H) and ``l{l}.W_proj`` (H, P); the backward direction of a
-  bidirectional layer uses ``l{l}_reverse.*``. Gate order i, f, g, o (DESIGN.md).
+- per layer l, float32 where that is exact and float64 otherwise: ``l{l}.W_x`` (D, 4H),
+  ``l{l}.W_h`` (H_out, 4H), ``l{l}.b`` (4H,), optional ``l{l}.peepholes`` (3, H) and
+  ``l{l}.W_proj`` (H, P); the backward direction of a bidirectional layer uses
+  ``l{l}_reverse.*``. Gate order i, f, g, o (DESIGN.md).
 - ``readout.W`` (H_out, K), ``readout.b`` (K,) when the model has a readout.
 """
 

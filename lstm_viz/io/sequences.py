@@ -62,7 +62,9 @@ def _to_sequence(path, array: np.ndarray, what: str) -> Sequence:
     finite = np.isfinite(values)
     if not finite.all():
         b, t, d = (int(i) for i in np.argwhere(~finite)[0])
-        raise FileFormatError(path, f"{what} holds NaN or infinite values (first at sequence {b}, step {t}, feature {d})")
+        raise FileFormatError(
+            path, f"{what} holds NaN or infinite values (first at sequence {b}, step {t}, feature {d})"
+        )
     return Sequence(values, source=os.fspath(path))
 
 

@@ -96,7 +96,9 @@ def test_initial_state_gradients():
     _, trace = linear_loss(model, x, R, state)
     grads = model.backward(trace, R)
     for index, (h0, c0) in enumerate(state):
-        assert_close(grads.layers[index].initial_hidden, numeric_gradient(lambda: linear_loss(model, x, R, state)[0], h0))
+        assert_close(
+            grads.layers[index].initial_hidden, numeric_gradient(lambda: linear_loss(model, x, R, state)[0], h0)
+        )
         assert_close(grads.layers[index].initial_cell, numeric_gradient(lambda: linear_loss(model, x, R, state)[0], c0))
 
 

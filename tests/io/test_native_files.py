@@ -17,7 +17,15 @@ from lstm_viz.io import save_model
 
 def test_model_round_trip_keeps_every_option(tmp_path):
     model = LSTM.random(
-        3, [5, 4], seed=0, bidirectional=True, proj_sizes=[2, 3], peepholes=True, cell_clip=0.7, gate_clip=3.0, forget_bias=1.0
+        3,
+        [5, 4],
+        seed=0,
+        bidirectional=True,
+        proj_sizes=[2, 3],
+        peepholes=True,
+        cell_clip=0.7,
+        gate_clip=3.0,
+        forget_bias=1.0,
     )
     model.readout = Readout(np.ones((6, 2)), np.zeros(2), kind="classification", labels=["a", "b"])
     model.metadata["vocabulary"] = ["a", "b"]

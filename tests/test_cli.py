@@ -1,0 +1,72 @@
+"""The headless command line: lstm-viz train, trace, tasks."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lstm_viz import load_model, load_trace
+from lstm_viz.cli import main
+
+
+def test_train_then_trace_with_the_trained_model(tmp_path, capsys):
+    model_path = tmp_path / "adding.npz"
+    assert main(["train", "--task", "adding", "--steps", "20", "--hidden", "6,5", "-o", str(model_path), "-q"]) == 0
+    model = load_model(model_path)
+    assert model.hidden_sizes == [6, 5] and model.metadata["task"] == "adding"
+    assert model.readout is not None and model.readout.output_size == 1
+
+    x = np.random.default_rng(0).uniform(size=(3, 12, 2)).astype(np.float32)
+    np.save(tmp_path / "seq.npy", x)
+    trace_path = tmp_path / "trace.npz"
+    assert main(["trace", str(tmp_path / "seq.npy"), "--model", str(model_path), "-o", str(trace_path)]) == 0
+    out = capsys.readouterr().out
+    assert "3 x 12 steps" in out
+    trace = load_trace(trace_path)
+    expected = model.run(x)
+    np.testing.assert_array_equal(trace.layers[1].cell, expected.layers[1].cell)
+    np.testing.assert_array_equal(trace.x, x)
+
+
+def test_trace_with_a_random_model_is_reproducible(tmp_path):
+    np.save(tmp_path / "seq.npy", np.ones((8, 3), np.float32))
+    for name in ("a.npz", "b.npz"):
+        assert (
+            main(
+                ["trace", str(tmp_path / "seq.npy"), "--random", "4,2", "--seed", "5", "-o", str(tmp_path / name), "-q"]
+            )
+            == 0
+        )
+    a, b = load_trace(tmp_path / "a.npz"), load_trace(tmp_path / "b.npz")
+    assert [lt.hidden_size for lt in a.layers] == [4, 2]
+    np.testing.assert_array_equal(a.layers[1].hidden, b.layers[1].hidden)
+
+
+def test_errors_are_one_clear_line(tmp_path, capsys):
+    np.save(tmp_path / "wide.npy", np.zeros((5, 7), np.float32))
+    main(["train", "--task", "sine", "--steps", "2", "-o", str(tmp_path / "m.npz"), "-q"])
+    assert (
+        main(["trace", str(tmp_path / "wide.npy"), "--model", str(tmp_path / "m.npz"), "-o", str(tmp_path / "t.npz")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "wide.npy has 7 features per step but the model" in err and "expects 1" in err
+    (tmp_path / "junk.npy").write_bytes(b"not numpy at all")
+    assert main(["trace", str(tmp_path / "junk.npy"), "--random", "3", "-o", str(tmp_path / "t.npz")]) == 2
+    assert "junk.npy: unrecognised sequence format" in capsys.readouterr().err
+    assert main(["train", "--task", "juggling", "-o", str(tmp_path / "m.npz")]) == 2
+    assert "unknown task 'juggling'" in capsys.readouterr().err
+    assert not (tmp_path / "t.npz").exists()
+
+
+def test_tasks_listing_and_python_dash_m():
+    out = subprocess.run([sys.executable, "-m", "lstm_viz", "tasks"], capture_output=True, text=True, check=True).stdout
+    for name in ("adding", "brackets", "sine", "text"):
+        assert name in out
+
+
+def test_bad_sizes_are_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit):
+        main(["trace", "x.npy", "--random", "0,3", "-o", "t.npz"])
+    assert "sizes must be positive" in capsys.readouterr().err

@@ -10,6 +10,8 @@ before anything is allocated, and every failure becomes a
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import os
 import struct
@@ -81,17 +83,24 @@ def _read_array(path, handle, available: int, what: str) -> np.ndarray:
     return array.reshape(shape, order="F" if fortran else "C")
 
 
-def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """Read a ``.npy`` file safely."""
+@contextlib.contextmanager
+def opening(path: str | os.PathLike):
+    """Turn the errors of opening ``path`` into FileFormatError naming it."""
     try:
-        size = os.path.getsize(path)
-        handle = open(path, "rb")
+        yield
     except FileNotFoundError:
         raise FileFormatError(path, "no such file") from None
     except IsADirectoryError:
         raise FileFormatError(path, "is a folder, not a file") from None
     except OSError as exc:
         raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """Read a ``.npy`` file safely."""
+    with opening(path):
+        size = os.path.getsize(path)
+        handle = open(path, "rb")
     with handle:
         return _read_array(path, handle, size, "the array")
 
@@ -101,13 +110,11 @@ class NpzReader:
 
     def __init__(self, path: str | os.PathLike):
         self.path = path
+        with opening(path):
+            open(path, "rb").close()
         try:
             self._zip = zipfile.ZipFile(path)
             infos = self._zip.infolist()
-        except FileNotFoundError:
-            raise FileFormatError(path, "no such file") from None
-        except IsADirectoryError:
-            raise FileFormatError(path, "is a folder, not a file") from None
         except READ_ERRORS as exc:
             raise FileFormatError(path, f"not a readable .npz (zip) archive: {exc}") from None
         self._infos = {info.filename[:-4]: info for info in infos if info.filename.endswith(".npy")}
@@ -137,6 +144,23 @@ class NpzReader:
             )
         return str(value)
 
+    def meta(self, format_name: str, version: int) -> dict:
+        """The JSON object in ``meta``, checked to describe ``format_name`` up to ``version``."""
+        if "meta" not in self:
+            raise FileFormatError(self.path, f"missing 'meta': not an {format_name} file")
+        try:
+            meta = json.loads(self.text("meta"))
+        except (ValueError, RecursionError) as exc:
+            raise FileFormatError(self.path, f"'meta' is not valid JSON: {exc}") from None
+        if not isinstance(meta, dict) or meta.get("format") != format_name:
+            raise FileFormatError(self.path, f"'meta' does not describe an {format_name} file")
+        found = meta.get("version")
+        if not isinstance(found, int) or isinstance(found, bool) or not 1 <= found <= version:
+            raise FileFormatError(
+                self.path, f"{format_name} version {found!r} is not one this lstm-viz reads (1 to {version})"
+            )
+        return meta
+
     def close(self) -> None:
         self._zip.close()
 
@@ -149,12 +173,5 @@ class NpzReader:
 
 def sniff(path: str | os.PathLike, n: int = 8) -> bytes:
     """The first ``n`` bytes of a file, with a FileFormatError for anything unreadable."""
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(n)
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(path, "is a folder, not a file") from None
-    except OSError as exc:
-        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+    with opening(path), open(path, "rb") as handle:
+        return handle.read(n)

@@ -229,18 +229,7 @@ def _read(path, archive, key: str, ndim: int) -> np.ndarray:
 
 
 def _trace_from_archive(path, archive) -> Trace:
-    if "meta" not in archive:
-        raise FileFormatError(path, "missing 'meta': not a trace written by lstm-viz")
-    try:
-        meta = json.loads(archive.text("meta"))
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise FileFormatError(path, f"'meta' is not valid JSON: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != TRACE_FORMAT:
-        raise FileFormatError(path, f"'meta' does not describe an {TRACE_FORMAT} file")
-    if meta.get("version", 0) > TRACE_VERSION:
-        raise FileFormatError(
-            path, f"trace format version {meta.get('version')} is newer than this lstm-viz reads ({TRACE_VERSION})"
-        )
+    meta = archive.meta(TRACE_FORMAT, TRACE_VERSION)
     x = _read(path, archive, "x", 3)
     B, T = x.shape[:2]
     layer_specs = meta.get("layers")

@@ -82,14 +82,7 @@ def _array(path, archive, key: str) -> np.ndarray:
 
 
 def _model_from_archive(path, archive):
-    try:
-        meta = json.loads(archive.text("meta"))
-    except (ValueError, TypeError, RecursionError) as exc:
-        raise FileFormatError(path, f"'meta' is missing or not JSON: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        raise FileFormatError(path, f"'meta' does not describe an {MODEL_FORMAT} file")
-    if not isinstance(meta.get("version"), int) or meta["version"] > MODEL_VERSION:
-        raise FileFormatError(path, f"model format version {meta.get('version')!r} is not one this lstm-viz reads")
+    meta = archive.meta(MODEL_FORMAT, MODEL_VERSION)
     kind = meta.get("kind", "lstm")
     if kind not in ("lstm", "rnn"):
         raise FileFormatError(path, f"unknown model kind {kind!r}")

@@ -62,7 +62,7 @@ def test_model_files_with_problems_name_the_file_and_the_tensor(tmp_path):
         "nan.npz": ({**arrays, "l0.W_h": np.full((3, 12), np.nan, np.float32)}, "'l0.W_h' holds NaN"),
         "shape.npz": ({**arrays, "l0.W_h": np.zeros((4, 12), np.float32)}, "W_h must be"),
         "missing.npz": ({k: v for k, v in arrays.items() if k != "l0.b"}, "missing tensor 'l0.b'"),
-        "meta.npz": ({**arrays, "meta": np.array("{not json")}, "not JSON"),
+        "meta.npz": ({**arrays, "meta": np.array("{not json")}, "not valid JSON"),
         "object.npz": ({**arrays, "l0.b": np.array([object()] * 12, dtype=object)}, "holds Python objects, refused"),
     }
     for name, (content, message) in cases.items():
@@ -195,3 +195,20 @@ def test_huge_header_claims_are_refused_before_allocating(tmp_path):
         archive.writestr("x.npy", _npy_bytes_with_shape((20_000, 20_000)))
     with pytest.raises(FileFormatError, match="truncated"):
         load_sequence(tmp_path / "huge.npz")
+
+
+@pytest.mark.parametrize("version", ['"1"', "99", "true", "null"])
+def test_meta_with_odd_versions_is_refused(tmp_path, version):
+    arrays = _native_arrays(tmp_path)
+    meta = str(arrays["meta"]).replace('"version": 1', f'"version": {version}')
+    np.savez(tmp_path / "v.npz", **{**arrays, "meta": np.array(meta)})
+    with pytest.raises(FileFormatError, match="version"):
+        load_model(tmp_path / "v.npz")
+    trace_path = tmp_path / "t.npz"
+    LSTM.random(2, [3], seed=0).run(np.zeros((3, 2))).save(trace_path)
+    with np.load(trace_path) as data:
+        raw = {k: data[k] for k in data.files}
+    raw["meta"] = np.array(str(raw["meta"]).replace('"version": 1', f'"version": {version}'))
+    np.savez(trace_path, **raw)
+    with pytest.raises(FileFormatError, match="version"):
+        load_trace(trace_path)

@@ -67,21 +67,23 @@ def textbook_loop(model: LSTM, x: np.ndarray):
     return records
 
 
+def once(fn) -> float:
+    gc.collect()
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def timed(fn, repeat: int) -> list[float]:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+    return [once(fn) for _ in range(repeat)]
 
 
 def fmt(times: list[float]) -> str:
     return f"{statistics.median(times):8.3f} s  (min {min(times):.3f}, max {max(times):.3f})"
 
 
-def torch_reference(case, model: LSTM, x: np.ndarray, repeat: int):
+def torch_runner(case, model: LSTM, x: np.ndarray):
+    """A callable running PyTorch's nn.LSTM with the model's weights, or None without torch."""
     try:
         import torch
     except ImportError:
@@ -98,10 +100,9 @@ def torch_reference(case, model: LSTM, x: np.ndarray, repeat: int):
 
     def run():
         with torch.no_grad():
-            return lstm(xt)
+            return lstm(xt)[0].numpy()
 
-    out = run()[0].numpy()
-    return timed(run, repeat), out
+    return run
 
 
 def main() -> None:
@@ -121,22 +122,19 @@ def main() -> None:
         x = np.random.default_rng(0).normal(size=(case["B"], case["T"], case["D"])).astype(np.float32)
         print(f"\n({name}) T={case['T']:,} B={case['B']} D={case['D']} H={case['H']} layers={case['layers']}")
         model.run(x[:, :100])  # warm-up: caches the prepared weights
-        engine = {}
+        modes = {}
         os.environ["LSTM_VIZ_LAYER_THREADS"] = "0"
         for threads in (1, 2):
             os.environ["LSTM_VIZ_BLAS_THREADS"] = str(threads)
-            engine[threads] = timed(lambda: model.run(x), args.repeat)
-            print(f"  engine, layers in turn, {threads} BLAS thread(s): {fmt(engine[threads])}")
+            modes[threads] = timed(lambda: model.run(x), args.repeat)
+            print(f"  engine, layers in turn, {threads} BLAS thread(s): {fmt(modes[threads])}")
         os.environ.pop("LSTM_VIZ_BLAS_THREADS")
         if case["layers"] > 1:
             os.environ["LSTM_VIZ_LAYER_THREADS"] = "2"
-            engine["layers"] = timed(lambda: model.run(x), args.repeat)
-            print(f"  engine, layers side by side, 1 BLAS thread: {fmt(engine['layers'])}")
+            modes["layers"] = timed(lambda: model.run(x), args.repeat)
+            print(f"  engine, layers side by side, 1 BLAS thread: {fmt(modes['layers'])}")
         os.environ.pop("LSTM_VIZ_LAYER_THREADS")
-        engine["auto"] = timed(lambda: model.run(x), args.repeat)
-        print(f"  engine, automatic choice:                {fmt(engine['auto'])}")
-        best = min(statistics.median(t) for t in engine.values())
-        auto = statistics.median(engine["auto"])
+        best = min(statistics.median(t) for t in modes.values())
 
         trace = model.run(x)
         tracemalloc.start()
@@ -146,26 +144,37 @@ def main() -> None:
         ratio = peak / trace.nbytes
         print(f"  peak memory {peak / 2**20:8.1f} MiB = {ratio:.3f} x the trace ({trace.nbytes / 2**20:.1f} MiB)")
 
-        ref = torch_reference(case, model, x, args.repeat)
-        torch_ratio = None
-        if ref is not None:
-            torch_times, torch_out = ref
-            err = np.abs(torch_out - trace.output).max()
-            torch_ratio = auto / statistics.median(torch_times)
-            print(f"  torch nn.LSTM (2 threads):  {fmt(torch_times)}   max |diff| {err:.1e}")
-            print(f"  engine / torch = {torch_ratio:.2f}")
+        # References, interleaved with the engine so that each ratio compares runs made
+        # under the same load; the figure is the median of the per-round ratios.
+        torch_run = torch_runner(case, model, x)
+        if torch_run is not None:
+            err = np.abs(torch_run() - trace.output).max()
+        rounds = {"engine": [], "torch": [], "textbook": []}
+        for r in range(args.repeat):
+            rounds["engine"].append(once(lambda: model.run(x)))
+            if torch_run is not None:
+                rounds["torch"].append(once(torch_run))
+            if not args.no_textbook:
+                rounds["textbook"].append(once(lambda: textbook_loop(model, x)))
+        engine_t = rounds["engine"]
+        print(f"  engine (interleaved):       {fmt(engine_t)}")
+        torch_ratio = text_ratio = None
+        if rounds["torch"]:
+            ratios = [e / t for e, t in zip(engine_t, rounds["torch"])]
+            torch_ratio = statistics.median(ratios)
+            print(f"  torch nn.LSTM (2 threads):  {fmt(rounds['torch'])}   max |diff| {err:.1e}")
+            print(f"  engine / torch = {torch_ratio:.2f} (per round: min {min(ratios):.2f}, max {max(ratios):.2f})")
         else:
             print("  torch not installed: no nn.LSTM reference")
-        text_ratio = None
-        if not args.no_textbook:
-            reps = max(1, min(args.repeat, 3))
-            text_times = timed(lambda: textbook_loop(model, x), reps)
-            text_ratio = statistics.median(text_times) / auto
-            print(f"  textbook NumPy loop:        {fmt(text_times)}")
-            print(f"  engine is {text_ratio:.2f}x faster than the textbook loop")
+        if rounds["textbook"]:
+            ratios = [t / e for e, t in zip(engine_t, rounds["textbook"])]
+            text_ratio = statistics.median(ratios)
+            print(f"  textbook NumPy loop:        {fmt(rounds['textbook'])}")
+            print(f"  textbook / engine = {text_ratio:.2f} (per round: min {min(ratios):.2f}, max {max(ratios):.2f})")
+        auto = statistics.median(engine_t)
         rows.append((name, auto, best, torch_ratio, text_ratio, peak / trace.nbytes))
 
-    print("\ncase  engine median  best-threads  engine/torch  textbook/engine  peak/trace")
+    print("\ncase  engine median  best mode  engine/torch  textbook/engine  peak/trace   (ratios: median per round)")
     for name, auto, best, tr, txt, mem in rows:
         tr_s = f"{tr:12.2f}" if tr is not None else "           -"
         txt_s = f"{txt:15.2f}" if txt is not None else "              -"

@@ -265,7 +265,7 @@ def record_lstm(
             proj_hi = np.array(p.proj_clip, dtype)
             proj_lo = -proj_hi
     simple = peep_fi is None and lo is None and cell_hi is None and W_proj is None
-    dot, add, multiply, tanh, copyto = np.dot, np.add, np.multiply, np.tanh, np.copyto
+    dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
     minimum, maximum = np.minimum, np.maximum
     chunk_size = _chunk_steps(B, width, S.itemsize)
     P = np.empty((chunk_size, H4, B) if batched else (chunk_size, H4), dtype)
@@ -293,7 +293,7 @@ def record_lstm(
                     add(old, new, c)
                     tanh(c, tmp)
                     multiply(o, tmp, h)
-                    copyto(rows[t], R)
+                    rows[t] = R
                     continue
                 if peep_fi is not None:
                     multiply(c_b, peep_fi, peep_tmp)
@@ -339,7 +339,7 @@ def record_lstm(
                     if proj_hi is not None:
                         minimum(h, proj_hi, out=h)
                         maximum(h, proj_lo, out=h)
-                copyto(rows[t], R)
+                rows[t] = R
         if tick is not None:
             tick(t1 - t0)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
@@ -354,7 +354,7 @@ def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half):
     c, z, pb, pa, o, h = R[:H], R[H : 5 * H], R[: 2 * H], R[2 * H : 4 * H], R[4 * H : 5 * H], R[5 * H :]
     sig = R[2 * H : 5 * H]
     old, new = pair[:H], pair[H:]
-    dot, add, multiply, tanh, copyto = np.dot, np.add, np.multiply, np.tanh, np.copyto
+    dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
     if isinstance(steps, range) and steps.step == 1:
         pairs = zip(steps, P)
     else:
@@ -369,7 +369,7 @@ def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half):
         add(old, new, c)
         tanh(c, tmp)
         multiply(o, tmp, h)
-        copyto(rows[t], R)
+        rows[t] = R
 
 
 def record_rnn(

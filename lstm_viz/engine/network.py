@@ -146,6 +146,10 @@ class _Network:
         key = (index, direction, np.dtype(dtype).str, layer.version)
         prepared = self._cache.get(key)
         if prepared is None:
+            for name, value in layer.parameters().items():
+                if not np.all(np.isfinite(value)):
+                    where = f"layer {index}" + (" (reverse)" if direction else "")
+                    raise ModelError(f"{where}: {name} holds NaN or infinite values")
             prepare = prepare_lstm if self.kind == "lstm" else prepare_rnn
             self._cache = {k: v for k, v in self._cache.items() if k[:3] != key[:3]}
             prepared = self._cache[key] = prepare(layer, dtype, splits)

@@ -156,6 +156,13 @@ def test_bad_models_get_clear_errors():
     with pytest.raises(ModelError, match="layer 1 expects input width 5 but layer 0 outputs 2"):
         LSTM([LSTMLayer(**good), LSTMLayer(np.zeros((5, 8)), np.zeros((2, 8)), np.zeros(8))])
     assert issubclass(ModelError, LstmVizError) and issubclass(InputError, LstmVizError)
+    # Weights that turn non-finite after construction (a diverged training run) are caught.
+    model = LSTM.random(2, [3], seed=0)
+    model.run(np.zeros((2, 2)))
+    model.directions(0)[0].W_h[0, 0] = np.inf
+    model.touch()
+    with pytest.raises(ModelError, match="layer 0: W_h holds NaN or infinite"):
+        model.run(np.zeros((2, 2)))
 
 
 def test_progress_and_cancel():

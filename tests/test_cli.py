@@ -54,7 +54,7 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
     assert "wide.npy has 7 features per step but the model" in err and "expects 1" in err
     (tmp_path / "junk.npy").write_bytes(b"not numpy at all")
     assert main(["trace", str(tmp_path / "junk.npy"), "--random", "3", "-o", str(tmp_path / "t.npz")]) == 2
-    assert "junk.npy: unrecognised sequence format" in capsys.readouterr().err
+    assert "junk.npy: has the .npy extension but is not a NumPy file" in capsys.readouterr().err
     assert main(["train", "--task", "juggling", "-o", str(tmp_path / "m.npz")]) == 2
     assert "unknown task 'juggling'" in capsys.readouterr().err
     assert not (tmp_path / "t.npz").exists()

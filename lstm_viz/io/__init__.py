@@ -12,16 +12,8 @@ import os
 from lstm_viz.engine.trace import load_trace
 from lstm_viz.errors import FileFormatError
 from lstm_viz.io.native import is_native_model, load_native_model, save_model
-from lstm_viz.io.sequences import Sequence, load_array_sequence
-from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, sniff
-
-
-def load_sequence(path: str | os.PathLike) -> Sequence:
-    """Load a sequence file; see :class:`Sequence`."""
-    head = sniff(path)
-    if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
-        return load_array_sequence(path)
-    raise FileFormatError(path, "unrecognised sequence format (this release reads .npy and .npz arrays)")
+from lstm_viz.io.sequences import Sequence, load_sequence
+from lstm_viz.safe_arrays import ZIP_MAGIC, NpzReader, sniff
 
 
 def load_model(path: str | os.PathLike):

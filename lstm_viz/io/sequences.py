@@ -1,26 +1,56 @@
 """Sequence files: what the model reads, with a label for every step.
 
-This release reads NumPy arrays (``.npy``, ``.npz``); a 2-D array is one sequence
-(T, D), a 3-D array a batch (B, T, D). Never unpickles (``allow_pickle=False``).
+Formats (decided from the content, with the extension as a tie-breaker):
+
+- NumPy ``.npy`` / ``.npz``: a 2-D array is one sequence (T, D), a 3-D array a batch
+  (B, T, D). Never unpickles.
+- CSV / TSV: delimiter sniffed, header detected; numeric columns become features; a
+  time/index column (by name, or the first non-numeric column) gives the labels; an
+  id column (``id``, ``sequence``, ``series``...) splits the rows into a batch of
+  sequences of different lengths. Missing values are reported with their line and column,
+  or filled when asked (``fill="previous" | "zero" | "mean"``).
+- JSON: a list of steps, a list of sequences, or ``{"values": ..., "labels": ...,
+  "features": ...}``.
+- Plain text: one-hot characters (or words, ``text_mode="words"``) over a vocabulary built
+  from the text, or the one given (a model's own vocabulary wins).
+- FASTA: one-hot A, C, G, T (U for RNA); IUPAC ambiguity codes share their weight among
+  the bases they stand for (N = 0.25 each); gaps are all-zero; several records form a
+  batch.
+
+Sequences of different lengths are padded with zeros to the longest; ``lengths`` tells
+each one's real length.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstm_viz.errors import FileFormatError
-from lstm_viz.safe_arrays import NPY_MAGIC, NpzReader, load_npy, sniff
+from lstm_viz.errors import FileFormatError, InputError
+from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, sniff
+
+MAX_TEXT_BYTES = 1 << 31
+TIME_NAMES = {"time", "timestamp", "date", "datetime", "t", "index", "step", "row"}
+ID_NAMES = {"id", "sequence", "sequence_id", "seq", "seq_id", "series", "series_id", "batch"}
+MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
+FILLS = ("previous", "zero", "mean")
+NORMALIZATIONS = ("none", "zscore", "minmax")
 
 
 @dataclass
 class Sequence:
     """Values (B, T, D) float32, one display label per step, a name per feature.
 
-    ``encoding`` says how the values were made ("numeric", "one-hot characters", ...) so
-    the app can say "step 17: 'q'".
+    ``encoding`` says how the values were made ("numeric", "one-hot characters", ...);
+    ``vocabulary`` is the token list of a one-hot encoding; ``lengths`` (B,) the real
+    length of each sequence (shorter ones are zero-padded); ``normalization`` records
+    what was applied: ``{"kind", "offset", "scale"}`` with values = (raw - offset) / scale.
+    ``labels`` are for the first sequence; ``batch_labels`` has them for every sequence.
     """
 
     values: np.ndarray
@@ -28,13 +58,24 @@ class Sequence:
     feature_names: list[str] = field(default_factory=list)
     encoding: str = "numeric"
     source: str | None = None
+    vocabulary: list[str] | None = None
+    lengths: np.ndarray | None = None
+    normalization: dict | None = None
+    batch_labels: list[list[str]] | None = None
+    names: list[str] | None = None
 
     def __post_init__(self):
         B, T, D = self.values.shape
+        if self.batch_labels is None:
+            self.batch_labels = [list(self.labels) if self.labels else [str(t) for t in range(T)] for _ in range(B)]
         if not self.labels:
-            self.labels = [str(t) for t in range(T)]
+            self.labels = list(self.batch_labels[0])
         if not self.feature_names:
             self.feature_names = [f"x{d}" for d in range(D)]
+        if self.lengths is None:
+            self.lengths = np.full(B, T, np.int64)
+        if self.names is None:
+            self.names = [f"sequence {b}" for b in range(B)]
 
     @property
     def batch_size(self) -> int:
@@ -49,7 +90,62 @@ class Sequence:
         return self.values.shape[2]
 
 
-def _to_sequence(path, array: np.ndarray, what: str) -> Sequence:
+# -- helpers ---------------------------------------------------------------------------
+def _pad(path, rows: list[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(r) for r in rows], np.int64)
+    if not len(rows) or lengths.max() == 0:
+        raise FileFormatError(path, "holds no steps (an empty sequence)")
+    values = np.zeros((len(rows), int(lengths.max()), width), np.float32)
+    for b, r in enumerate(rows):
+        values[b, : len(r)] = r
+    return values, lengths
+
+
+def _check_finite(path, values: np.ndarray, what: str = "the values") -> None:
+    finite = np.isfinite(values)
+    if not finite.all():
+        b, t, d = (int(i) for i in np.argwhere(~finite)[0])
+        raise FileFormatError(
+            path, f"{what} hold NaN or infinite values (first at sequence {b}, step {t}, feature {d})"
+        )
+
+
+def _pad_labels(labels: list[list[str]], T: int) -> list[list[str]]:
+    return [list(row) + [""] * (T - len(row)) for row in labels]
+
+
+def normalize_values(values: np.ndarray, lengths: np.ndarray, how) -> tuple[np.ndarray, dict | None]:
+    """Apply a normalisation by name, or the recorded ``{"kind", "offset", "scale"}`` of one."""
+    if how is None or how == "none":
+        return values, None
+    valid = np.arange(values.shape[1])[None, :] < lengths[:, None]
+    flat = values[valid].astype(np.float64)
+    if isinstance(how, dict):
+        try:
+            offset = np.asarray(how["offset"], np.float64)
+            scale = np.asarray(how["scale"], np.float64)
+            kind = str(how.get("kind", "recorded"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"a recorded normalisation needs 'offset' and 'scale': {exc}") from None
+        if offset.shape != (values.shape[2],) or scale.shape != (values.shape[2],):
+            raise InputError(
+                f"the recorded normalisation is for {offset.shape} features, the data has {values.shape[2]}"
+            )
+    elif how == "zscore":
+        kind, offset, scale = how, flat.mean(axis=0), flat.std(axis=0)
+    elif how == "minmax":
+        kind, offset = how, flat.min(axis=0)
+        scale = flat.max(axis=0) - offset
+    else:
+        raise InputError(f"normalisation must be one of {', '.join(NORMALIZATIONS)}, got {how!r}")
+    scale = np.where(scale > 0, scale, 1.0)
+    out = ((values - offset) / scale).astype(np.float32)
+    out[~valid] = 0.0
+    return out, {"kind": kind, "offset": offset.tolist(), "scale": scale.tolist()}
+
+
+# -- NumPy -----------------------------------------------------------------------------
+def _array_sequence(path, array: np.ndarray, what: str) -> Sequence:
     if array.dtype.kind not in "fiub":
         raise FileFormatError(path, f"{what} has dtype {array.dtype}; expected numbers")
     if array.ndim == 2:
@@ -59,22 +155,447 @@ def _to_sequence(path, array: np.ndarray, what: str) -> Sequence:
     if 0 in array.shape:
         raise FileFormatError(path, f"{what} is empty (shape {array.shape})")
     values = np.ascontiguousarray(array, dtype=np.float32)
-    finite = np.isfinite(values)
-    if not finite.all():
-        b, t, d = (int(i) for i in np.argwhere(~finite)[0])
-        raise FileFormatError(
-            path, f"{what} holds NaN or infinite values (first at sequence {b}, step {t}, feature {d})"
-        )
+    _check_finite(path, values, what)
     return Sequence(values, source=os.fspath(path))
 
 
 def load_array_sequence(path: str | os.PathLike) -> Sequence:
     """A sequence from a ``.npy`` array or the ``x`` (or ``values``, or only) array of a ``.npz``."""
     if sniff(path).startswith(NPY_MAGIC):
-        return _to_sequence(path, load_npy(path), "the array")
+        return _array_sequence(path, load_npy(path), "the array")
     with NpzReader(path) as archive:
         names = archive.files
         key = "x" if "x" in names else ("values" if "values" in names else (names[0] if len(names) == 1 else None))
         if key is None:
             raise FileFormatError(path, f"holds arrays {names}; name the sequence 'x' or 'values'")
-        return _to_sequence(path, archive[key], f"array {key!r}")
+        return _array_sequence(path, archive[key], f"array {key!r}")
+
+
+# -- text-based formats ---------------------------------------------------------------
+def _read_text(path) -> str:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_TEXT_BYTES:
+            raise FileFormatError(path, f"is {size:,} bytes, more than the {MAX_TEXT_BYTES:,} accepted")
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileFormatError:
+        raise
+    except FileNotFoundError:
+        raise FileFormatError(path, "no such file") from None
+    except IsADirectoryError:
+        raise FileFormatError(path, "is a folder, not a file") from None
+    except OSError as exc:
+        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if b"\x00" in data[:4096]:
+        raise FileFormatError(path, "is a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise FileFormatError(path, f"line {line}: not UTF-8 text ({exc.reason})") from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def load_json_sequence(path: str | os.PathLike) -> Sequence:
+    try:
+        data = json.loads(_read_text(path))
+    except (ValueError, RecursionError) as exc:
+        raise FileFormatError(path, f"not valid JSON: {exc}") from None
+    labels = features = None
+    if isinstance(data, dict):
+        if "values" not in data:
+            raise FileFormatError(path, "a JSON object needs 'values' (and optionally 'labels', 'features')")
+        labels, features, data = data.get("labels"), data.get("features"), data["values"]
+    if not isinstance(data, list) or not data:
+        raise FileFormatError(path, "expected a non-empty list of steps or of sequences")
+
+    def steps_of(seq, where):
+        if not isinstance(seq, list) or not seq:
+            raise FileFormatError(path, f"{where}: expected a non-empty list of steps")
+        widths = {len(step) if isinstance(step, list) else -1 for step in seq}
+        if len(widths) > 1:
+            raise FileFormatError(path, f"{where}: steps must all have the same number of features")
+        try:
+            array = np.array(seq, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise FileFormatError(path, f"{where}: every step must be a number or a list of numbers") from None
+        if array.ndim == 1:
+            array = array[:, None]
+        if array.ndim != 2:
+            raise FileFormatError(path, f"{where}: steps must all have the same number of features")
+        return array
+
+    if isinstance(data[0], list) and data[0] and isinstance(data[0][0], list):
+        rows = [steps_of(seq, f"sequence {b}") for b, seq in enumerate(data)]
+    else:
+        rows = [steps_of(data, "values")]
+    widths = {r.shape[1] for r in rows}
+    if len(widths) != 1:
+        raise FileFormatError(path, f"sequences have different numbers of features: {sorted(widths)}")
+    values, lengths = _pad(path, rows, widths.pop())
+    _check_finite(path, values)
+    batch_labels = None
+    if labels is not None:
+        if not isinstance(labels, list) or len(labels) != int(lengths[0]):
+            raise FileFormatError(path, f"'labels' must list one label per step ({int(lengths[0])})")
+        batch_labels = _pad_labels([[str(v) for v in labels]] * len(rows), values.shape[1])
+    if features is not None and (not isinstance(features, list) or len(features) != values.shape[2]):
+        raise FileFormatError(path, f"'features' must name each of the {values.shape[2]} features")
+    return Sequence(
+        values,
+        feature_names=[str(f) for f in features] if features else [],
+        source=os.fspath(path),
+        lengths=lengths,
+        batch_labels=batch_labels,
+    )
+
+
+# -- CSV -------------------------------------------------------------------------------
+def _sniff_dialect(sample: str) -> str:
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return "\t" if sample.count("\t") > sample.count(",") else ","
+
+
+HEAD_BYTES = 1 << 16
+
+
+def load_table_sequence(path: str | os.PathLike, *, fill: str | None = None) -> Sequence:
+    """CSV/TSV; see the module docstring.
+
+    The head of the file decides the layout; NumPy's C parser then reads the columns
+    straight from the file. Only when that fails is the file parsed cell by cell, to say
+    exactly which line and column is wrong.
+    """
+    if fill is not None and fill not in FILLS:
+        raise InputError(f"fill must be one of {', '.join(FILLS)} or None, got {fill!r}")
+    head_bytes = sniff(path, HEAD_BYTES)
+    if b"\x00" in head_bytes:
+        raise FileFormatError(path, "is a binary file, not a table")
+    head_lines = head_bytes.decode("utf-8-sig", "replace").splitlines()
+    if len(head_bytes) == HEAD_BYTES and len(head_lines) > 1:
+        head_lines = head_lines[:-1]  # the last line may be cut
+    first = next((k for k, line in enumerate(head_lines) if line.strip()), None)
+    if first is None:
+        raise FileFormatError(path, "is empty")
+    delimiter = _sniff_dialect("\n".join(head_lines[first : first + 50]))
+    sample = [r for r in csv.reader(head_lines[first : first + 200], delimiter=delimiter) if r]
+    header_row = sample[0]
+    has_header = any(cell.strip() and not _is_number(cell) for cell in header_row) and len(sample) > 1
+    rows_sample = sample[1:] if has_header else sample
+    ncols = len(header_row)
+    if has_header:
+        names = [c.strip() or f"column {k + 1}" for k, c in enumerate(header_row)]
+    else:
+        names = [f"x{k}" for k in range(ncols)]
+    lowered = [n.lower() for n in names]
+    id_col = next((k for k, n in enumerate(lowered) if n in ID_NAMES), None) if has_header else None
+    time_col = next((k for k, n in enumerate(lowered) if n in TIME_NAMES and k != id_col), None) if has_header else None
+
+    def numeric_column(k):
+        """Mostly numbers: a feature (stray bad cells are reported when parsed)."""
+        cells = [r[k].strip() for r in rows_sample if k < len(r)]
+        present = [c for c in cells if c.lower() not in MISSING]
+        return bool(present) and sum(_is_number(c) for c in present) >= 0.5 * len(present)
+
+    if time_col is None:
+        time_col = next((k for k in range(ncols) if k != id_col and not numeric_column(k)), None)
+    feature_cols = [k for k in range(ncols) if k not in (id_col, time_col)]
+    bad = [names[k] for k in feature_cols if not numeric_column(k)]
+    if bad:
+        raise FileFormatError(
+            path, f"column(s) {', '.join(repr(b) for b in bad)} are not numeric and not a time or id column"
+        )
+    if not feature_cols:
+        raise FileFormatError(path, "has no numeric column to use as features")
+    if not rows_sample:
+        raise FileFormatError(path, "has a header but no rows")
+    skip = first + (1 if has_header else 0)
+    table = _Table(path, delimiter, skip, names)
+    values = table.numeric(feature_cols, fill)
+    labels = table.strings(time_col) if time_col is not None else [str(t) for t in range(len(values))]
+    feature_names = [names[k] for k in feature_cols]
+    if id_col is None:
+        return Sequence(values[None], labels=labels, feature_names=feature_names, source=os.fspath(path))
+    order: dict[str, list[int]] = {}
+    for row, key in enumerate(table.strings(id_col)):
+        order.setdefault(key, []).append(row)
+    rows = [values[idx] for idx in order.values()]
+    padded, lengths = _pad(path, rows, values.shape[1])
+    batch_labels = _pad_labels([[labels[i] for i in idx] for idx in order.values()], padded.shape[1])
+    return Sequence(
+        padded,
+        feature_names=feature_names,
+        source=os.fspath(path),
+        lengths=lengths,
+        batch_labels=batch_labels,
+        names=list(order),
+    )
+
+
+class _Table:
+    """The data rows of a delimited file, read by NumPy's parser, cell by cell on trouble."""
+
+    def __init__(self, path, delimiter: str, skip: int, names: list[str]):
+        self.path, self.delimiter, self.skip, self.names = path, delimiter, skip, names
+        self._cells = None
+
+    def _loadtxt(self, cols, dtype):
+        return np.loadtxt(
+            self.path,
+            delimiter=self.delimiter,
+            skiprows=self.skip,
+            usecols=cols,
+            dtype=dtype,
+            ndmin=2,
+            comments=None,
+            encoding="utf-8-sig",
+        )
+
+    def numeric(self, cols: list[int], fill: str | None) -> np.ndarray:
+        try:
+            values = self._loadtxt(cols, np.float32)
+            missing = ~np.isfinite(values)
+        except (ValueError, UnicodeError, OSError):
+            values, missing = self._parse_slowly(cols)
+        if missing.any():
+            if fill is None:
+                row, col = (int(i) for i in np.argwhere(missing)[0])
+                raise FileFormatError(
+                    self.path,
+                    f"line {self.line_numbers()[row]}, column {self.names[cols[col]]!r}: missing or non-finite value "
+                    f"({int(missing.sum())} in all); fill them with fill='previous', 'zero' or 'mean'",
+                )
+            values = _fill(values, missing, fill)
+        return values
+
+    def strings(self, col: int) -> list[str]:
+        if self._cells is not None:
+            return [cells[col].strip() if col < len(cells) else "" for _, cells in self._cells]
+        try:
+            column = self._loadtxt([col], str)[:, 0]
+        except (ValueError, UnicodeError, OSError):
+            return [cells[col].strip() if col < len(cells) else "" for _, cells in self.cells()]
+        return [value.strip() for value in column]
+
+    def cells(self) -> list[tuple[int, list[str]]]:
+        """(file line number, cells) of every non-blank data row."""
+        if self._cells is None:
+            text = _read_text(self.path)
+            lines = text.splitlines()
+            reader = csv.reader(lines[self.skip :], delimiter=self.delimiter)
+            self._cells = [
+                (self.skip + k + 1, row) for k, row in enumerate(reader) if any(cell.strip() for cell in row)
+            ]
+        return self._cells
+
+    def line_numbers(self) -> list[int]:
+        return [number for number, _ in self.cells()]
+
+    def _parse_slowly(self, cols):
+        rows = self.cells()
+        values = np.empty((len(rows), len(cols)), np.float32)
+        for r, (number, cells) in enumerate(rows):
+            for j, k in enumerate(cols):
+                cell = cells[k].strip() if k < len(cells) else ""
+                if cell.lower() in MISSING:
+                    values[r, j] = np.nan
+                    continue
+                try:
+                    values[r, j] = float(cell)
+                except ValueError:
+                    raise FileFormatError(
+                        self.path, f"line {number}, column {self.names[k]!r}: {cell!r} is not a number"
+                    ) from None
+        return values, ~np.isfinite(values)
+
+
+def _fill(values, missing, how) -> np.ndarray:
+    values = values.copy()
+    if how == "zero":
+        values[missing] = 0.0
+    elif how == "mean":
+        clean = np.where(missing, np.nan, values)
+        means = np.nan_to_num(np.nanmean(clean, axis=0)) if (~missing).any() else np.zeros(values.shape[1])
+        values[missing] = np.broadcast_to(means, values.shape)[missing]
+    else:  # previous value in the column, or the next one before the first value
+        for j in range(values.shape[1]):
+            col, gap = values[:, j], missing[:, j]
+            if gap.all():
+                col[:] = 0.0
+                continue
+            index = np.where(~gap, np.arange(len(col)), 0)
+            np.maximum.accumulate(index, out=index)
+            first_valid = int(np.argmax(~gap))
+            index[:first_valid] = first_valid
+            col[:] = col[index]
+    return values
+
+
+# -- text ------------------------------------------------------------------------------
+WORD = re.compile(r"\w+|[^\w\s]")
+
+
+def load_text_sequence(
+    path: str | os.PathLike, *, text_mode: str = "chars", vocabulary: list[str] | None = None
+) -> Sequence:
+    """One-hot characters (or words) of a text file."""
+    if text_mode not in ("chars", "words"):
+        raise InputError(f"text_mode must be 'chars' or 'words', got {text_mode!r}")
+    text = _read_text(path)
+    tokens = list(text) if text_mode == "chars" else WORD.findall(text)
+    if not tokens:
+        raise FileFormatError(path, "holds no text (an empty sequence)")
+    vocab = list(vocabulary) if vocabulary is not None else sorted(set(tokens))
+    index = {tok: k for k, tok in enumerate(vocab)}
+    codes = np.array([index.get(tok, -1) for tok in tokens], np.int64)
+    values = np.zeros((1, len(tokens), len(vocab)), np.float32)
+    known = codes >= 0
+    values[0, np.nonzero(known)[0], codes[known]] = 1.0
+    labels = ["\\n" if tok == "\n" else tok for tok in tokens]
+    names = ["\\n" if tok == "\n" else tok for tok in vocab]
+    encoding = f"one-hot {'characters' if text_mode == 'chars' else 'words'}"
+    if not known.all():
+        encoding += f" ({int((~known).sum())} outside the vocabulary: all-zero)"
+    return Sequence(
+        values, labels=labels, feature_names=names, encoding=encoding, source=os.fspath(path), vocabulary=vocab
+    )
+
+
+# -- FASTA -----------------------------------------------------------------------------
+IUPAC = {
+    "A": "A", "C": "C", "G": "G", "T": "T", "U": "T",
+    "R": "AG", "Y": "CT", "S": "CG", "W": "AT", "K": "GT", "M": "AC",
+    "B": "CGT", "D": "AGT", "H": "ACT", "V": "ACG", "N": "ACGT",
+}  # fmt: skip
+
+
+def _base_table() -> np.ndarray:
+    table = np.full((256, 4), np.nan, np.float32)
+    for code, bases in IUPAC.items():
+        row = np.zeros(4, np.float32)
+        for base in bases:
+            row["ACGT".index(base)] = 1.0 / len(bases)
+        table[ord(code)] = table[ord(code.lower())] = row
+    table[ord("-")] = table[ord(".")] = 0.0
+    return table
+
+
+BASES = _base_table()
+
+
+def load_fasta_sequence(path: str | os.PathLike) -> Sequence:
+    """FASTA records as a batch of one-hot bases."""
+    text = _read_text(path)
+    records: list[tuple[str, list[str], int]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            records.append((line[1:].strip() or f"record {len(records) + 1}", [], number))
+        elif not records:
+            raise FileFormatError(path, f"line {number}: sequence data before the first '>' header")
+        else:
+            records[-1][1].append(line.replace(" ", ""))
+    if not records:
+        raise FileFormatError(path, "holds no FASTA record")
+    rows, labels, rna = [], [], False
+    for name, parts, number in records:
+        seq = "".join(parts)
+        if not seq:
+            raise FileFormatError(path, f"line {number}: record {name!r} has no bases")
+        raw = np.frombuffer(seq.encode("ascii", "replace"), np.uint8)
+        onehot = BASES[raw]
+        bad = np.isnan(onehot[:, 0])
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise FileFormatError(path, f"record {name!r}, base {k + 1}: {seq[k]!r} is not a nucleotide or IUPAC code")
+        rna |= "U" in seq.upper()
+        rows.append(onehot)
+        labels.append(list(seq))
+    values, lengths = _pad(path, rows, 4)
+    features = ["A", "C", "G", "U" if rna else "T"]
+    return Sequence(
+        values,
+        feature_names=features,
+        encoding="one-hot bases (IUPAC codes shared among their bases)",
+        source=os.fspath(path),
+        vocabulary=features,
+        lengths=lengths,
+        batch_labels=_pad_labels(labels, values.shape[1]),
+        names=[name for name, _, _ in records],
+    )
+
+
+# -- dispatch ----------------------------------------------------------------------------
+TABLE_EXTENSIONS = {".csv", ".tsv", ".tab", ".dat"}
+FASTA_EXTENSIONS = {".fa", ".fasta", ".fna", ".ffn", ".frn", ".fas"}
+
+
+def detect_format(path) -> str:
+    """'arrays', 'json', 'fasta', 'table' or 'text', from the content and then the extension."""
+    head = sniff(path, 4096)
+    if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
+        return "arrays"
+    stripped = head.lstrip()
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext in (".npy", ".npz"):
+        raise FileFormatError(path, f"has the {ext} extension but is not a NumPy file (no NumPy or zip header)")
+    if stripped.startswith(b">") or ext in FASTA_EXTENSIONS:
+        return "fasta"
+    if stripped[:1] in (b"[", b"{") and ext != ".txt":
+        return "json"
+    if ext in TABLE_EXTENSIONS:
+        return "table"
+    if ext == ".txt" or b"\x00" in head:
+        return "text"
+    sample = head.decode("utf-8", "replace").splitlines()[:20]
+    if len(sample) >= 2:
+        delimiter = _sniff_dialect("\n".join(sample))
+        cells = [c.strip() for line in sample[1:] for c in line.split(delimiter)]
+        if cells and sum(_is_number(c) or c.lower() in MISSING for c in cells) >= 0.8 * len(cells):
+            return "table"
+    return "text"
+
+
+def load_sequence(
+    path: str | os.PathLike,
+    *,
+    normalize: str | dict | None = "none",
+    fill: str | None = None,
+    text_mode: str = "chars",
+    vocabulary: list[str] | None = None,
+    format: str | None = None,
+) -> Sequence:
+    """Load any supported sequence file (see the module docstring).
+
+    ``normalize``: "none", "zscore", "minmax", or a recorded ``{"kind", "offset",
+    "scale"}`` to reproduce a model's training scale. ``fill``: how to fill missing table
+    values (None reports them). ``vocabulary``: tokens a model was trained on.
+    """
+    kind = format or detect_format(path)
+    if kind == "arrays":
+        sequence = load_array_sequence(path)
+    elif kind == "json":
+        sequence = load_json_sequence(path)
+    elif kind == "table":
+        sequence = load_table_sequence(path, fill=fill)
+    elif kind == "fasta":
+        sequence = load_fasta_sequence(path)
+    elif kind == "text":
+        sequence = load_text_sequence(path, text_mode=text_mode, vocabulary=vocabulary)
+    else:
+        raise InputError(f"unknown sequence format {format!r}")
+    if normalize not in (None, "none"):
+        sequence.values, sequence.normalization = normalize_values(sequence.values, sequence.lengths, normalize)
+    return sequence

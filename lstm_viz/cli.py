@@ -58,9 +58,17 @@ def trace_command(args) -> int:
     from lstm_viz.engine import LSTM
     from lstm_viz.io import load_model, load_sequence
 
-    sequence = load_sequence(args.sequence)
-    if args.model:
-        model = load_model(args.model)
+    model = load_model(args.model) if args.model else None
+    metadata = model.metadata if model is not None else {}
+    normalize = args.normalize or metadata.get("normalization") or "none"
+    sequence = load_sequence(
+        args.sequence,
+        normalize=normalize,
+        fill=args.fill,
+        text_mode="words" if args.words else "chars",
+        vocabulary=metadata.get("vocabulary"),
+    )
+    if model is not None:
         source = args.model
     else:
         model = LSTM.random(sequence.width, args.random, seed=args.seed)
@@ -86,7 +94,15 @@ def trace_command(args) -> int:
             progress=progress,
             cancel=stop.is_set,
         )
-    trace.meta.update(sequence=str(args.sequence), model_source=source, labels=sequence.labels[:100_000])
+    trace.meta.update(
+        sequence=str(args.sequence),
+        model_source=source,
+        encoding=sequence.encoding,
+        feature_names=sequence.feature_names,
+        labels=sequence.labels[:100_000],
+        lengths=sequence.lengths.tolist(),
+        normalization=sequence.normalization,
+    )
     trace.save(args.output)
     if not args.quiet:
         sizes = ", ".join(str(h) for h in model.hidden_sizes)
@@ -148,12 +164,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("trace", help="record every gate and state of a model on a sequence")
-    p.add_argument("sequence", help="sequence file (.npy (T, D) or (B, T, D), .npz)")
+    p.add_argument("sequence", help="sequence file: .npy/.npz, CSV/TSV, JSON, text or FASTA")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="model file (native .npz)")
     source.add_argument("--random", type=_sizes, metavar="H1,H2,...", help="a random LSTM with these layer sizes")
     p.add_argument("--seed", type=int, default=0, help="seed of the random model (default 0)")
     p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
+    p.add_argument(
+        "--normalize", choices=["none", "zscore", "minmax"], help="scale the features (default: the model's)"
+    )
+    p.add_argument("--fill", choices=["previous", "zero", "mean"], help="fill missing table values instead of refusing")
+    p.add_argument("--words", action="store_true", help="read a text file as words instead of characters")
     p.add_argument(
         "--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)"
     )

@@ -70,3 +70,27 @@ def test_bad_sizes_are_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         main(["trace", "x.npy", "--random", "0,3", "-o", "t.npz"])
     assert "sizes must be positive" in capsys.readouterr().err
+
+
+def test_trace_reads_text_with_the_models_vocabulary(tmp_path, capsys):
+    model_path = tmp_path / "text.npz"
+    assert main(["train", "--task", "text", "--steps", "3", "--hidden", "8", "-o", str(model_path), "-q"]) == 0
+    vocabulary = load_model(model_path).metadata["vocabulary"]
+    (tmp_path / "note.txt").write_text("Alice was here", encoding="utf-8")
+    assert main(["trace", str(tmp_path / "note.txt"), "--model", str(model_path), "-o", str(tmp_path / "t.npz"), "-q"]) == 0
+    trace = load_trace(tmp_path / "t.npz")
+    assert trace.x.shape == (1, 14, len(vocabulary))
+    assert trace.meta["labels"][:5] == list("Alice") and trace.meta["feature_names"] == vocabulary
+    first = trace.x[0, 0]
+    assert first[vocabulary.index("A")] == 1.0 and first.sum() == 1.0
+
+
+def test_trace_of_a_csv_with_missing_values(tmp_path, capsys):
+    (tmp_path / "m.csv").write_text("t,a,b\n0,1,2\n1,,3\n2,4,5\n", encoding="utf-8")
+    out = str(tmp_path / "t.npz")
+    assert main(["trace", str(tmp_path / "m.csv"), "--random", "3", "-o", out, "-q"]) == 2
+    assert "line 3, column 'a': missing" in capsys.readouterr().err
+    assert main(["trace", str(tmp_path / "m.csv"), "--random", "3", "--fill", "previous", "-o", out, "-q"]) == 0
+    trace = load_trace(out)
+    np.testing.assert_array_equal(trace.x[0, :, 0], [1, 1, 4])
+    assert trace.meta["labels"] == ["0", "1", "2"]

@@ -13,15 +13,15 @@ from lstm_viz.errors import Cancelled, FileFormatError, InputError, LstmVizError
 __version__ = "0.1.0"
 
 
-def load_model(path):
-    """Load a model file (format decided from its content); see :mod:`lstm_viz.io`."""
+def load_model(path, **options):
+    """Load a model file (format decided from its content); see :func:`lstm_viz.io.load_model`."""
     from lstm_viz.io import load_model as _load_model
 
-    return _load_model(path)
+    return _load_model(path, **options)
 
 
 def load_sequence(path, **options):
-    """Load a sequence file; see :mod:`lstm_viz.io`."""
+    """Load a sequence file; see :func:`lstm_viz.io.sequences.load_sequence`."""
     from lstm_viz.io import load_sequence as _load_sequence
 
     return _load_sequence(path, **options)

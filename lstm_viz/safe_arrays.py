@@ -119,6 +119,8 @@ class NpzReader:
             raise FileFormatError(path, f"not a readable .npz (zip) archive: {exc}") from None
         self._infos = {info.filename[:-4]: info for info in infos if info.filename.endswith(".npy")}
         self.files = list(self._infos)
+        self.names = [info.filename for info in infos]
+        """Every member of the zip, arrays or not."""
 
     def __contains__(self, key: str) -> bool:
         return key in self._infos

@@ -77,7 +77,10 @@ def test_trace_reads_text_with_the_models_vocabulary(tmp_path, capsys):
     assert main(["train", "--task", "text", "--steps", "3", "--hidden", "8", "-o", str(model_path), "-q"]) == 0
     vocabulary = load_model(model_path).metadata["vocabulary"]
     (tmp_path / "note.txt").write_text("Alice was here", encoding="utf-8")
-    assert main(["trace", str(tmp_path / "note.txt"), "--model", str(model_path), "-o", str(tmp_path / "t.npz"), "-q"]) == 0
+    assert (
+        main(["trace", str(tmp_path / "note.txt"), "--model", str(model_path), "-o", str(tmp_path / "t.npz"), "-q"])
+        == 0
+    )
     trace = load_trace(tmp_path / "t.npz")
     assert trace.x.shape == (1, 14, len(vocabulary))
     assert trace.meta["labels"][:5] == list("Alice") and trace.meta["feature_names"] == vocabulary

@@ -47,7 +47,10 @@ class LayerGradients:
 
 @dataclass
 class Gradients:
-    """``layers[l]`` per layer (bidirectional: forward with ``.reverse``); ``x`` is dL/dx (B, T, D)."""
+    """``layers[l]`` per layer (bidirectional: forward with ``.reverse``).
+
+    ``x`` is dL/d(layer 0's input), (B, T, D): the embedded input when the model embeds.
+    """
 
     layers: list[LayerGradients]
     x: np.ndarray
@@ -85,7 +88,7 @@ def backward(model, trace: Trace, d_output) -> Gradients:
     layer_grads: list[LayerGradients] = [None] * model.num_layers  # type: ignore[list-item]
     for index in range(model.num_layers - 1, -1, -1):
         lt = trace.layers[index]
-        x_in = trace.x if index == 0 else trace.layers[index - 1].layer_output
+        x_in = trace.layer_input if index == 0 else trace.layers[index - 1].layer_output
         directions = model.directions(index)
         d_in = np.zeros(x_in.shape, d_out.dtype)
         grads = []

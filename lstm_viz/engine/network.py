@@ -38,6 +38,18 @@ def _record_into(results: dict, key, record, args, kwargs) -> None:
     results[key] = record(*args, **kwargs)
 
 
+def _check_matrix(name: str, value) -> np.ndarray:
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{name} is not a numeric array: {exc}") from None
+    if array.ndim != 2 or 0 in array.shape:
+        raise ModelError(f"{name} must be a non-empty 2-D array, got shape {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ModelError(f"{name} holds NaN or infinite values")
+    return array
+
+
 def _check_array(name: str, value, dtype) -> np.ndarray:
     try:
         array = np.asarray(value, dtype=dtype)
@@ -55,7 +67,14 @@ class _Network:
     layer_type: type = LSTMLayer
     kind = "lstm"
 
-    def __init__(self, layers: Sequence, *, readout: Readout | None = None, metadata: dict | None = None):
+    def __init__(
+        self,
+        layers: Sequence,
+        *,
+        readout: Readout | None = None,
+        embedding=None,
+        metadata: dict | None = None,
+    ):
         entries = []
         for index, entry in enumerate(layers):
             directions = tuple(entry) if isinstance(entry, (tuple, list)) else (entry,)
@@ -89,6 +108,14 @@ class _Network:
             raise ModelError(
                 f"readout expects {readout.input_size} features but the network outputs {self.output_size}"
             )
+        self.embedding = None
+        if embedding is not None:
+            embedding = _check_matrix("embedding", embedding)
+            if embedding.shape[1] != self.layer_input_size:
+                raise ModelError(
+                    f"embedding vectors have {embedding.shape[1]} features but layer 0 reads {self.layer_input_size}"
+                )
+            self.embedding = embedding
         self.metadata = dict(metadata or {})
         self._cache: dict = {}
 
@@ -111,6 +138,12 @@ class _Network:
 
     @property
     def input_size(self) -> int:
+        """Features per input step: the vocabulary size with an embedding, else layer 0's D."""
+        return self.layer_input_size if self.embedding is None else self.embedding.shape[0]
+
+    @property
+    def layer_input_size(self) -> int:
+        """D, the width layer 0 reads (after any embedding)."""
         return self._entries[0][0].input_size
 
     @property
@@ -241,6 +274,9 @@ class _Network:
         if dtype not in (np.float32, np.float64):
             raise InputError(f"dtype must be float32 or float64, got {dtype}")
         x = self.check_input(x, dtype)
+        embedded = None
+        if self.embedding is not None:
+            embedded = x @ self.embedding.astype(dtype)
         B, T, _ = x.shape
         states = self._initial_states(initial_state, B, dtype)
         total = T * sum(len(entry) for entry in self._entries)
@@ -265,7 +301,7 @@ class _Network:
 
             return tick
 
-        parts = [InputPart(x, feature_major=False)]
+        parts = [InputPart(x if embedded is None else embedded, feature_major=False)]
         below: list = []
         jobs = []
         results: dict = {}
@@ -302,7 +338,9 @@ class _Network:
                 traces[0].reverse = traces[1]
             layers.append(traces[0])
         meta = {"model": repr(self), "dtype": dtype.name}
-        return Trace(x, layers, meta)
+        trace = Trace(x, layers, meta)
+        trace.embedded = embedded
+        return trace
 
     def _run_concurrently(self, B: int, T: int) -> bool:
         """Whether to run layer directions in threads: several of them and enough work."""
@@ -355,7 +393,7 @@ class _Network:
     def copy(self):
         layers = [entry[0].copy() if len(entry) == 1 else (entry[0].copy(), entry[1].copy()) for entry in self._entries]
         readout = None if self.readout is None else self.readout.copy()
-        return type(self)(layers, readout=readout, metadata=dict(self.metadata))
+        return type(self)(layers, readout=readout, embedding=self.embedding, metadata=dict(self.metadata))
 
 
 class LSTM(_Network):

@@ -142,6 +142,13 @@ class Trace:
         self.x = x
         self.layers = layers
         self.meta = dict(meta or {})
+        self.embedded: np.ndarray | None = None
+        """(B, T, D) what layer 0 read when the model embeds its input, else None."""
+
+    @property
+    def layer_input(self) -> np.ndarray:
+        """What layer 0 read: the embedded input, or x itself."""
+        return self.x if self.embedded is None else self.embedded
 
     @property
     def batch_size(self) -> int:

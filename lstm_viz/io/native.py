@@ -11,6 +11,7 @@ Layout (documented in README.md):
   ``l{l}.W_proj`` (H, P); the backward direction of a bidirectional layer uses
   ``l{l}_reverse.*``. Gate order i, f, g, o (DESIGN.md).
 - ``readout.W`` (H_out, K), ``readout.b`` (K,) when the model has a readout.
+- ``embedding.W`` (V, D) when the model embeds one-hot (or token) inputs before layer 0.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def save_model(model, path: str | os.PathLike) -> None:
         arrays["readout.W"] = _compact(model.readout.W)
         arrays["readout.b"] = _compact(model.readout.b)
         meta["readout"] = {"kind": model.readout.kind, "labels": model.readout.labels}
+    if model.embedding is not None:
+        arrays["embedding.W"] = _compact(model.embedding)
     meta["metadata"] = model.metadata
     arrays["meta"] = np.array(json.dumps(meta))
     with open(path, "wb") as handle:
@@ -134,6 +137,7 @@ def _model_from_archive(path, archive):
     metadata = meta.get("metadata") or {}
     if not isinstance(metadata, dict):
         raise FileFormatError(path, "'metadata' in 'meta' is not an object")
-    model = network_type(layers, readout=readout, metadata=metadata)
+    embedding = _array(path, archive, "embedding.W") if "embedding.W" in names else None
+    model = network_type(layers, readout=readout, embedding=embedding, metadata=metadata)
     model.metadata.setdefault("source", os.fspath(path))
     return model

@@ -58,6 +58,9 @@ class LSTMLayer:
     W_proj : (H, P) projection of o * tanh(c) (PyTorch ``proj_size``, TF ``num_proj``).
     proj_clip : clip the projected output (TF ``proj_clip``).
     forget_bias : added to the forget pre-activation at run time (TF's cells use 1.0).
+    go_backwards : read the sequence from its end (Keras ``go_backwards``) when used on its
+        own; the trace stays time-aligned. The second layer of a bidirectional pair always
+        runs backwards.
     """
 
     def __init__(
@@ -72,7 +75,9 @@ class LSTMLayer:
         W_proj=None,
         proj_clip=None,
         forget_bias: float = 0.0,
+        go_backwards: bool = False,
     ):
+        self.go_backwards = bool(go_backwards)
         self.W_x = _as_matrix("W_x", W_x, 2)
         self.W_h = _as_matrix("W_h", W_h, 2)
         self.b = _as_matrix("b", b, 1)
@@ -142,6 +147,7 @@ class LSTMLayer:
             "cell_clip": self.cell_clip,
             "gate_clip": self.gate_clip,
             "proj_clip": self.proj_clip,
+            "go_backwards": self.go_backwards,
         }
 
     def touch(self) -> None:
@@ -188,6 +194,8 @@ class LSTMLayer:
         if self.peepholes is not None:
             parts.append("peepholes")
         for name, value in self.options().items():
-            if value:
+            if value is True:
+                parts.append(name)
+            elif value:
                 parts.append(f"{name}={value:g}")
         return f"LSTMLayer({', '.join(parts)})"

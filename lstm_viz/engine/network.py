@@ -309,11 +309,12 @@ class _Network:
             next_parts = []
             for direction, layer in enumerate(entry):
                 key = (index, direction)
-                marks.register(key, reverse=bool(direction))
+                reverse = bool(direction) or (len(entry) == 1 and getattr(layer, "go_backwards", False))
+                marks.register(key, reverse=reverse)
                 width = storage_width(self.kind, layer.hidden_size, layer.output_size)
                 storage = np.empty((T, width, B), dtype)
                 h0, c0 = states[index][direction]
-                kwargs = dict(reverse=bool(direction), tick=tick_for(key), storage=storage)
+                kwargs = dict(reverse=reverse, tick=tick_for(key), storage=storage)
                 if concurrent:
                     kwargs["threads"] = contextlib.nullcontext
                     if below:

@@ -11,6 +11,7 @@ import os
 
 from lstm_viz.engine.trace import load_trace
 from lstm_viz.errors import FileFormatError
+from lstm_viz.io.keras_import import HDF5_MAGIC
 from lstm_viz.io.native import is_native_model, load_native_model, save_model
 from lstm_viz.io.sequences import Sequence, load_sequence
 from lstm_viz.safe_arrays import ZIP_MAGIC, NpzReader, sniff
@@ -26,7 +27,11 @@ def detect_model_format(path) -> str:
             names = archive.names
         if any(name.endswith("/data.pkl") and name.count("/") == 1 for name in names):
             return "pytorch"
-        raise FileFormatError(path, "a zip archive that is neither an lstm-viz model nor a torch.save file")
+        if "config.json" in names and "model.weights.h5" in names:
+            return "keras"
+        raise FileFormatError(path, "a zip archive that is not an lstm-viz, PyTorch or Keras model")
+    if head.startswith(HDF5_MAGIC):
+        return "keras"
     if len(head) >= 9 and head[8:9] == b"{":
         return "safetensors"
     if head.startswith(b"\x80") and len(head) > 1 and head[1] in range(2, 6):
@@ -57,6 +62,10 @@ def load_model(path: str | os.PathLike, *, prefix: str | None = None):
         from lstm_viz.io.torch_import import model_from_torch_tensors
 
         model = model_from_torch_tensors(path, read_safetensors(path), None, prefix)
+    elif kind == "keras":
+        from lstm_viz.io.keras_import import load_keras
+
+        model = load_keras(path)
     else:  # pragma: no cover - detect_model_format names only the kinds above
         raise FileFormatError(path, f"no importer for {kind}")
     model.metadata.setdefault("source", os.fspath(path))

@@ -116,6 +116,7 @@ def _model_from_archive(path, archive):
                     if not isinstance(value, options_ok) or isinstance(value, bool):
                         raise FileFormatError(path, f"layer {index}: {name} in 'meta' is not a number")
                 options["forget_bias"] = options["forget_bias"] or 0.0
+                options["go_backwards"] = bool(spec.get("go_backwards", False))
             try:
                 directions.append(layer_type(**params, **options))
             except LstmVizError as exc:

@@ -49,6 +49,7 @@ CONFIGS = {
     ),
     "projection with proj_clip": dict(sizes=[5, 4], proj_sizes=[3, 2], proj_clip=0.3),
     "bidirectional": dict(sizes=[3, 2], bidirectional=True, peepholes=True),
+    "go_backwards": dict(sizes=[3, 2], go_backwards=True),
 }
 
 

@@ -117,6 +117,8 @@ class _Network:
                 )
             self.embedding = embedding
         self.metadata = dict(metadata or {})
+        self.initial_state = None
+        """A state the model file came with (ONNX initial_h/initial_c), for ``run(x, model.initial_state)``."""
         self._cache: dict = {}
 
     # -- structure ----------------------------------------------------------------

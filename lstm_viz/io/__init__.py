@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 
 from lstm_viz.engine.trace import load_trace
-from lstm_viz.errors import FileFormatError
+from lstm_viz.errors import FileFormatError, LstmVizError
 from lstm_viz.io.keras_import import HDF5_MAGIC
 from lstm_viz.io.native import is_native_model, load_native_model, save_model
 from lstm_viz.io.sequences import Sequence, load_sequence
-from lstm_viz.safe_arrays import ZIP_MAGIC, NpzReader, sniff
+from lstm_viz.safe_arrays import READ_ERRORS, ZIP_MAGIC, NpzReader, sniff
 
 
 def detect_model_format(path) -> str:
@@ -34,6 +34,8 @@ def detect_model_format(path) -> str:
         return "keras"
     if len(head) >= 9 and head[8:9] == b"{":
         return "safetensors"
+    if os.fspath(path).lower().endswith(".onnx") or head[:1] == b"\x08":
+        return "onnx"
     if head.startswith(b"\x80") and len(head) > 1 and head[1] in range(2, 6):
         raise FileFormatError(
             path, "a legacy (non-zip) PyTorch pickle; re-save it with a current torch.save, or as .safetensors"
@@ -48,6 +50,17 @@ def load_model(path: str | os.PathLike, *, prefix: str | None = None):
     PyTorch file holds several (e.g. ``"encoder.rnn."``).
     """
     kind = detect_model_format(path)
+    try:
+        model = _import(path, kind, prefix)
+    except LstmVizError:
+        raise
+    except (AttributeError, RecursionError, *READ_ERRORS) as exc:
+        raise FileFormatError(path, f"damaged {kind} model file: {type(exc).__name__}: {exc}") from None
+    model.metadata.setdefault("source", os.fspath(path))
+    return model
+
+
+def _import(path, kind: str, prefix: str | None):
     if kind == "native":
         with NpzReader(path) as archive:
             return load_native_model(path, archive)
@@ -56,20 +69,21 @@ def load_model(path: str | os.PathLike, *, prefix: str | None = None):
         from lstm_viz.io.torch_import import model_from_torch_tensors
 
         tensors, strings = walk(path, read_torch_file(path))
-        model = model_from_torch_tensors(path, tensors, strings, prefix)
-    elif kind == "safetensors":
+        return model_from_torch_tensors(path, tensors, strings, prefix)
+    if kind == "safetensors":
         from lstm_viz.io.torch_files import read_safetensors
         from lstm_viz.io.torch_import import model_from_torch_tensors
 
-        model = model_from_torch_tensors(path, read_safetensors(path), None, prefix)
-    elif kind == "keras":
+        return model_from_torch_tensors(path, read_safetensors(path), None, prefix)
+    if kind == "onnx":
+        from lstm_viz.io.onnx_import import load_onnx
+
+        return load_onnx(path)
+    if kind == "keras":
         from lstm_viz.io.keras_import import load_keras
 
-        model = load_keras(path)
-    else:  # pragma: no cover - detect_model_format names only the kinds above
-        raise FileFormatError(path, f"no importer for {kind}")
-    model.metadata.setdefault("source", os.fspath(path))
-    return model
+        return load_keras(path)
+    raise FileFormatError(path, f"no importer for {kind}")  # pragma: no cover
 
 
 __all__ = ["Sequence", "load_model", "load_sequence", "load_trace", "save_model"]

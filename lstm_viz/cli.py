@@ -58,7 +58,15 @@ def trace_command(args) -> int:
     from lstm_viz.engine import LSTM
     from lstm_viz.io import load_model, load_sequence
 
-    model = load_model(args.model) if args.model else None
+    model = None
+    if args.model:
+        model = load_model(
+            args.model,
+            prefix=args.prefix,
+            forget_bias=args.forget_bias,
+            cell_clip=args.cell_clip,
+            proj_clip=args.proj_clip,
+        )
     metadata = model.metadata if model is not None else {}
     normalize = args.normalize or metadata.get("normalization") or "none"
     sequence = load_sequence(
@@ -166,9 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trace", help="record every gate and state of a model on a sequence")
     p.add_argument("sequence", help="sequence file: .npy/.npz, CSV/TSV, JSON, text or FASTA")
     source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="model file (native .npz)")
+    source.add_argument(
+        "--model", help="model: native .npz, PyTorch .pt/.safetensors, Keras .keras/.h5, ONNX, TF1 checkpoint"
+    )
     source.add_argument("--random", type=_sizes, metavar="H1,H2,...", help="a random LSTM with these layer sizes")
     p.add_argument("--seed", type=int, default=0, help="seed of the random model (default 0)")
+    p.add_argument("--prefix", help="which nn.LSTM of a PyTorch file to use, e.g. encoder.rnn.")
+    p.add_argument(
+        "--forget-bias", type=float, default=1.0, help="TF1 checkpoints: the cells' forget_bias (default 1.0)"
+    )
+    p.add_argument("--cell-clip", type=float, help="TF1 checkpoints: the cells' cell_clip")
+    p.add_argument("--proj-clip", type=float, help="TF1 checkpoints: the cells' proj_clip")
     p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
     p.add_argument(
         "--normalize", choices=["none", "zscore", "minmax"], help="scale the features (default: the model's)"

@@ -97,3 +97,42 @@ def test_trace_of_a_csv_with_missing_values(tmp_path, capsys):
     trace = load_trace(out)
     np.testing.assert_array_equal(trace.x[0, :, 0], [1, 1, 4])
     assert trace.meta["labels"] == ["0", "1", "2"]
+
+
+def test_trace_with_framework_models(tmp_path, fixtures):
+    ref = np.load(fixtures / "tf_lstmcell_peephole_clip_proj.npz")
+    np.save(tmp_path / "x.npy", ref["x"])
+    ckpt = str(fixtures / "tf_checkpoints" / "tf_lstmcell")
+    assert (
+        main(
+            [
+                "trace",
+                str(tmp_path / "x.npy"),
+                "--model",
+                ckpt,
+                "--cell-clip",
+                "0.6",
+                "-o",
+                str(tmp_path / "t.npz"),
+                "-q",
+            ]
+        )
+        == 0
+    )
+    assert load_trace(tmp_path / "t.npz").layers[0].cell.shape == (2, 9, 6)
+    seq2seq = str(fixtures / "torch_seq2seq.pt")
+    x = np.load(fixtures / "torch_seq2seq_reference.npz")["x"]
+    np.save(tmp_path / "s.npy", x)
+    args = [
+        "trace",
+        str(tmp_path / "s.npy"),
+        "--model",
+        seq2seq,
+        "--prefix",
+        "encoder.rnn.",
+        "-o",
+        str(tmp_path / "u.npz"),
+    ]
+    assert main([*args, "-q"]) == 0
+    expected = np.load(fixtures / "torch_seq2seq_reference.npz")["output"]
+    np.testing.assert_allclose(load_trace(tmp_path / "u.npz").output, expected, atol=1e-5)

@@ -8,6 +8,7 @@ content. Every problem is raised as :class:`~lstm_viz.errors.FileFormatError` (a
 from __future__ import annotations
 
 import os
+import re
 
 from lstm_viz.engine.trace import load_trace
 from lstm_viz.errors import FileFormatError, LstmVizError
@@ -18,7 +19,14 @@ from lstm_viz.safe_arrays import READ_ERRORS, ZIP_MAGIC, NpzReader, sniff
 
 
 def detect_model_format(path) -> str:
-    """'native', 'pytorch', 'safetensors', ... from the file's content."""
+    """'native', 'pytorch', 'safetensors', 'keras', 'onnx', 'tf-checkpoint' or 'tf-npz', from the content."""
+    name = os.fspath(path)
+    if (
+        name.endswith(".index")
+        or re.search(r"\.data-\d{5}-of-\d{5}$", name)
+        or (not os.path.exists(name) and os.path.exists(name + ".index"))
+    ):
+        return "tf-checkpoint"
     head = sniff(path, 16)
     if head.startswith(ZIP_MAGIC):
         with NpzReader(path) as archive:
@@ -29,6 +37,8 @@ def detect_model_format(path) -> str:
             return "pytorch"
         if "config.json" in names and "model.weights.h5" in names:
             return "keras"
+        if any(n.endswith("/kernel.npy") for n in names):
+            return "tf-npz"
         raise FileFormatError(path, "a zip archive that is not an lstm-viz, PyTorch or Keras model")
     if head.startswith(HDF5_MAGIC):
         return "keras"
@@ -43,15 +53,25 @@ def detect_model_format(path) -> str:
     raise FileFormatError(path, "unrecognised model format")
 
 
-def load_model(path: str | os.PathLike, *, prefix: str | None = None):
+def load_model(
+    path: str | os.PathLike,
+    *,
+    prefix: str | None = None,
+    forget_bias: float = 1.0,
+    cell_clip: float | None = None,
+    proj_clip: float | None = None,
+):
     """Load a model file and return an :class:`~lstm_viz.engine.LSTM` (or RNN).
 
     The format is decided from the content. ``prefix`` picks which nn.LSTM to use when a
-    PyTorch file holds several (e.g. ``"encoder.rnn."``).
+    PyTorch file holds several (e.g. ``"encoder.rnn."``). For TensorFlow 1 checkpoints,
+    which do not store them, ``forget_bias`` (TensorFlow's default 1.0), ``cell_clip``
+    and ``proj_clip`` give the values the cells were built with.
     """
     kind = detect_model_format(path)
+    tf_options = {"forget_bias": forget_bias, "cell_clip": cell_clip, "proj_clip": proj_clip}
     try:
-        model = _import(path, kind, prefix)
+        model = _import(path, kind, prefix, tf_options)
     except LstmVizError:
         raise
     except (AttributeError, RecursionError, *READ_ERRORS) as exc:
@@ -60,7 +80,7 @@ def load_model(path: str | os.PathLike, *, prefix: str | None = None):
     return model
 
 
-def _import(path, kind: str, prefix: str | None):
+def _import(path, kind: str, prefix: str | None, tf_options: dict):
     if kind == "native":
         with NpzReader(path) as archive:
             return load_native_model(path, archive)
@@ -83,6 +103,16 @@ def _import(path, kind: str, prefix: str | None):
         from lstm_viz.io.keras_import import load_keras
 
         return load_keras(path)
+    if kind == "tf-checkpoint":
+        from lstm_viz.io.tf_checkpoint import model_from_tf_variables, read_checkpoint
+
+        return model_from_tf_variables(path, read_checkpoint(path), **tf_options)
+    if kind == "tf-npz":
+        from lstm_viz.io.tf_checkpoint import model_from_tf_variables
+
+        with NpzReader(path) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        return model_from_tf_variables(path, arrays, **tf_options)
     raise FileFormatError(path, f"no importer for {kind}")  # pragma: no cover
 
 

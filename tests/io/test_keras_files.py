@@ -31,6 +31,11 @@ def test_stacked_bidirectional_and_go_backwards(fixtures, name):
     # Keras returns a go_backwards layer's outputs in reading order; the trace is time-aligned.
     assert trace.layers[2].reverse_time
     np.testing.assert_allclose(trace.layers[2].hidden[:, ::-1], ref["hidden_l2"], atol=TOL, rtol=0)
+    # Keras's own per-step cells (from prefix/suffix runs), time-aligned like the trace.
+    np.testing.assert_allclose(trace.layers[0].cell, ref["cell_l0"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(trace.layers[1].cell, ref["cell_l1"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(trace.layers[1].reverse.cell, ref["cell_l1_reverse"], atol=TOL, rtol=0)
+    np.testing.assert_allclose(trace.layers[2].cell, ref["cell_l2"], atol=TOL, rtol=0)
     np.testing.assert_allclose(model.predict(trace)[:, ::-1], ref["output"], atol=TOL, rtol=0)
 
 

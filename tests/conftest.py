@@ -11,3 +11,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES
+
+# Property-based tests replay the same examples on every run, so CI cannot flake.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.load_profile("repeatable")

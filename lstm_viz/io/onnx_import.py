@@ -12,6 +12,7 @@ only from the model's own folder, with their offsets checked against the file.
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -93,7 +94,9 @@ def _constants(path, graph) -> dict[str, np.ndarray]:
             values[tensor.name] = _external(path, tensor)
             continue
         try:
-            values[tensor.name] = numpy_helper.to_array(tensor).astype(np.float64)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # garbage bytes may cast to NaN: checked where used
+                values[tensor.name] = numpy_helper.to_array(tensor).astype(np.float64)
         except READ_ERRORS as exc:
             raise FileFormatError(path, f"tensor {tensor.name!r} cannot be read: {exc}") from None
     return values

@@ -373,7 +373,8 @@ class _Table:
                 raise FileFormatError(
                     self.path,
                     f"line {self.line_numbers()[row]}, column {self.names[cols[col]]!r}: missing or non-finite value "
-                    f"({int(missing.sum())} in all); fill them with fill='previous', 'zero' or 'mean' (--fill in lstm-viz trace)",
+                    f"({int(missing.sum())} in all); fill them with fill='previous', 'zero' or 'mean' "
+                    "(--fill in lstm-viz trace)",
                 )
             values = _fill(values, missing, fill)
         return values

@@ -1,0 +1,87 @@
+"""``lstm-viz [SEQUENCE] [--model MODEL | --random 32,32 --seed 0] [--screenshot out.png]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    from lstm_viz.cli import _sizes
+
+    parser = argparse.ArgumentParser(prog="lstm-viz", description="See inside an LSTM, one step at a time.")
+    parser.add_argument("sequence", nargs="?", help="sequence file (opens the built-in demo when omitted)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help="model file")
+    source.add_argument("--random", type=_sizes, metavar="H1,H2,...", help="a random LSTM with these layer sizes")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random model")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the window to this file and exit")
+    parser.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
+    parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    parser.add_argument("--fresh-layout", action="store_true", help="ignore the saved window layout")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"lstm-viz: error: --size must look like 1600x1000, got {args.size!r}", file=sys.stderr)
+        return 2
+    if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if args.screenshot:
+        os.environ.setdefault("LSTM_VIZ_NO_DIALOGS", "1")
+
+    import pyqtgraph as pg
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from lstm_viz.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(["lstm-viz"])
+    app.setApplicationName("lstm-viz")
+    app.setOrganizationName("lstm-viz")
+    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333", antialias=True)
+    settings = QSettings("lstm-viz", "lstm-viz")
+    if args.fresh_layout or args.screenshot:
+        settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lstm-viz", "screenshot")
+        settings.clear()
+    window = MainWindow(settings)
+    window.resize(width, height)
+    wait = bool(args.screenshot)
+    if args.sequence is None and args.model is None and args.random is None:
+        window.open_demo(wait=wait)
+    elif args.sequence is None:
+        window.open_demo(wait=True)
+        window.open_files(
+            model_path=args.model, random_spec=(args.random, args.seed) if args.random else None, wait=wait
+        )
+    else:
+        random_spec = (args.random, args.seed) if args.random else None
+        window.open_files(model_path=args.model, sequence_path=args.sequence, random_spec=random_spec, wait=wait)
+    if args.screenshot:
+        return screenshot(app, window, args.screenshot, args.step)
+    window.show()
+    if window.session.loaded is None and window.job is None:
+        QTimer.singleShot(0, window.open_demo)
+    return app.exec()
+
+
+def screenshot(app, window, path: str, step: int | None) -> int:
+    if window.session.loaded is None:
+        print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
+        return 2
+    window.show()
+    if step is not None:
+        window.session.set_step(step)
+    for _ in range(5):
+        app.processEvents()
+    image = window.grab()
+    if not image.save(path):
+        print(f"lstm-viz: error: could not write {path}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({image.width()}x{image.height()})")
+    return 0

@@ -1,0 +1,408 @@
+"""The main window: dockable panels around the Session, menus, the transport, file handling."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QProgressDialog,
+    QSpinBox,
+)
+
+from lstm_viz.engine import LSTM
+from lstm_viz.errors import InputError, LstmVizError
+from lstm_viz.ui.panels import PANELS
+from lstm_viz.ui.session import Loaded, Session
+from lstm_viz.ui.transport import Transport
+from lstm_viz.ui.worker import Job
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+DEMO_MODEL = RESOURCES / "demo" / "adding_model.npz"
+DEMO_SEQUENCE = RESOURCES / "demo" / "adding_sequence.json"
+LAYOUT_VERSION = 1
+MAX_RECENT = 8
+
+SEQUENCE_FILTER = "Sequences (*.npy *.npz *.csv *.tsv *.json *.txt *.fa *.fasta *.fna);;All files (*)"
+MODEL_FILTER = "Models (*.npz *.pt *.pth *.safetensors *.keras *.h5 *.onnx *.index);;All files (*)"
+
+
+def build(model_path, sequence_path, random_spec, current: Loaded | None, progress, cancelled) -> Loaded:
+    """Load what was asked (keeping the rest of ``current``) and record the trace. Runs in a worker."""
+    from lstm_viz.io import load_model, load_sequence
+
+    model = current.model if current is not None else None
+    description_model = None if current is None else current.description.split(" · ")[-1]
+    if model_path is not None:
+        model = load_model(model_path)
+        description_model = Path(model_path).name
+    vocabulary = None if model is None or random_spec else model.metadata.get("vocabulary")
+    normalization = None if model is None or random_spec else model.metadata.get("normalization")
+    if sequence_path is not None:
+        sequence = load_sequence(sequence_path, vocabulary=vocabulary, normalize=normalization or "none")
+    elif current is not None:
+        sequence = current.sequence
+        sequence_path = current.sequence_path
+    else:
+        raise InputError("open a sequence first")
+    if random_spec is not None or model is None:
+        sizes, seed = random_spec if random_spec is not None else ([32], 0)
+        model = LSTM.random(sequence.width, sizes, seed=seed)
+        description_model = f"random model {','.join(map(str, sizes))} (seed {seed})"
+    if sequence.width != model.input_size:
+        raise InputError(
+            f"{Path(sequence_path).name if sequence_path else 'the sequence'} has {sequence.width} features per step "
+            f"but the model expects {model.input_size}; open a matching sequence or make a new random model "
+            "(Model > New random model)"
+        )
+    trace = model.run(sequence.values, progress=progress, cancel=cancelled)
+    name = Path(sequence_path).name if sequence_path else "sequence"
+    return Loaded(
+        model=model,
+        sequence=sequence,
+        trace=trace,
+        description=f"{name} · {description_model}",
+        model_path=model_path if model_path is not None else (None if current is None else current.model_path),
+        sequence_path=sequence_path,
+    )
+
+
+class RandomModelDialog(QDialog):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("New random model")
+        form = QFormLayout(self)
+        self.sizes = QLineEdit("32")
+        self.sizes.setPlaceholderText("e.g. 32,16")
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        form.addRow("Layer sizes", self.sizes)
+        form.addRow("Seed", self.seed)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def spec(self):
+        sizes = [int(s) for s in self.sizes.text().replace(" ", "").split(",") if s]
+        if not sizes or any(s <= 0 or s > 4096 for s in sizes):
+            raise ValueError("sizes must be positive integers such as 32,16")
+        return sizes, self.seed.value()
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings or QSettings("lstm-viz", "lstm-viz")
+        self.session = Session(self)
+        self.setAcceptDrops(True)
+        self.setDockNestingEnabled(True)
+        self.transport = Transport(self.session, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport)
+        self.panels = [panel_type(self.session, self) for panel_type in PANELS]
+        for panel in self.panels:
+            self.addDockWidget(panel.area, panel)
+        self._arrange_default()
+        self._link_time_axes()
+        self.status = QLabel()
+        self.statusBar().addWidget(self.status, 1)
+        self.job: Job | None = None
+        self.progress: QProgressDialog | None = None
+        self.last_error: str | None = None
+        self._build_menus()
+        self.default_state = self.saveState(LAYOUT_VERSION)
+        self.restore_layout()
+        self.session.traceChanged.connect(self._on_trace)
+        self.session.stepChanged.connect(self._on_step)
+        self.setWindowTitle("lstm-viz")
+
+    # -- layout -----------------------------------------------------------------------
+    def _arrange_default(self):
+        by_name = {panel.objectName(): panel for panel in self.panels}
+        gates, heat = by_name["GateBarsPanel"], by_name["GateHeatmapsPanel"]
+        traj, memory, inputs = by_name["CellTrajectoryPanel"], by_name["MemoryPanel"], by_name["InputPanel"]
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
+        self.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
+        self.splitDockWidget(traj, memory, Qt.Orientation.Vertical)
+        self.splitDockWidget(heat, inputs, Qt.Orientation.Vertical)
+        self.resizeDocks([gates, heat, inputs], [26, 52, 22], Qt.Orientation.Vertical)
+        self.resizeDocks([traj, memory], [55, 45], Qt.Orientation.Vertical)
+        self.resizeDocks([gates, traj], [60, 40], Qt.Orientation.Horizontal)
+
+    def _link_time_axes(self):
+        plots = [plot for panel in self.panels for plot in panel.time_plots()]
+        for plot in plots[1:]:
+            plot.setXLink(plots[0])
+
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        state = self.settings.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION):
+            self.restoreState(self.default_state, LAYOUT_VERSION)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        self.settings.sync()
+
+    def reset_layout(self) -> None:
+        for panel in self.panels:
+            panel.setFloating(False)
+            panel.show()
+        self.restoreState(self.default_state, LAYOUT_VERSION)
+
+    def closeEvent(self, event):
+        self.transport.pause()
+        if self.job is not None and self.job.isRunning():
+            self.job.cancel()
+            self.job.wait(5000)
+        self.save_layout()
+        super().closeEvent(event)
+
+    # -- menus --------------------------------------------------------------------------
+    def _action(self, menu, text, slot, shortcut=None):
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self):
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "Open &sequence…", self.ask_sequence, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Open &model…", self.ask_model, "Ctrl+M")
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._action(file_menu, "&Reload", self.reload, QKeySequence.StandardKey.Refresh)
+        self._action(file_menu, "Save &trace…", self.ask_save_trace, QKeySequence.StandardKey.Save)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        model_menu = bar.addMenu("&Model")
+        self._action(model_menu, "New &random model…", self.ask_random_model)
+        view = bar.addMenu("&View")
+        for panel in self.panels:
+            view.addAction(panel.toggleViewAction())
+        view.addSeparator()
+        self._action(view, "Reset &layout", self.reset_layout)
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._action(help_menu, "&About lstm-viz", self.show_about)
+        self._update_recent()
+
+    def show_shortcuts(self):
+        QMessageBox.information(
+            self,
+            "Keyboard shortcuts",
+            "Space\tplay / pause\nLeft / Right\tone step\nShift+Left / Right\tten steps\nHome / End\tfirst / last step\n"
+            "Ctrl+O\topen a sequence\nCtrl+M\topen a model\nF5\treload\nCtrl+S\tsave the trace\n\n"
+            "Click a heatmap row to select that unit (Ctrl+click adds it); drag any cursor to move in time.",
+        )
+
+    def show_about(self):
+        from lstm_viz import __version__
+
+        QMessageBox.about(
+            self,
+            "About lstm-viz",
+            f"lstm-viz {__version__}\n\nSee inside an LSTM: every gate and memory cell, step by step.\n"
+            "Keep (forget), write (input) and read (output) gates are recorded by a NumPy engine that "
+            "matches PyTorch, TensorFlow, Keras and ONNX to 1e-5.",
+        )
+
+    # -- recent files --------------------------------------------------------------------
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+
+    def _remember(self, path: str, kind: str) -> None:
+        entry = f"{kind}:{os.path.abspath(path)}"
+        recent = [entry] + [r for r in self._recent() if r != entry]
+        self.settings.setValue("recent", recent[:MAX_RECENT])
+        self._update_recent()
+
+    def _update_recent(self) -> None:
+        self.recent_menu.clear()
+        for entry in self._recent():
+            kind, _, path = entry.partition(":")
+            action = self.recent_menu.addAction(f"{Path(path).name} ({kind})")
+            action.setToolTip(path)
+            if kind == "model":
+                action.triggered.connect(lambda _=False, p=path: self.open_files(model_path=p))
+            else:
+                action.triggered.connect(lambda _=False, p=path: self.open_files(sequence_path=p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- opening -----------------------------------------------------------------------
+    def ask_sequence(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open sequence", "", SEQUENCE_FILTER)
+        if path:
+            self.open_files(sequence_path=path)
+
+    def ask_model(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        if path:
+            self.open_files(model_path=path)
+
+    def ask_random_model(self):
+        dialog = RandomModelDialog(self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            try:
+                spec = dialog.spec()
+            except ValueError as exc:
+                self.show_error("New random model", str(exc))
+                return
+            self.open_files(random_spec=spec)
+
+    def reload(self):
+        loaded = self.session.loaded
+        if loaded is not None:
+            self.open_files(model_path=loaded.model_path, sequence_path=loaded.sequence_path)
+
+    def open_demo(self, wait: bool = False):
+        self.open_files(model_path=str(DEMO_MODEL), sequence_path=str(DEMO_SEQUENCE), wait=wait, remember=False)
+
+    def open_files(self, model_path=None, sequence_path=None, random_spec=None, wait=False, remember=True):
+        """Load in a worker (or at once with ``wait``); the current session stays until it succeeds."""
+        if self.job is not None and self.job.isRunning():
+            self.job.cancel()
+            self.job.wait()
+        current = self.session.loaded
+
+        def work(progress, cancelled):
+            return build(model_path, sequence_path, random_spec, current, progress, cancelled)
+
+        def done(loaded):
+            self._finish()
+            self.session.set_loaded(loaded)
+            if remember:
+                for path, kind in ((model_path, "model"), (sequence_path, "sequence")):
+                    if path:
+                        self._remember(path, kind)
+
+        def failed(message):
+            self._finish()
+            what = sequence_path or model_path or "the model"
+            self.show_error(f"Could not open {Path(str(what)).name}", message)
+
+        if wait:
+            try:
+                done(work(lambda *_: None, lambda: False))
+            except LstmVizError as exc:
+                failed(str(exc))
+            return
+        self.job = Job(work, self)
+        self.progress = QProgressDialog("Loading and recording every gate…", "Cancel", 0, 0, self)
+        self.progress.setWindowTitle("lstm-viz")
+        self.progress.setMinimumDuration(400)
+        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.progress.canceled.connect(self.job.cancel)
+        self.job.progressed.connect(self._progress)
+        self.job.succeeded.connect(done)
+        self.job.failed.connect(failed)
+        self.job.stopped.connect(self._finish)
+        self.job.start()
+
+    def _progress(self, done, total):
+        if self.progress is not None:
+            self.progress.setMaximum(total)
+            self.progress.setValue(done)
+
+    def _finish(self):
+        if self.progress is not None:
+            self.progress.reset()
+            self.progress.deleteLater()
+            self.progress = None
+
+    def wait_for_job(self, timeout_ms: int = 60000) -> None:
+        """Block until the current load finishes (for scripts and tests)."""
+        from PySide6.QtCore import QCoreApplication, QElapsedTimer
+
+        clock = QElapsedTimer()
+        clock.start()
+        while (
+            self.job is not None
+            and (self.job.isRunning() or not self.job.isFinished())
+            and clock.elapsed() < timeout_ms
+        ):
+            QCoreApplication.processEvents()
+            self.job.wait(10)
+        QCoreApplication.processEvents()
+
+    def show_error(self, title: str, message: str) -> None:
+        self.last_error = message
+        self.status.setText(message.splitlines()[0])
+        if os.environ.get("LSTM_VIZ_NO_DIALOGS"):
+            return
+        QMessageBox.warning(self, title, message)
+
+    # -- saving ---------------------------------------------------------------------------
+    def ask_save_trace(self):
+        if self.session.trace is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save trace", "trace.npz", "Trace (*.npz)")
+        if path:
+            try:
+                self.session.trace.save(path)
+            except OSError as exc:
+                self.show_error("Could not save the trace", f"{path}: {exc.strerror or exc}")
+
+    # -- drops -----------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        from lstm_viz.io import detect_model_format
+
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            try:
+                detect_model_format(path)
+                is_model = True
+            except LstmVizError:
+                is_model = False
+            if is_model and not path.endswith((".npy", ".csv", ".json", ".txt", ".fa", ".fasta")):
+                self.open_files(model_path=path)
+            else:
+                self.open_files(sequence_path=path)
+            break
+
+    # -- reflecting the Session ----------------------------------------------------------------
+    def _on_trace(self):
+        loaded = self.session.loaded
+        self.setWindowTitle(f"lstm-viz — {loaded.description}")
+        model = loaded.model
+        sizes = ", ".join(str(h) for h in model.hidden_sizes)
+        self.status.setText(
+            f"{loaded.sequence.batch_size} sequence(s) x {self.session.length} steps · layers of {sizes} units · "
+            f"{loaded.sequence.encoding}"
+        )
+
+    def _on_step(self, step):
+        model = self.session.model
+        if model is not None and model.readout is not None and step == self.session.length - 1:
+            prediction = model.predict(self.session.trace)[self.session.batch, step]
+            labels = model.readout.labels
+            if model.readout.kind == "classification" and labels:
+                top = int(np.argmax(prediction))
+                self.statusBar().showMessage(
+                    f"prediction at the last step: {labels[top]!r} ({prediction[top]:.2f})", 5000
+                )
+            else:
+                text = ", ".join(f"{v:.3f}" for v in np.ravel(prediction)[:4])
+                self.statusBar().showMessage(f"prediction at the last step: {text}", 5000)

@@ -1,0 +1,115 @@
+"""Gate heatmaps: units x time images of the three gates and the candidate, with the cursor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.style import QUANTITY_LABELS
+
+QUANTITIES = ("forget", "input", "output", "candidate")
+
+
+class _ClickableImage(pg.ImageItem):
+    def __init__(self, panel, name):
+        super().__init__()
+        self.panel, self.name = panel, name
+        self.setAcceptHoverEvents(True)
+
+    def mouseClickEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton:
+            pos = event.pos()
+            self.panel.clicked(int(pos.x()), int(pos.y()), event.modifiers())
+            event.accept()
+
+    def hoverEvent(self, event):
+        if event.isExit():
+            self.panel.hover(None)
+        else:
+            pos = event.pos()
+            self.panel.hover((self.name, int(pos.x()), int(pos.y())))
+
+
+class GateHeatmapsPanel(Panel):
+    title = "Gate heatmaps (units x time)"
+    object_name = "GateHeatmapsPanel"
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+
+    def build(self):
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.info = QLabel("Click a row to select that unit; hover for exact values.")
+        self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.info)
+        self.plots, self.images, self.cursors, self.marks = {}, {}, {}, {}
+        gate_map = pg.colormap.get("viridis")
+        diverging = pg.colormap.get("CET-D1")
+        for row, name in enumerate(QUANTITIES):
+            plot = self.graphics.addPlot(row=row, col=0)
+            plot.setLabel("left", QUANTITY_LABELS[name])
+            plot.setMouseEnabled(x=True, y=False)
+            plot.hideButtons()
+            image = _ClickableImage(self, name)
+            image.setLookupTable((diverging if name == "candidate" else gate_map).getLookupTable(nPts=256))
+            plot.addItem(image)
+            levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
+            colors = diverging if name == "candidate" else gate_map
+            bar = pg.ColorBarItem(values=levels, colorMap=colors, interactive=False, width=12)
+            bar.setImageItem(image, insert_in=plot)
+            self.cursors[name] = self.cursor(plot)
+            mark = pg.ScatterPlotItem(size=11, symbol="t2", brush=pg.mkBrush("#000"), pen=pg.mkPen("w"))
+            plot.addItem(mark)
+            self.plots[name], self.images[name], self.marks[name] = plot, image, mark
+            if row:
+                plot.setXLink(self.plots[QUANTITIES[0]])
+        self.plots[QUANTITIES[-1]].setLabel("bottom", "step")
+        self.setWidget(container)
+
+    def time_plots(self):
+        return [self.plots[QUANTITIES[0]]]
+
+    def on_trace(self):
+        T = self.session.length
+        for name in QUANTITIES:
+            values = self.session.quantity(name)[:T]
+            levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
+            # Rows are units, columns are steps (row-major images).
+            self.images[name].setImage(np.ascontiguousarray(values.T), autoLevels=False, levels=levels)
+            self.plots[name].setYRange(0, values.shape[1], padding=0)
+        self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
+
+    def on_selection(self):
+        units = np.array(self.session.selected, dtype=float) + 0.5
+        for name in QUANTITIES:
+            self.marks[name].setData(x=np.full(len(units), 0.0), y=units)
+
+    def on_step(self, step):
+        for cursor in self.cursors.values():
+            cursor.setValue(step + 0.5)
+
+    def clicked(self, step, unit, modifiers):
+        if unit < 0 or step < 0:
+            return
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            units = set(self.session.selected) ^ {unit}
+        else:
+            units = {unit}
+        self.session.select_units(units)
+        self.session.set_step(step)
+
+    def hover(self, where):
+        if where is None or self.session.loaded is None:
+            return
+        name, step, unit = where
+        values = self.session.quantity(name)
+        if 0 <= step < self.session.length and 0 <= unit < values.shape[1]:
+            label = self.session.label(step)
+            self.info.setText(
+                f"{QUANTITY_LABELS[name]} · unit {unit} · t = {step} ({label!r}) · {values[step, unit]:.4f}"
+            )

@@ -1,0 +1,93 @@
+"""Memory: the tutorial's update for the selected units at this step.
+
+old = keep x previous cell, new = write x candidate, cell = old + new, and what is read
+out: read x tanh(cell). All numbers are the engine's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.style import QUANTITY_COLORS
+
+PARTS = (("old", "old = keep x c(t-1)"), ("new", "new = write x candidate"))
+
+
+class MemoryPanel(Panel):
+    title = "Memory update at this step"
+    object_name = "MemoryPanel"
+    area = Qt.DockWidgetArea.RightDockWidgetArea
+
+    def build(self):
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget()
+        self.plot.setMouseEnabled(x=False, y=True)
+        self.plot.addLegend(offset=(10, 5), colCount=2)
+        self.plot.addLine(y=0, pen=pg.mkPen("#999"))
+        self.old = pg.BarGraphItem(
+            x=[], height=[], width=0.35, brush=QUANTITY_COLORS["old"], pen=None, name=PARTS[0][1]
+        )
+        self.new = pg.BarGraphItem(
+            x=[], height=[], width=0.35, brush=QUANTITY_COLORS["new"], pen=None, name=PARTS[1][1]
+        )
+        self.out = pg.BarGraphItem(
+            x=[], height=[], width=0.3, brush=QUANTITY_COLORS["hidden"], pen=None, name="output = read x tanh(c)"
+        )
+        self.cell = pg.ScatterPlotItem(
+            symbol="_", size=30, pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3), name="cell = old + new"
+        )
+        for item in (self.old, self.new, self.out, self.cell):
+            self.plot.addItem(item)
+        self.plot.setLabel("bottom", "selected unit")
+        self.numbers = QLabel()
+        self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.numbers.setWordWrap(True)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.numbers)
+        self.setWidget(container)
+        self.units: list[int] = []
+        self.available = False
+
+    def on_trace(self):
+        lt = self.session.layer_trace
+        self.available = lt.is_lstm
+        if self.available:
+            b = self.session.batch
+            self.old_values = lt.old[b]
+            self.new_values = lt.new[b]
+            self.cell_values = lt.cell[b]
+            self.out_values = lt.hidden_unprojected[b]
+        # Fixed y range from the data, so the bars move rather than the axis.
+        if self.available:
+            low = float(min(self.old_values.min(), self.new_values.min(), self.out_values.min(), 0.0)) * 1.1
+            high = float(max(self.old_values.max(), self.new_values.max(), self.cell_values.max(), 0.0)) * 1.1
+            self.plot.setYRange(low, max(high, low + 1e-3))
+
+    def on_selection(self):
+        self.units = self.session.selected[:16]
+        n = len(self.units)
+        self.plot.getAxis("bottom").setTicks([[(k, str(u)) for k, u in enumerate(self.units)]])
+        self.plot.setXRange(-0.6, n - 0.4, padding=0)
+
+    def on_step(self, step):
+        if not self.available or not self.units:
+            return
+        u = self.units
+        x = np.arange(len(u), dtype=float)
+        old, new = self.old_values[step, u], self.new_values[step, u]
+        # new is stacked on old: it starts where old ends.
+        self.old.setOpts(x=x - 0.18, height=old, y0=np.zeros(len(u)))
+        self.new.setOpts(x=x - 0.18, height=new, y0=old)
+        self.out.setOpts(x=x + 0.2, height=self.out_values[step, u], y0=np.zeros(len(u)))
+        self.cell.setData(x=x - 0.18, y=self.cell_values[step, u])
+        rows = [
+            f"unit {unit}: old {o:+.3f} + new {n:+.3f} = cell {c:+.3f} → output {h:+.3f}"
+            for unit, o, n, c, h in zip(u, old, new, self.cell_values[step, u], self.out_values[step, u])
+        ]
+        self.numbers.setText("\n".join(rows[:4]) + ("\n…" if len(rows) > 4 else ""))

@@ -1,0 +1,83 @@
+"""Cell-state trajectories of the selected units over time, with a moving marker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from lstm_viz.ui.panels.base import Panel
+
+CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
+
+
+class CellTrajectoryPanel(Panel):
+    title = "Trajectories of the selected units"
+    object_name = "CellTrajectoryPanel"
+    area = Qt.DockWidgetArea.RightDockWidgetArea
+
+    def build(self):
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show"))
+        self.choice = QComboBox()
+        for key, label in CHOICES:
+            self.choice.addItem(label, key)
+        self.choice.currentIndexChanged.connect(lambda _: self._selection())
+        bar.addWidget(self.choice)
+        bar.addStretch(1)
+        layout.addLayout(bar)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "step")
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4)
+        layout.addWidget(self.plot, 1)
+        self.curves: list[pg.PlotDataItem] = []
+        self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#000"), brush=pg.mkBrush(255, 255, 255, 220))
+        self.marker.setZValue(60)
+        self.plot.addItem(self.marker)
+        self.line = self.cursor(self.plot.getPlotItem())
+        self.setWidget(container)
+        self.units: list[int] = []
+        self.values = None
+
+    @property
+    def quantity_name(self) -> str:
+        return self.choice.currentData()
+
+    def time_plots(self):
+        return [self.plot.getPlotItem()]
+
+    def on_trace(self):
+        self.plot.setXRange(0, self.session.length, padding=0.01)
+
+    def on_selection(self):
+        name = self.quantity_name
+        if name != "hidden" and not self.session.layer_trace.is_lstm:
+            name = "hidden"
+        values = self.session.quantity(name)[: self.session.length]
+        self.values = values
+        units = self.session.selected or list(range(min(8, values.shape[1])))
+        self.units = units
+        while len(self.curves) < len(units):
+            curve = self.plot.plot([], [])
+            self.curves.append(curve)
+        self.legend.clear()
+        for k, curve in enumerate(self.curves):
+            if k < len(units):
+                color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
+                curve.setData(np.arange(len(values)), values[:, units[k]], pen=pg.mkPen(color, width=1.6))
+                curve.setVisible(True)
+                self.legend.addItem(curve, f"unit {units[k]}")
+            else:
+                curve.setVisible(False)
+        self.plot.setLabel("left", dict(CHOICES)[name])
+
+    def on_step(self, step):
+        self.line.setValue(step)
+        if self.values is not None:
+            self.marker.setData(x=np.full(len(self.units), step), y=self.values[step, self.units])

@@ -51,7 +51,7 @@ class Transport(QToolBar):
         self.slider.valueChanged.connect(session.set_step)
         self.addWidget(self.slider)
         self.position = QLabel()
-        self.position.setMinimumWidth(190)
+        self.position.setFixedWidth(230)
         self.addWidget(self.position)
         self.addSeparator()
         self.addWidget(QLabel(" speed "))

@@ -77,6 +77,21 @@ class Panel(QDockWidget):
         return line
 
 
+def cache_static(item) -> None:
+    """Paint ``item`` once into a pixmap and reuse it until its data or the view changes.
+
+    Curves and images do not change from step to step; only cursors and markers move.
+    """
+    from PySide6.QtGui import QPixmapCache
+    from PySide6.QtWidgets import QGraphicsItem
+
+    # Every cached curve and image holds a pixmap the size of its plot: the default 10 MB
+    # pixmap cache would evict them between frames.
+    QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 256 * 1024))
+    target = getattr(item, "curve", item)  # a PlotDataItem paints through its PlotCurveItem
+    target.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
 def unit_ticks(units: int, per_unit: float = 1.0, offset: float = 0.0, most: int = 16):
     """Axis ticks naming units, thinned to at most ``most`` labels."""
     every = max(1, -(-units // most))

@@ -28,7 +28,7 @@ class GateBarsPanel(Panel):
         )
         self.plot.addItem(self.highlight)
         self.bars = {}
-        for k, gate in enumerate(GATES):
+        for _k, gate in enumerate(GATES):
             bars = pg.BarGraphItem(
                 x=[], height=[], width=0.9, brush=QUANTITY_COLORS[gate], pen=None, name=QUANTITY_LABELS[gate]
             )

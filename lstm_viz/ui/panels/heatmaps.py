@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Panel, cache_static
 from lstm_viz.ui.style import QUANTITY_LABELS
 
 QUANTITIES = ("forget", "input", "output", "candidate")
@@ -44,6 +44,7 @@ class GateHeatmapsPanel(Panel):
         layout.setContentsMargins(0, 0, 0, 0)
         self.graphics = pg.GraphicsLayoutWidget()
         self.info = QLabel("Click a row to select that unit; hover for exact values.")
+        self.info.setFixedHeight(self.info.sizeHint().height())
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.graphics, 1)
         layout.addWidget(self.info)
@@ -56,6 +57,7 @@ class GateHeatmapsPanel(Panel):
             plot.setMouseEnabled(x=True, y=False)
             plot.hideButtons()
             image = _ClickableImage(self, name)
+            cache_static(image)
             image.setLookupTable((diverging if name == "candidate" else gate_map).getLookupTable(nPts=256))
             plot.addItem(image)
             levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
@@ -64,7 +66,7 @@ class GateHeatmapsPanel(Panel):
             bar.setImageItem(image, insert_in=plot)
             self.cursors[name] = self.cursor(plot)
             mark = pg.ScatterPlotItem(size=11, symbol="t2", brush=pg.mkBrush("#000"), pen=pg.mkPen("w"))
-            plot.addItem(mark)
+            plot.addItem(mark, ignoreBounds=True)
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
             if row:
                 plot.setXLink(self.plots[QUANTITIES[0]])

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Panel, cache_static
 
 WINDOW = 30  # tokens shown either side of the current step
 
@@ -42,6 +42,7 @@ class InputPanel(Panel):
         self.tokens.setStyleSheet("font-family: monospace; font-size: 16pt;")
         self.caption = QLabel()
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setFixedHeight(self.caption.fontMetrics().lineSpacing() + 6)
         layout.addWidget(self.tokens, 1)
         layout.addWidget(self.caption)
         self.stack.addWidget(strip)
@@ -64,15 +65,20 @@ class InputPanel(Panel):
         values = self.session.trace.x[self.session.batch, :T]
         shown = min(values.shape[1], 8)
         while len(self.curves) < shown:
-            self.curves.append(self.plot.plot([], []))
+            curve = self.plot.plot([], [])
+            cache_static(curve)
+            self.curves.append(curve)
         self.legend.clear()
         for k, curve in enumerate(self.curves):
             curve.setVisible(k < shown)
             if k < shown:
-                pen = pg.mkPen(pg.intColor(k, hues=max(shown, 6), maxValue=200), width=1.5)
+                pen = pg.mkPen(pg.intColor(k, hues=max(shown, 6), maxValue=200), width=1)
                 curve.setData(np.arange(T), values[:, k], pen=pen)
                 self.legend.addItem(curve, sequence.feature_names[k])
         self.plot.setXRange(0, T, padding=0.01)
+        shown_values = values[:, :shown]
+        low, high = float(shown_values.min()), float(shown_values.max())
+        self.plot.setYRange(low, high + 1e-6, padding=0.05)
 
     def on_step(self, step):
         if not self.token_mode:

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Panel, cache_static
 
 CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
 
@@ -39,7 +39,7 @@ class CellTrajectoryPanel(Panel):
         self.curves: list[pg.PlotDataItem] = []
         self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#000"), brush=pg.mkBrush(255, 255, 255, 220))
         self.marker.setZValue(60)
-        self.plot.addItem(self.marker)
+        self.plot.addItem(self.marker, ignoreBounds=True)
         self.line = self.cursor(self.plot.getPlotItem())
         self.setWidget(container)
         self.units: list[int] = []
@@ -65,17 +65,22 @@ class CellTrajectoryPanel(Panel):
         self.units = units
         while len(self.curves) < len(units):
             curve = self.plot.plot([], [])
+            cache_static(curve)
             self.curves.append(curve)
         self.legend.clear()
         for k, curve in enumerate(self.curves):
             if k < len(units):
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
-                curve.setData(np.arange(len(values)), values[:, units[k]], pen=pg.mkPen(color, width=1.6))
+                curve.setData(np.arange(len(values)), values[:, units[k]], pen=pg.mkPen(color, width=1))
                 curve.setVisible(True)
                 self.legend.addItem(curve, f"unit {units[k]}")
             else:
                 curve.setVisible(False)
         self.plot.setLabel("left", dict(CHOICES)[name])
+        shown = values[:, units]
+        low, high = float(shown.min()), float(shown.max())
+        pad = 0.05 * (high - low or 1.0)
+        self.plot.setYRange(low - pad, high + pad, padding=0)  # fixed: markers must not rescale the view
 
     def on_step(self, step):
         self.line.setValue(step)

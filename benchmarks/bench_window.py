@@ -84,7 +84,8 @@ def main() -> None:
     print(f"step + repaint: median {median:.2f} ms, p95 {p95:.2f} ms, min {times[0]:.2f}, max {times[-1]:.2f}")
     starts = sorted(startup_seconds() for _ in range(3))
     print(
-        f"start-up to a painted window with the demo: median {starts[1]:.2f} s (min {starts[0]:.2f}, max {starts[2]:.2f})"
+        f"start-up to a painted window with the demo: median {starts[1]:.2f} s "
+        f"(min {starts[0]:.2f}, max {starts[2]:.2f})"
     )
 
 

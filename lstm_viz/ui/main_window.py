@@ -208,7 +208,8 @@ class MainWindow(QMainWindow):
         QMessageBox.information(
             self,
             "Keyboard shortcuts",
-            "Space\tplay / pause\nLeft / Right\tone step\nShift+Left / Right\tten steps\nHome / End\tfirst / last step\n"
+            "Space\tplay / pause\nLeft / Right\tone step\nShift+Left / Right\tten steps\n"
+            "Home / End\tfirst / last step\n"
             "Ctrl+O\topen a sequence\nCtrl+M\topen a model\nF5\treload\nCtrl+S\tsave the trace\n\n"
             "Click a heatmap row to select that unit (Ctrl+click adds it); drag any cursor to move in time.",
         )

@@ -12,6 +12,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def fixtures() -> Path:
     return FIXTURES
 
+
 # Property-based tests replay the same examples on every run, so CI cannot flake.
 from hypothesis import settings  # noqa: E402
 

@@ -1,0 +1,191 @@
+"""The window, driven as a user would, checked against the engine's numbers."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtGui import QImage
+
+from lstm_viz import LSTM
+from lstm_viz.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    store.clear()
+    return store
+
+
+@pytest.fixture
+def window(qtbot, settings, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    win.open_demo(wait=True)
+    return win
+
+
+def panel(window, name):
+    return next(p for p in window.panels if p.objectName() == name)
+
+
+def test_the_demo_opens_with_the_trained_adding_model(window):
+    session = window.session
+    assert session.trace.length == 30 and session.model.metadata["task"] == "adding"
+    assert "adding_sequence.json" in window.windowTitle()
+    assert "t = 0 / 29" in window.transport.position.text()
+
+
+def test_gate_bars_show_the_recorded_gates(window):
+    window.session.set_step(7)
+    gates = panel(window, "GateBarsPanel")
+    lt = window.session.trace.layers[0]
+    for name in ("forget", "input", "output"):
+        np.testing.assert_array_equal(gates.shown_heights(name), getattr(lt, name)[0, 7])
+
+
+def test_keys_move_every_cursor(window, qtbot):
+    window.activateWindow()
+    window.session.set_step(3)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    assert window.session.step == 4
+    qtbot.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.step == 14
+    qtbot.keyClick(window, Qt.Key.Key_End)
+    assert window.session.step == 29
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert window.session.step == 0
+    window.session.set_step(12)
+    heat = panel(window, "GateHeatmapsPanel")
+    assert all(c.value() == 12.5 for c in heat.cursors.values())
+    assert panel(window, "CellTrajectoryPanel").line.value() == 12
+    assert panel(window, "InputPanel").line.value() == 12
+    assert window.transport.slider.value() == 12 and "t = 12 / 29" in window.transport.position.text()
+
+
+def test_clicking_a_heatmap_row_selects_that_unit_everywhere(window, qtbot):
+    heat = panel(window, "GateHeatmapsPanel")
+    plot = heat.plots["input"]
+    scene_pos = plot.vb.mapViewToScene(QPointF(20.5, 3.5))
+    view_pos = heat.graphics.mapFromScene(scene_pos)
+    qtbot.mouseClick(heat.graphics.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    assert window.session.selected == [3] and window.session.step == 20
+    assert panel(window, "CellTrajectoryPanel").units == [3]
+    np.testing.assert_array_equal(panel(window, "GateBarsPanel").highlight.opts["x"], [3 * 4 + 1.0])
+    memory = panel(window, "MemoryPanel")
+    lt = window.session.trace.layers[0]
+    assert f"cell {lt.cell[0, 20, 3]:+.3f}" in memory.numbers.text()
+    trajectory = panel(window, "CellTrajectoryPanel")
+    marker_x, marker_y = trajectory.marker.getData()
+    assert marker_x.tolist() == [20] and marker_y[0] == pytest.approx(lt.cell[0, 20, 3])
+
+
+def test_playback_shows_every_step(window, qtbot):
+    seen = []
+    window.session.stepChanged.connect(seen.append)
+    window.transport.speed.setValue(240)
+    window.transport.toggle()
+    qtbot.waitUntil(lambda: not window.transport.timer.isActive(), timeout=5000)
+    assert seen == list(range(1, 30))
+
+
+def test_a_bad_file_leaves_the_session_intact(window, tmp_path):
+    before = window.session.loaded
+    bad = tmp_path / "broken.npy"
+    bad.write_bytes(b"\x93NUMPY garbage")
+    window.open_files(sequence_path=str(bad), wait=True)
+    assert window.session.loaded is before
+    assert "broken.npy" in window.last_error
+    wide = tmp_path / "wide.npy"
+    np.save(wide, np.zeros((5, 7), np.float32))
+    window.open_files(sequence_path=str(wide), wait=True)
+    assert window.session.loaded is before and "has 7 features per step but the model expects 2" in window.last_error
+
+
+def test_loading_runs_in_a_worker_with_progress(window, qtbot, tmp_path):
+    x = np.random.default_rng(0).normal(size=(4000, 2)).astype(np.float32)
+    np.save(tmp_path / "long.npy", x)
+    window.open_files(sequence_path=str(tmp_path / "long.npy"))
+    assert window.job is not None
+    qtbot.waitUntil(lambda: window.session.trace.length == 4000, timeout=20000)
+    expected = window.session.model.run(x)
+    np.testing.assert_array_equal(window.session.trace.layers[0].cell, expected.layers[0].cell)
+
+
+def test_a_random_model_for_a_sequence(window, tmp_path):
+    np.save(tmp_path / "five.npy", np.ones((9, 5), np.float32))
+    window.open_files(sequence_path=str(tmp_path / "five.npy"), random_spec=([6, 4], 2), wait=True)
+    assert window.session.model.hidden_sizes == [6, 4]
+    assert "random model 6,4 (seed 2)" in window.windowTitle()
+    expected = LSTM.random(5, [6, 4], seed=2).run(np.ones((9, 5)))
+    np.testing.assert_array_equal(window.session.trace.output, expected.output)
+    window.session.set_layer(1)
+    assert window.transport.layer.count() == 2
+
+
+def test_text_input_is_shown_as_tokens(window, tmp_path):
+    (tmp_path / "t.txt").write_text("hello", encoding="utf-8")
+    window.open_files(sequence_path=str(tmp_path / "t.txt"), random_spec=([4], 0), wait=True)
+    window.session.set_step(1)
+    inputs = panel(window, "InputPanel")
+    assert inputs.stack.currentIndex() == 1
+    assert "step 1: 'e'" in inputs.caption.text()
+
+
+def test_layout_survives_a_restart(qtbot, settings, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.show()
+    panel(first, "MemoryPanel").hide()
+    first.save_layout()
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    second.show()
+    assert not panel(second, "MemoryPanel").isVisible()
+    assert panel(second, "GateBarsPanel").isVisible()
+    second.reset_layout()
+    assert panel(second, "MemoryPanel").isVisible()
+
+
+def test_screenshot_writes_a_real_picture(tmp_path):
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "lstm_viz", "--screenshot", str(out), "--step", "5", "--size", "1280x800"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 800)
+    colors = {image.pixel(x, y) for x in range(0, 1280, 7) for y in range(0, 800, 7)}
+    assert len(colors) > 50
+
+
+def test_soak_many_steps_memory_stays_flat(window, qtbot):
+    import tracemalloc
+
+    transport = window.transport
+    window.transport.loop.setChecked(True)
+    for _ in range(300):
+        transport._tick()
+    tracemalloc.start()
+    baseline = tracemalloc.take_snapshot()
+    for _ in range(3000):
+        transport._tick()
+        qtbot.wait(0) if _ % 100 == 0 else None
+    grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(baseline, "filename"))
+    tracemalloc.stop()
+    assert grown < 2_000_000

@@ -53,7 +53,7 @@ class GateHeatmapsPanel(Panel):
         diverging = pg.colormap.get("CET-D1")
         for row, name in enumerate(QUANTITIES):
             plot = self.graphics.addPlot(row=row, col=0)
-            plot.setLabel("left", QUANTITY_LABELS[name])
+            plot.setLabel("left", QUANTITY_LABELS[name], **{"font-size": "8pt"})
             plot.setMouseEnabled(x=True, y=False)
             plot.hideButtons()
             image = _ClickableImage(self, name)

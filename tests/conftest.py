@@ -18,3 +18,13 @@ from hypothesis import settings  # noqa: E402
 
 settings.register_profile("repeatable", derandomize=True, print_blob=True)
 settings.load_profile("repeatable")
+
+
+def mutated(data: bytes, position: int, value: int, cut: bool) -> bytes:
+    """``data`` with one byte replaced, or cut short there (for property-based tests)."""
+    buffer = bytearray(data)
+    index = position % len(buffer)
+    if cut:
+        return bytes(buffer[:index])
+    buffer[index] = value
+    return bytes(buffer)

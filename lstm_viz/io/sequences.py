@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstm_viz.errors import FileFormatError, InputError
-from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, sniff
+from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, opening, sniff
 
 MAX_TEXT_BYTES = 1 << 31
 TIME_NAMES = {"time", "timestamp", "date", "datetime", "t", "index", "step", "row"}
@@ -173,20 +173,12 @@ def load_array_sequence(path: str | os.PathLike) -> Sequence:
 
 # -- text-based formats ---------------------------------------------------------------
 def _read_text(path) -> str:
-    try:
+    with opening(path):
         size = os.path.getsize(path)
         if size > MAX_TEXT_BYTES:
             raise FileFormatError(path, f"is {size:,} bytes, more than the {MAX_TEXT_BYTES:,} accepted")
         with open(path, "rb") as handle:
             data = handle.read()
-    except FileFormatError:
-        raise
-    except FileNotFoundError:
-        raise FileFormatError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FileFormatError(path, "is a folder, not a file") from None
-    except OSError as exc:
-        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
     if b"\x00" in data[:4096]:
         raise FileFormatError(path, "is a binary file, not text")
     try:

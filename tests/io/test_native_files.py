@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lstm_viz import LSTM, RNN, FileFormatError, LstmVizError, load_model, load_sequence, load_trace
 from lstm_viz.engine.readout import Readout
 from lstm_viz.io import save_model
+from tests.conftest import mutated
 
 
 def test_model_round_trip_keeps_every_option(tmp_path):
@@ -164,14 +165,9 @@ def test_mutated_model_and_trace_files_raise_only_documented_errors(tmp_path, po
     save_model(model, good)
     model.run(np.zeros((4, 2))).save(tmp_path / "trace.npz")
     for source, loader in ((good, load_model), (tmp_path / "trace.npz", load_trace)):
-        data = bytearray(source.read_bytes())
-        index = position % len(data)
-        if cut:
-            data = data[:index]
-        else:
-            data[index] = value
+        data = mutated(source.read_bytes(), position, value, cut)
         path = tmp_path / "mutated.npz"
-        path.write_bytes(bytes(data))
+        path.write_bytes(data)
         try:
             loader(path)
         except LstmVizError:

@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstm_viz import FileFormatError, LstmVizError, load_model
+from tests.conftest import mutated
 
 TOL = 1e-5
 
@@ -88,13 +89,8 @@ def test_graphs_without_lstm_and_foreign_files(fixtures, tmp_path):
     cut=st.booleans(),
 )
 def test_mutated_onnx_files_raise_only_documented_errors(fixtures, tmp_path, name, position, value, cut):
-    data = bytearray((fixtures / f"{name}.onnx").read_bytes())
-    index = position % len(data)
-    if cut:
-        data = data[:index]
-    else:
-        data[index] = value
-    (tmp_path / "m.onnx").write_bytes(bytes(data))
+    data = mutated((fixtures / f"{name}.onnx").read_bytes(), position, value, cut)
+    (tmp_path / "m.onnx").write_bytes(data)
     try:
         load_model(tmp_path / "m.onnx")
     except LstmVizError:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstm_viz import FileFormatError, LstmVizError, load_model
+from tests.conftest import mutated
 
 TOL = 1e-5
 
@@ -72,13 +73,8 @@ def test_mutated_checkpoints_raise_only_documented_errors(fixtures, tmp_path, pa
     for suffix in ("index", "data-00000-of-00001"):
         shutil.copy(fixtures / "tf_checkpoints" / f"tf_tutorial.{suffix}", tmp_path / f"m.{suffix}")
     target = tmp_path / f"m.{part}"
-    data = bytearray(target.read_bytes())
-    index = position % len(data)
-    if cut:
-        data = data[:index]
-    else:
-        data[index] = value
-    target.write_bytes(bytes(data))
+    data = mutated(target.read_bytes(), position, value, cut)
+    target.write_bytes(data)
     try:
         load_model(os.fspath(tmp_path / "m"))
     except LstmVizError:

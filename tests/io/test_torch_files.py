@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstm_viz import FileFormatError, LstmVizError, load_model
+from tests.conftest import mutated
 
 TOL = 1e-5
 
@@ -108,14 +109,9 @@ def test_storages_are_checked_against_what_the_file_holds(fixtures, tmp_path):
     cut=st.booleans(),
 )
 def test_mutated_pytorch_files_raise_only_documented_errors(fixtures, tmp_path, name, position, value, cut):
-    data = bytearray((fixtures / name).read_bytes())
-    index = position % len(data)
-    if cut:
-        data = data[:index]
-    else:
-        data[index] = value
+    data = mutated((fixtures / name).read_bytes(), position, value, cut)
     path = tmp_path / ("m" + os.path.splitext(name)[1])
-    path.write_bytes(bytes(data))
+    path.write_bytes(data)
     try:
         load_model(path)
     except LstmVizError:

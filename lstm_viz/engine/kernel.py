@@ -276,79 +276,71 @@ def record_lstm(
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
         steps = range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)
         with threads():
-            if simple and not batched:
-                _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half)
-                steps = ()
-            for t in steps:
-                if batched:
-                    dot(W_rec, h, rec)
-                else:
-                    dot(h, W_rec, rec)
-                add(P[t - t0], rec, z)
-                if simple:
-                    tanh(z, z)
-                    multiply(sig, half, sig)
-                    add(sig, half, sig)
+            if simple:
+                _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched)
+            else:
+                for t in steps:
+                    if batched:
+                        dot(W_rec, h, rec)
+                    else:
+                        dot(h, W_rec, rec)
+                    add(P[t - t0], rec, z)
+                    if peep_fi is not None:
+                        multiply(c_b, peep_fi, peep_tmp)
+                        add(pa, peep_flat, pa)
+                    if lo is not None:
+                        if peep_o is None:
+                            minimum(z, hi, out=z)
+                            maximum(z, lo, out=z)
+                        else:
+                            minimum(tail, hi[:H3], out=tail)
+                            maximum(tail, lo[:H3], out=tail)
+                    if peep_o is None:
+                        tanh(z, z)
+                        multiply(sig, half, sig)
+                        add(sig, half, sig)
+                    else:
+                        tanh(tail, tail)
+                        multiply(pa, half, pa)
+                        add(pa, half, pa)
                     multiply(pa, pb, pair)
                     add(old, new, c)
+                    if cell_hi is not None:
+                        minimum(c, cell_hi, out=c)
+                        maximum(c, cell_lo, out=c)
+                    if peep_o is not None:
+                        multiply(c, peep_o, tmp)
+                        add(o, tmp, o)
+                        if lo is not None:
+                            minimum(o, hi[H3:], out=o)
+                            maximum(o, lo[H3:], out=o)
+                        tanh(o, o)
+                        multiply(o, half, o)
+                        add(o, half, o)
                     tanh(c, tmp)
-                    multiply(o, tmp, h)
+                    if W_proj is None:
+                        multiply(o, tmp, h)
+                    else:
+                        multiply(o, tmp, tmp)
+                        if batched:
+                            dot(W_proj, tmp, h)
+                        else:
+                            dot(tmp, W_proj, h)
+                        if proj_hi is not None:
+                            minimum(h, proj_hi, out=h)
+                            maximum(h, proj_lo, out=h)
                     rows[t] = R
-                    continue
-                if peep_fi is not None:
-                    multiply(c_b, peep_fi, peep_tmp)
-                    add(pa, peep_flat, pa)
-                if lo is not None:
-                    if peep_o is None:
-                        minimum(z, hi, out=z)
-                        maximum(z, lo, out=z)
-                    else:
-                        minimum(tail, hi[:H3], out=tail)
-                        maximum(tail, lo[:H3], out=tail)
-                if peep_o is None:
-                    tanh(z, z)
-                    multiply(sig, half, sig)
-                    add(sig, half, sig)
-                else:
-                    tanh(tail, tail)
-                    multiply(pa, half, pa)
-                    add(pa, half, pa)
-                multiply(pa, pb, pair)
-                add(old, new, c)
-                if cell_hi is not None:
-                    minimum(c, cell_hi, out=c)
-                    maximum(c, cell_lo, out=c)
-                if peep_o is not None:
-                    multiply(c, peep_o, tmp)
-                    add(o, tmp, o)
-                    if lo is not None:
-                        minimum(o, hi[H3:], out=o)
-                        maximum(o, lo[H3:], out=o)
-                    tanh(o, o)
-                    multiply(o, half, o)
-                    add(o, half, o)
-                tanh(c, tmp)
-                if W_proj is None:
-                    multiply(o, tmp, h)
-                else:
-                    multiply(o, tmp, tmp)
-                    if batched:
-                        dot(W_proj, tmp, h)
-                    else:
-                        dot(tmp, W_proj, h)
-                    if proj_hi is not None:
-                        minimum(h, proj_hi, out=h)
-                        maximum(h, proj_lo, out=h)
-                rows[t] = R
         if tick is not None:
             tick(t1 - t0)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
 
 
-def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half):
-    """The hot loop for one sequence without peepholes, clamps or projection.
+def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched):
+    """The hot loop for layers without peepholes, clamps or projection.
 
-    Ten NumPy calls a step on views made once; ``R`` is the scratch row [c, g, f, i, o, h].
+    Ten NumPy calls a step on views made once; ``R`` is the scratch row [c, g, f, i, o, h]
+    (each a (units,) vector, or (units, B) for a batch, whose recurrent product is
+    ``W_rec @ h`` instead of ``h @ W_rec``).
     """
     H = tmp.shape[0]
     c, z, pb, pa, o, h = R[:H], R[H : 5 * H], R[: 2 * H], R[2 * H : 4 * H], R[4 * H : 5 * H], R[5 * H :]
@@ -360,7 +352,10 @@ def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half):
     else:
         pairs = ((t, P[t - t0]) for t in steps)
     for t, p_t in pairs:
-        dot(h, W_rec, rec)
+        if batched:
+            dot(W_rec, h, rec)
+        else:
+            dot(h, W_rec, rec)
         add(p_t, rec, z)
         tanh(z, z)
         multiply(sig, half, sig)

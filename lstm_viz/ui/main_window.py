@@ -43,7 +43,7 @@ def build(model_path, sequence_path, random_spec, current: Loaded | None, progre
     from lstm_viz.io import load_model, load_sequence
 
     model = current.model if current is not None else None
-    description_model = None if current is None else current.description.split(" · ")[-1]
+    description_model = None if current is None else current.model_description
     if model_path is not None:
         model = load_model(model_path)
         description_model = Path(model_path).name
@@ -67,12 +67,11 @@ def build(model_path, sequence_path, random_spec, current: Loaded | None, progre
             "(Model > New random model)"
         )
     trace = model.run(sequence.values, progress=progress, cancel=cancelled)
-    name = Path(sequence_path).name if sequence_path else "sequence"
     return Loaded(
         model=model,
         sequence=sequence,
         trace=trace,
-        description=f"{name} · {description_model}",
+        model_description=description_model,
         model_path=model_path if model_path is not None else (None if current is None else current.model_path),
         sequence_path=sequence_path,
     )
@@ -397,7 +396,8 @@ class MainWindow(QMainWindow):
     def _on_step(self, step):
         model = self.session.model
         if model is not None and model.readout is not None and step == self.session.length - 1:
-            prediction = model.predict(self.session.trace)[self.session.batch, step]
+            features = self.session.trace.output[self.session.batch, step]
+            prediction = model.readout.forward(features[None, None])[0, 0]
             labels = model.readout.labels
             if model.readout.kind == "classification" and labels:
                 top = int(np.argmax(prediction))

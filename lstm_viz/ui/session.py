@@ -8,6 +8,7 @@ half-changed.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +25,15 @@ class Loaded:
     model: object
     sequence: Sequence
     trace: Trace
-    description: str
+    model_description: str
     model_path: str | None = None
     sequence_path: str | None = None
+
+    @property
+    def description(self) -> str:
+        """What the title bar says: the sequence and the model."""
+        name = os.path.basename(self.sequence_path) if self.sequence_path else "sequence"
+        return f"{name} · {self.model_description}"
 
 
 class Session(QObject):

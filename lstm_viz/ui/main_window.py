@@ -141,9 +141,28 @@ class MainWindow(QMainWindow):
         self.resizeDocks([gates, traj], [60, 40], Qt.Orientation.Horizontal)
 
     def _link_time_axes(self):
+        """Same time range in every panel, in data coordinates.
+
+        pyqtgraph's setXLink aligns views on screen, so plots of different widths (the
+        heatmaps carry colour bars) would cut off the ends of the sequence.
+        """
         plots = [plot for panel in self.panels for plot in panel.time_plots()]
-        for plot in plots[1:]:
-            plot.setXLink(plots[0])
+        syncing = False
+
+        def follow(source, x_range):
+            nonlocal syncing
+            if syncing:
+                return
+            syncing = True
+            try:
+                for plot in plots:
+                    if plot.vb is not source:
+                        plot.setXRange(*x_range, padding=0)
+            finally:
+                syncing = False
+
+        for plot in plots:
+            plot.vb.sigXRangeChanged.connect(follow)
 
     def restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")

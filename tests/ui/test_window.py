@@ -45,6 +45,18 @@ def test_the_demo_opens_with_the_trained_adding_model(window):
     assert "t = 0 / 29" in window.transport.position.text()
 
 
+def test_every_time_axis_shows_the_same_steps(window):
+    plots = [plot for p in window.panels for plot in p.time_plots()]
+    ranges = [plot.vb.viewRange()[0] for plot in plots]
+    assert len(plots) == 3
+    for low, high in ranges:  # the whole sequence, not cut by plots of different widths
+        assert low <= 0.0 and high >= 29.0
+        assert (low, high) == pytest.approx(ranges[0])
+    plots[1].setXRange(5, 15, padding=0)
+    for plot in plots:
+        assert plot.vb.viewRange()[0] == pytest.approx([5, 15])
+
+
 def test_gate_bars_show_the_recorded_gates(window):
     window.session.set_step(7)
     gates = panel(window, "GateBarsPanel")

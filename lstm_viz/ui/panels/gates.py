@@ -19,7 +19,8 @@ class GateBarsPanel(Panel):
     def build(self):
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=True, y=False)
-        self.plot.setYRange(0, 1.02, padding=0)
+        self.plot.setYRange(0, 1.3, padding=0)  # the legend sits above the bars
+        self.plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:g}") for v in range(6)]])
         self.plot.setLabel("left", "gate value")
         self.plot.setLabel("bottom", "unit")
         self.plot.addLegend(offset=(10, 5), colCount=3)

@@ -99,8 +99,12 @@ class InputPanel(Panel):
             if activation is not None:
                 a = float(np.clip(activation[t], -1, 1))
                 color = QColor.fromRgbF(1 - max(a, 0) * 0.6, 1 - abs(a) * 0.35, 1 - max(-a, 0) * 0.6)
-            border = "border: 2px solid #000;" if t == step else ""
-            cells.append(f'<span style="background:{color.name()};{border}">{text}</span>')
+            if t == step:  # Qt rich text has no borders: the current token is bold, underlined, framed in yellow
+                cells.append(
+                    f'<span style="background:#ffd400;font-weight:bold;text-decoration:underline">[{text}]</span>'
+                )
+            else:
+                cells.append(f'<span style="background:{color.name()}">{text}</span>')
         self.tokens.setText("".join(cells))
         unit_text = f"coloured by unit {self.session.selected[0]}'s output" if activation is not None else ""
         self.caption.setText(f"step {step}: {labels[step]!r}   {unit_text}")

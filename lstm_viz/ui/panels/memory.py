@@ -66,7 +66,14 @@ class MemoryPanel(Panel):
             self.out_values = lt.hidden_unprojected[b]
         # Fixed y range from the data, so the bars move rather than the axis.
         if self.available:
-            low = float(min(self.old_values.min(), self.new_values.min(), self.out_values.min(), 0.0)) * 1.1
+            low = (
+                float(
+                    min(
+                        self.old_values.min(), self.new_values.min(), self.cell_values.min(), self.out_values.min(), 0.0
+                    )
+                )
+                * 1.1
+            )
             high = float(max(self.old_values.max(), self.new_values.max(), self.cell_values.max(), 0.0)) * 1.1
             self.plot.setYRange(low, max(high, low + 1e-3))
 

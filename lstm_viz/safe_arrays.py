@@ -57,7 +57,7 @@ def _read_array(path, handle, available: int, what: str) -> np.ndarray:
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
         else:
-            raise FileFormatError(path, f"{what} uses .npy format version {version}, which is not supported")
+            raise FileFormatError(path, f"{what} has a damaged or unsupported NumPy header (format version {version})")
     except FileFormatError:
         raise
     except READ_ERRORS as exc:
@@ -116,7 +116,7 @@ class NpzReader:
             self._zip = zipfile.ZipFile(path)
             infos = self._zip.infolist()
         except READ_ERRORS as exc:
-            raise FileFormatError(path, f"not a readable .npz (zip) archive: {exc}") from None
+            raise FileFormatError(path, f"a damaged or truncated zip archive ({exc})") from None
         self._infos = {info.filename[:-4]: info for info in infos if info.filename.endswith(".npy")}
         self.files = list(self._infos)
         self.names = [info.filename for info in infos]

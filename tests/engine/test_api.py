@@ -90,7 +90,7 @@ def test_trace_file_round_trip(tmp_path):
     "content, message",
     [
         (b"", "not a trace file"),
-        (b"PK\x03\x04garbage", "not a readable .npz"),
+        (b"PK\x03\x04garbage", "damaged or truncated zip archive"),
         (b"hello world", "not a trace file"),
     ],
 )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QDockWidget
 
 from lstm_viz.ui.session import Session
@@ -30,7 +31,10 @@ class Panel(QDockWidget):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.session = session
+        self.hover_text = ""  # what hovering last showed (also shown as a tooltip)
+        self._stale = False  # a step arrived while the panel was hidden
         self.build()
+        self.visibilityChanged.connect(self._shown)
         session.traceChanged.connect(self._refresh)
         session.viewChanged.connect(self._refresh)
         session.stepChanged.connect(self._step)
@@ -58,8 +62,65 @@ class Panel(QDockWidget):
             self.on_step(self.session.step)
 
     def _step(self, step: int) -> None:
-        if self.session.loaded is not None:
-            self.on_step(step)
+        if self.session.loaded is None:
+            return
+        if self.isHidden():  # closed panels catch up when shown again
+            self._stale = True
+            return
+        self.on_step(step)
+
+    def _shown(self, visible: bool) -> None:
+        if visible and self._stale and self.session.loaded is not None:
+            self._stale = False
+            self.on_step(self.session.step)
+
+    def show_hover(self, text: str | None) -> None:
+        """Show the exact value under the mouse as a tooltip (``None`` hides it)."""
+        from PySide6.QtGui import QCursor
+        from PySide6.QtWidgets import QToolTip
+
+        self.hover_text = text or ""
+        if text:
+            QToolTip.showText(QCursor.pos(), text, self)
+        else:
+            QToolTip.hideText()
+
+    def hover_scene(self, plot: pg.PlotWidget, handler) -> None:
+        """Call ``handler(x, y)`` in data coordinates as the mouse moves over ``plot``'s view."""
+        view = plot.getPlotItem().vb
+
+        def moved(scene_pos):
+            if self.session.loaded is None:
+                return
+            if not view.sceneBoundingRect().contains(scene_pos):
+                self.show_hover(None)
+                return
+            point = view.mapSceneToView(scene_pos)
+            self.show_hover(handler(point.x(), point.y()))
+
+        plot.scene().sigMouseMoved.connect(moved)
+
+    def click_scene(self, plot: pg.PlotWidget, handler) -> None:
+        """Call ``handler(x, y, modifiers)`` in data coordinates on a left click in ``plot``'s view."""
+        view = plot.getPlotItem().vb
+
+        def clicked(event):
+            if self.session.loaded is None or event.button() != Qt.MouseButton.LeftButton:
+                return
+            if not view.sceneBoundingRect().contains(event.scenePos()):
+                return
+            point = view.mapSceneToView(event.scenePos())
+            if handler(point.x(), point.y(), event.modifiers()):
+                event.accept()
+
+        plot.scene().sigMouseClicked.connect(clicked)
+
+    def select_unit(self, unit: int, modifiers) -> None:
+        """A click selects ``unit`` alone; Ctrl+click adds or removes it."""
+        if modifiers & Qt.KeyboardModifier.ControlModifier:
+            self.session.select_units(set(self.session.selected) ^ {unit})
+        else:
+            self.session.select_units([unit])
 
     def _selection(self) -> None:
         if self.session.loaded is not None:
@@ -90,6 +151,79 @@ def cache_static(item) -> None:
     QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), 256 * 1024))
     target = getattr(item, "curve", item)  # a PlotDataItem paints through its PlotCurveItem
     target.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def cache_axes(plot) -> None:
+    """Cache the axes of ``plot`` (a PlotItem or PlotWidget) as pixmaps: a moving cursor
+    touches their edge every step, and redrawing their text costs more than a blit."""
+    from PySide6.QtWidgets import QGraphicsItem
+
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+class Markers(pg.GraphicsObject):
+    """Round markers (or short horizontal dashes) of a fixed size in pixels at data points.
+
+    A ScatterPlotItem does far more than moving markers need (per-spot styles, picking,
+    a symbol atlas); this draws a few shapes and costs almost nothing to move.
+    """
+
+    def __init__(self, size: float = 10.0, pen="#000", brush=(255, 255, 255, 220), dash: bool = False):
+        super().__init__()
+        self.size = float(size)
+        self.pen = pg.mkPen(pen)
+        self.brush = pg.mkBrush(brush)
+        self.dash = dash
+        self.x = np.zeros(0)
+        self.y = np.zeros(0)
+        self._bounds = QRectF()
+
+    def setData(self, x, y) -> None:
+        self.prepareGeometryChange()
+        self.x = np.asarray(x, dtype=float).ravel()
+        self.y = np.asarray(y, dtype=float).ravel()
+        self._bounds = QRectF()
+        self.update()
+
+    def getData(self):
+        return self.x, self.y
+
+    def boundingRect(self) -> QRectF:
+        if self._bounds.isNull() and len(self.x):
+            px, py = self.pixelWidth() or 0.0, self.pixelHeight() or 0.0
+            half_x, half_y = (self.size / 2 + 2) * px, (self.size / 2 + 2) * py
+            self._bounds = QRectF(
+                float(self.x.min()) - half_x,
+                float(self.y.min()) - half_y,
+                float(self.x.max() - self.x.min()) + 2 * half_x,
+                float(self.y.max() - self.y.min()) + 2 * half_y,
+            )
+        return self._bounds
+
+    def viewTransformChanged(self):
+        self.prepareGeometryChange()
+        self._bounds = QRectF()
+
+    def paint(self, painter, *args):
+        if not len(self.x):
+            return
+        transform = painter.transform()
+        painter.save()
+        painter.resetTransform()
+        painter.setRenderHint(painter.RenderHint.Antialiasing, True)
+        painter.setPen(self.pen)
+        painter.setBrush(self.brush)
+        r = self.size / 2
+        for x, y in zip(self.x, self.y):
+            p = transform.map(QPointF(x, y))
+            if self.dash:
+                painter.drawLine(QPointF(p.x() - r, p.y()), QPointF(p.x() + r, p.y()))
+            else:
+                painter.drawEllipse(p, r, r)
+        painter.restore()
 
 
 def unit_ticks(units: int, per_unit: float = 1.0, offset: float = 0.0, most: int = 16):

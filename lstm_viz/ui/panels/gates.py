@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from lstm_viz.ui.panels.base import Panel, unit_ticks
+from lstm_viz.ui.panels.base import Panel, cache_axes, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_COLORS, QUANTITY_LABELS
 
 
@@ -35,6 +35,9 @@ class GateBarsPanel(Panel):
             )
             self.plot.addItem(bars)
             self.bars[gate] = bars
+        cache_axes(self.plot)
+        self.hover_scene(self.plot, self.describe)
+        self.click_scene(self.plot, self.clicked)
         self.setWidget(self.plot)
         self.values = {}
 
@@ -56,6 +59,32 @@ class GateBarsPanel(Panel):
             return
         for gate in GATES:
             self.bars[gate].setOpts(height=self.values[gate][step])
+
+    def at(self, x: float) -> tuple[int, str | None]:
+        """The unit and gate whose bar is at ``x`` (gate None between bars)."""
+        unit = int(np.floor((x + 0.5) / self.GROUP))
+        k = int(round(x - unit * self.GROUP))
+        return unit, (GATES[k] if 0 <= k < len(GATES) and abs(x - unit * self.GROUP - k) <= 0.45 else None)
+
+    def describe(self, x: float, y: float) -> str | None:
+        if not self.values:
+            return None
+        unit, gate = self.at(x)
+        if not 0 <= unit < len(self.values[GATES[0]][0]):
+            return None
+        step = self.session.step
+        where = f"unit {unit} · t = {step} ({self.session.label(step)!r})"
+        if gate is None:
+            numbers = ", ".join(f"{QUANTITY_LABELS[g]} {self.values[g][step, unit]:.4f}" for g in GATES)
+            return f"{where}: {numbers}"
+        return f"{QUANTITY_LABELS[gate]} gate · {where} · {self.values[gate][step, unit]:.4f}"
+
+    def clicked(self, x: float, y: float, modifiers) -> bool:
+        unit, _ = self.at(x)
+        if self.values and 0 <= unit < len(self.values[GATES[0]][0]):
+            self.select_unit(unit, modifiers)
+            return True
+        return False
 
     def shown_heights(self, gate: str) -> np.ndarray:
         """What the bars of ``gate`` display now (for tests)."""

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, cache_static
+from lstm_viz.ui.panels.base import Panel, cache_axes, cache_static
 from lstm_viz.ui.style import QUANTITY_LABELS
 
 QUANTITIES = ("forget", "input", "output", "candidate")
@@ -56,6 +56,7 @@ class GateHeatmapsPanel(Panel):
             plot.setLabel("left", QUANTITY_LABELS[name], **{"font-size": "8pt"})
             plot.setMouseEnabled(x=True, y=False)
             plot.hideButtons()
+            cache_axes(plot)
             image = _ClickableImage(self, name)
             cache_static(image)
             image.setLookupTable((diverging if name == "candidate" else gate_map).getLookupTable(nPts=256))
@@ -112,6 +113,6 @@ class GateHeatmapsPanel(Panel):
         values = self.session.quantity(name)
         if 0 <= step < self.session.length and 0 <= unit < values.shape[1]:
             label = self.session.label(step)
-            self.info.setText(
-                f"{QUANTITY_LABELS[name]} · unit {unit} · t = {step} ({label!r}) · {values[step, unit]:.4f}"
-            )
+            text = f"{QUANTITY_LABELS[name]} · unit {unit} · t = {step} ({label!r}) · {values[step, unit]:.4f}"
+            self.info.setText(text)
+            self.hover_text = text

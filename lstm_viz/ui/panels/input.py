@@ -1,7 +1,9 @@
 """Input: the sequence itself, around the current step.
 
-Text and DNA as a strip of tokens with the current one highlighted and each coloured by the
-first selected unit's output; numbers as curves with the time cursor.
+Text as a strip of characters (or words) with the current one highlighted and each
+coloured by the first selected unit's output; DNA the same, with every base in its usual
+colour and numbered positions; numbers as curves with the time cursor. Click a token to go
+to its step; hover it for the unit's exact output there.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, cache_static
+from lstm_viz.ui.panels.base import Panel, cache_axes, cache_static
 
 WINDOW = 30  # tokens shown either side of the current step
+# The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
+BASE_COLORS = {"A": "#1a9e1a", "C": "#1f5fd6", "G": "#c77800", "T": "#d62728", "U": "#d62728"}
 
 
 class InputPanel(Panel):
@@ -32,6 +36,8 @@ class InputPanel(Panel):
         self.legend = self.plot.addLegend(offset=(10, 5), colCount=4)
         self.curves: list[pg.PlotDataItem] = []
         self.line = self.cursor(self.plot.getPlotItem())
+        cache_axes(self.plot)
+        self.hover_scene(self.plot, self.describe)
         self.stack.addWidget(self.plot)
         # Tokens: a strip of labels.
         strip = QWidget()
@@ -40,6 +46,8 @@ class InputPanel(Panel):
         self.tokens.setTextFormat(Qt.TextFormat.RichText)
         self.tokens.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.tokens.setStyleSheet("font-family: monospace; font-size: 16pt;")
+        self.tokens.linkActivated.connect(lambda href: self.session.set_step(int(href)))
+        self.tokens.linkHovered.connect(self._token_hovered)
         self.caption = QLabel()
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setFixedHeight(self.caption.fontMetrics().lineSpacing() + 6)
@@ -54,6 +62,38 @@ class InputPanel(Panel):
     @property
     def token_mode(self) -> bool:
         return self.session.sequence.vocabulary is not None
+
+    @property
+    def dna(self) -> bool:
+        return self.session.sequence.encoding.startswith("one-hot bases")
+
+    def activation(self):
+        """The first selected unit and its output over time, or (None, None)."""
+        if self.session.selected and self.session.layer_trace.output_size > self.session.selected[0]:
+            unit = self.session.selected[0]
+            return unit, self.session.quantity("hidden")[:, unit]
+        return None, None
+
+    def describe(self, x: float, y: float) -> str | None:
+        step = int(round(x))
+        if self.token_mode or not 0 <= step < self.session.length:
+            return None
+        values = self.session.trace.x[self.session.batch, step]
+        shown = min(len(values), 8)
+        k = int(np.argmin(np.abs(values[:shown] - y)))
+        name = self.session.sequence.feature_names[k]
+        return f"input {name} · t = {step} ({self.session.label(step)!r}) · {values[k]:.6g}"
+
+    def _token_hovered(self, href: str) -> None:
+        if not href or self.session.loaded is None:
+            self.show_hover(None)
+            return
+        step = int(href)
+        unit, activation = self.activation()
+        text = f"t = {step}: {self.session.sequence.batch_labels[self.session.batch][step]!r}"
+        if unit is not None:
+            text += f" · unit {unit} output {activation[step]:.4f}"
+        self.show_hover(text + " (click to go there)")
 
     def on_trace(self):
         sequence = self.session.sequence
@@ -84,13 +124,9 @@ class InputPanel(Panel):
         if not self.token_mode:
             self.line.setValue(step)
             return
-        activation = None
-        if self.session.selected:
-            unit = self.session.selected[0]
-            activation = (
-                self.session.quantity("hidden")[:, unit] if self.session.layer_trace.output_size > unit else None
-            )
+        unit, activation = self.activation()
         labels = self.session.sequence.batch_labels[self.session.batch]
+        dna = self.dna
         start, stop = max(0, step - WINDOW), min(self.session.length, step + WINDOW + 1)
         cells = []
         for t in range(start, stop):
@@ -99,12 +135,17 @@ class InputPanel(Panel):
             if activation is not None:
                 a = float(np.clip(activation[t], -1, 1))
                 color = QColor.fromRgbF(1 - max(a, 0) * 0.6, 1 - abs(a) * 0.35, 1 - max(-a, 0) * 0.6)
-            if t == step:  # Qt rich text has no borders: the current token is bold, underlined, framed in yellow
-                cells.append(
-                    f'<span style="background:#ffd400;font-weight:bold;text-decoration:underline">[{text}]</span>'
-                )
-            else:
-                cells.append(f'<span style="background:{color.name()}">{text}</span>')
+            ink = BASE_COLORS.get(labels[t].upper(), "#777777") if dna else "#000000"
+            # Qt rich text has no borders: the current token is bold, underlined, framed in yellow
+            style = (
+                f"background:#ffd400;font-weight:bold;text-decoration:underline;color:{ink}"
+                if t == step
+                else f"background:{color.name()};color:{ink};text-decoration:none"
+                + (";font-weight:bold" if dna else "")
+            )
+            shown = f"[{text}]" if t == step else text
+            cells.append(f'<a href="{t}" style="{style}">{shown}</a>')
         self.tokens.setText("".join(cells))
-        unit_text = f"coloured by unit {self.session.selected[0]}'s output" if activation is not None else ""
-        self.caption.setText(f"step {step}: {labels[step]!r}   {unit_text}")
+        unit_text = f"   background: unit {unit}'s output (red +, blue −)" if activation is not None else ""
+        where = f"position {step + 1:,} of {self.session.length:,}: base" if dna else f"step {step}:"
+        self.caption.setText(f"{where} {labels[step]!r}{unit_text}")

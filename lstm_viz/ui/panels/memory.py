@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Markers, Panel, cache_axes
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 PARTS = (("old", "old = keep x c(t-1)"), ("new", "new = write x candidate"))
@@ -39,11 +39,15 @@ class MemoryPanel(Panel):
         self.out = pg.BarGraphItem(
             x=[], height=[], width=0.3, brush=QUANTITY_COLORS["hidden"], pen=None, name="output = read x tanh(c)"
         )
-        self.cell = pg.ScatterPlotItem(
-            symbol="_", size=30, pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3), name="cell = old + new"
-        )
+        self.cell = Markers(size=30, pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3), dash=True)
         for item in (self.old, self.new, self.out, self.cell):
             self.plot.addItem(item)
+        # Markers draws itself; the legend gets a sample of the same dash.
+        sample = pg.PlotDataItem([], [], pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3))
+        self.plot.getPlotItem().legend.addItem(sample, "cell = old + new")
+        cache_axes(self.plot)
+        self.hover_scene(self.plot, self.describe)
+        self.click_scene(self.plot, self.clicked)
         self.plot.setLabel("bottom", "selected unit")
         self.numbers = QLabel()
         self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -82,6 +86,29 @@ class MemoryPanel(Panel):
         n = len(self.units)
         self.plot.getAxis("bottom").setTicks([[(k, str(u)) for k, u in enumerate(self.units)]])
         self.plot.setXRange(-0.6, n - 0.4, padding=0)
+
+    def unit_at(self, x: float) -> int | None:
+        k = int(round(x))
+        return self.units[k] if self.available and 0 <= k < len(self.units) and abs(x - k) < 0.45 else None
+
+    def describe(self, x: float, y: float) -> str | None:
+        unit = self.unit_at(x)
+        if unit is None:
+            return None
+        t = self.session.step
+        o, n = self.old_values[t, unit], self.new_values[t, unit]
+        c, h = self.cell_values[t, unit], self.out_values[t, unit]
+        return (
+            f"unit {unit} · t = {t} ({self.session.label(t)!r}): old {o:.4f} + new {n:.4f} = cell {c:.4f};"
+            f" output {h:.4f}"
+        )
+
+    def clicked(self, x: float, y: float, modifiers) -> bool:
+        unit = self.unit_at(x)
+        if unit is not None:
+            self.select_unit(unit, modifiers)
+            return True
+        return False
 
     def on_step(self, step):
         if not self.available or not self.units:

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, cache_static
+from lstm_viz.ui.panels.base import Markers, Panel, cache_axes, cache_static
 
 CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
 
@@ -37,10 +37,13 @@ class CellTrajectoryPanel(Panel):
         self.legend = self.plot.addLegend(offset=(10, 5), colCount=4)
         layout.addWidget(self.plot, 1)
         self.curves: list[pg.PlotDataItem] = []
-        self.marker = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#000"), brush=pg.mkBrush(255, 255, 255, 220))
+        self.marker = Markers(size=10, pen=pg.mkPen("#000", width=1.5))
         self.marker.setZValue(60)
         self.plot.addItem(self.marker, ignoreBounds=True)
         self.line = self.cursor(self.plot.getPlotItem())
+        cache_axes(self.plot)
+        self.hover_scene(self.plot, self.describe)
+        self.click_scene(self.plot, self.clicked)
         self.setWidget(container)
         self.units: list[int] = []
         self.values = None
@@ -59,6 +62,7 @@ class CellTrajectoryPanel(Panel):
         name = self.quantity_name
         if name != "hidden" and not self.session.layer_trace.is_lstm:
             name = "hidden"
+        self.shown_name = name
         values = self.session.quantity(name)[: self.session.length]
         self.values = values
         units = self.session.selected or list(range(min(8, values.shape[1])))
@@ -81,6 +85,43 @@ class CellTrajectoryPanel(Panel):
         low, high = float(shown.min()), float(shown.max())
         pad = 0.05 * (high - low or 1.0)
         self.plot.setYRange(low - pad, high + pad, padding=0)  # fixed: markers must not rescale the view
+
+    def nearest(self, x: float, y: float) -> tuple[int, int] | None:
+        """The step at ``x`` and the shown unit whose curve passes closest to ``y`` there,
+        if within 12 pixels."""
+        if self.values is None or not self.units:
+            return None
+        step = int(round(x))
+        if not 0 <= step < len(self.values):
+            return None
+        values = self.values[step, self.units]
+        k = int(np.argmin(np.abs(values - y)))
+        pixel = self.plot.getPlotItem().vb.viewPixelSize()[1]
+        if abs(values[k] - y) > 12 * pixel:
+            return None
+        return step, self.units[k]
+
+    def describe(self, x: float, y: float) -> str | None:
+        hit = self.nearest(x, y)
+        if hit is None:
+            return None
+        step, unit = hit
+        name = dict(CHOICES)[self.shown_name]
+        return f"{name} · unit {unit} · t = {step} ({self.session.label(step)!r}) · {self.values[step, unit]:.4f}"
+
+    def clicked(self, x: float, y: float, modifiers) -> bool:
+        """A click on a curve selects its unit (Ctrl+click adds or removes it); anywhere
+        else it moves to the clicked step."""
+        hit = self.nearest(x, y)
+        if hit is not None:
+            self.select_unit(hit[1], modifiers)
+            self.session.set_step(hit[0])
+            return True
+        step = int(round(x))
+        if 0 <= step < self.session.length:
+            self.session.set_step(step)
+            return True
+        return False
 
     def on_step(self, step):
         self.line.setValue(step)

@@ -114,8 +114,10 @@ def main() -> None:
         return sorted(times)
 
     print(f"H={args.units}, T={args.steps:,}, {args.frames} frames at 1600x1000 offscreen, {len(views)} panel views")
-    for label, forced, step0 in (("step + every panel painted", False, args.steps // 3),
-                                 ("same + forced full-window repaint", True, args.steps // 2)):
+    for label, forced, step0 in (
+        ("step + every panel painted", False, args.steps // 3),
+        ("same + forced full-window repaint", True, args.steps // 2),
+    ):
         times = frames(step0, forced)
         median = statistics.median(times)
         p95 = times[int(0.95 * (len(times) - 1))]

@@ -94,9 +94,15 @@ class RandomModelDialog(QDialog):
         form.addRow(buttons)
 
     def spec(self):
-        sizes = [int(s) for s in self.sizes.text().replace(" ", "").split(",") if s]
+        text = self.sizes.text()
+        try:
+            sizes = [int(s) for s in text.replace(" ", "").split(",") if s]
+        except ValueError:
+            sizes = []
         if not sizes or any(s <= 0 or s > 4096 for s in sizes):
-            raise ValueError("sizes must be positive integers such as 32,16")
+            raise ValueError(
+                f"Layer sizes {text!r}: give positive whole numbers up to 4096, one per layer, such as 32,16."
+            )
         return sizes, self.seed.value()
 
 

@@ -1,25 +1,10 @@
 """File menu actions: save trace, reload, open recent, drop."""
 
 import numpy as np
-import pyqtgraph as pg
-import pytest
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from lstm_viz import load_trace
-from lstm_viz.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
-    pg.setConfigOptions(imageAxisOrder="row-major")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.show()
-    win.open_demo(wait=True)
-    return win
 
 
 def test_save_trace_writes_what_is_shown(window, tmp_path, monkeypatch):

@@ -5,37 +5,13 @@ import subprocess
 import sys
 
 import numpy as np
-import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
 
 from lstm_viz import LSTM
 from lstm_viz.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def settings(tmp_path):
-    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333")
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
-    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    store.clear()
-    return store
-
-
-@pytest.fixture
-def window(qtbot, settings, monkeypatch):
-    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
-    win = MainWindow(settings)
-    qtbot.addWidget(win)
-    win.resize(1600, 1000)
-    win.show()
-    win.open_demo(wait=True)
-    return win
-
-
-def panel(window, name):
-    return next(p for p in window.panels if p.objectName() == name)
+from tests.ui.conftest import panel
 
 
 def test_the_demo_opens_with_the_trained_adding_model(window):

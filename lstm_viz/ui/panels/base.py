@@ -9,6 +9,9 @@ from PySide6.QtWidgets import QDockWidget
 
 from lstm_viz.ui.session import Session
 
+# Legends sit over the data: a light backing keeps them readable over curves.
+LEGEND_BRUSH = (255, 255, 255, 215)
+
 
 class Panel(QDockWidget):
     """Subclasses build their items once in ``build`` and update them in place.

@@ -6,7 +6,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from lstm_viz.ui.panels.base import Panel, cache_axes, unit_ticks
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, cache_axes, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_COLORS, QUANTITY_LABELS
 
 
@@ -23,7 +23,7 @@ class GateBarsPanel(Panel):
         self.plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:g}") for v in range(6)]])
         self.plot.setLabel("left", "gate value")
         self.plot.setLabel("bottom", "unit")
-        self.plot.addLegend(offset=(10, 5), colCount=3)
+        self.plot.addLegend(offset=(10, 5), colCount=3, brush=LEGEND_BRUSH)
         self.highlight = pg.BarGraphItem(
             x=[], height=[], width=self.GROUP * 0.9, y0=0, brush=pg.mkBrush(0, 0, 0, 25), pen=None
         )

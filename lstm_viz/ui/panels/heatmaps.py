@@ -53,7 +53,8 @@ class GateHeatmapsPanel(Panel):
         diverging = pg.colormap.get("CET-D1")
         for row, name in enumerate(QUANTITIES):
             plot = self.graphics.addPlot(row=row, col=0)
-            plot.setLabel("left", QUANTITY_LABELS[name], **{"font-size": "8pt"})
+            # two lines, so both names fit beside a short heatmap ("Keep" over "(forget)")
+            plot.setLabel("left", QUANTITY_LABELS[name].replace(" (", "<br>("), **{"font-size": "8pt"})
             plot.setMouseEnabled(x=True, y=False)
             plot.hideButtons()
             cache_axes(plot)
@@ -65,6 +66,7 @@ class GateHeatmapsPanel(Panel):
             colors = diverging if name == "candidate" else gate_map
             bar = pg.ColorBarItem(values=levels, colorMap=colors, interactive=False, width=12)
             bar.setImageItem(image, insert_in=plot)
+            bar.axis.setTicks([[(v, f"{v:g}") for v in (levels[0], sum(levels) / 2, levels[1])]])
             self.cursors[name] = self.cursor(plot)
             mark = pg.ScatterPlotItem(size=11, symbol="t2", brush=pg.mkBrush("#000"), pen=pg.mkPen("w"))
             plot.addItem(mark, ignoreBounds=True)

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, cache_axes, cache_static
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, cache_axes, cache_static
 
 WINDOW = 30  # tokens shown either side of the current step
 # The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
@@ -33,7 +33,7 @@ class InputPanel(Panel):
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setLabel("bottom", "step")
-        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4)
+        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4, brush=LEGEND_BRUSH)
         self.curves: list[pg.PlotDataItem] = []
         self.line = self.cursor(self.plot.getPlotItem())
         cache_axes(self.plot)

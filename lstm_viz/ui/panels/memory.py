@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Markers, Panel, cache_axes
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, cache_axes
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 PARTS = (("old", "old = keep x c(t-1)"), ("new", "new = write x candidate"))
@@ -28,7 +28,7 @@ class MemoryPanel(Panel):
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=False, y=True)
-        self.plot.addLegend(offset=(10, 5), colCount=2)
+        self.plot.addLegend(offset=(10, 5), colCount=2, brush=LEGEND_BRUSH)
         self.plot.addLine(y=0, pen=pg.mkPen("#999"))
         self.old = pg.BarGraphItem(
             x=[], height=[], width=0.35, brush=QUANTITY_COLORS["old"], pen=None, name=PARTS[0][1]

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Markers, Panel, cache_axes, cache_static
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, cache_axes, cache_static
 
 CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
 
@@ -34,7 +34,7 @@ class CellTrajectoryPanel(Panel):
         self.plot.setLabel("bottom", "step")
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4)
+        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4, brush=LEGEND_BRUSH)
         layout.addWidget(self.plot, 1)
         self.curves: list[pg.PlotDataItem] = []
         self.marker = Markers(size=10, pen=pg.mkPen("#000", width=1.5))

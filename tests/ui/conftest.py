@@ -1,0 +1,31 @@
+"""A window on the built-in demo, with its settings in a temporary file."""
+
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QSettings
+
+from lstm_viz.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path):
+    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    store.clear()
+    return store
+
+
+@pytest.fixture
+def window(qtbot, settings, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
+    win = MainWindow(settings)
+    qtbot.addWidget(win)
+    win.resize(1600, 1000)
+    win.show()
+    win.open_demo(wait=True)
+    return win
+
+
+def panel(window, name):
+    return next(p for p in window.panels if p.objectName() == name)

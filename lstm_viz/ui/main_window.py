@@ -355,13 +355,17 @@ class MainWindow(QMainWindow):
         self.job.progressed.connect(self._progress)
         self.job.succeeded.connect(done)
         self.job.failed.connect(failed)
-        self.job.stopped.connect(self._finish)
+        self.job.stopped.connect(self._cancelled)
         self.job.start()
 
     def _progress(self, done, total):
         if self.progress is not None:
             self.progress.setMaximum(total)
             self.progress.setValue(done)
+
+    def _cancelled(self):
+        self._finish()
+        self.status.setText("Loading cancelled; the previous session is kept.")
 
     def _finish(self):
         if self.progress is not None:

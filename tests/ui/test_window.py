@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QImage
 
 from lstm_viz import LSTM
@@ -181,3 +181,53 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
     tracemalloc.stop()
     assert all(p.isVisible() for p in window.panels)
     assert grown < 2_000_000
+
+
+def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhile(window, qtbot, tmp_path):
+    before = window.session.loaded
+    np.save(tmp_path / "long.npy", np.random.default_rng(1).normal(size=(400_000, 2)).astype(np.float32))
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(window.session.step))
+    timer.start(5)
+    progressed = []
+    window.open_files(sequence_path=str(tmp_path / "long.npy"), random_spec=([256], 0))
+    window.job.progressed.connect(lambda done, total: progressed.append((done, total)))
+    qtbot.waitUntil(lambda: len(progressed) > 0, timeout=20000)
+    assert window.job.isRunning() and window.progress is not None
+    assert progressed[0][1] == 400_000 and 0 < progressed[0][0] < 400_000
+    from PySide6.QtWidgets import QPushButton
+
+    button = window.progress.findChild(QPushButton)
+    assert button.text() == "Cancel"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.job.isFinished(), timeout=20000)
+    qtbot.wait(50)
+    timer.stop()
+    assert window.session.loaded is before and window.progress is None
+    assert "cancelled" in window.status.text()
+    assert len(ticks) >= 3  # the GUI thread kept running its timers while the worker ran
+    window.session.set_step(5)  # and the old session still works
+    np.testing.assert_array_equal(
+        panel(window, "GateBarsPanel").shown_heights("input"), before.trace.layers[0].input[0, 5]
+    )
+
+
+def test_a_saved_layout_naming_a_panel_that_no_longer_exists(qtbot, settings, monkeypatch):
+    from PySide6.QtWidgets import QDockWidget
+
+    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    retired = QDockWidget("A panel of an older version")
+    retired.setObjectName("RetiredPanel")
+    first.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, retired)
+    panel(first, "InputPanel").hide()
+    first.save_layout()
+    second = MainWindow(settings)  # this version has no RetiredPanel
+    qtbot.addWidget(second)
+    second.show()
+    assert not panel(second, "InputPanel").isVisible()
+    assert panel(second, "GateBarsPanel").isVisible()
+    second.reset_layout()
+    assert all(p.isVisible() and not p.isFloating() for p in second.panels)

@@ -1,0 +1,177 @@
+"""What-if: re-run a recorded trace from one step on with gates clamped or the input edited.
+
+The tutorial's thought experiment (keep = 0, write = 1: the old memory is forgotten and
+overwritten) becomes something to try: clamp a gate of some units, or of a whole layer,
+to a value from a chosen step on, or change the input at a step, and re-run from there.
+Steps before ``start`` are the original trace's; the run continues from its states.
+
+Without clamps the engine's own kernel runs the rest of the sequence (the same numbers a
+full run would give). With clamps each step runs here, in float64, with the equations of
+DESIGN.md written out; the result is stored in the trace's dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lstm_viz.engine.trace import LayerTrace, Trace
+from lstm_viz.errors import InputError
+
+CLAMPABLE = ("forget", "input", "candidate", "output")
+
+
+@dataclass(frozen=True)
+class Clamp:
+    """Hold ``gate`` of ``units`` (None: every unit) of ``layer`` at ``value`` from step ``start`` on."""
+
+    layer: int
+    gate: str
+    value: float
+    start: int
+    units: tuple[int, ...] | None = None
+
+    def describe(self) -> str:
+        who = "every unit" if self.units is None else "unit " + ", ".join(map(str, self.units))
+        return f"{self.gate} of {who} in layer {self.layer} held at {self.value:g} from t = {self.start}"
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _check(model, trace: Trace, x: np.ndarray, start: int, clamps) -> None:
+    if model.kind != "lstm" and clamps:
+        raise InputError("a tanh RNN has no gates to clamp")
+    for entry in model._entries:
+        if len(entry) > 1 or getattr(entry[0], "go_backwards", False):
+            raise InputError(
+                "what-if re-runs from a step on, which needs every layer to run forwards; "
+                "this model has a backward (bidirectional or go_backwards) layer"
+            )
+    if x.shape != trace.x.shape:
+        raise InputError(f"the edited input has shape {x.shape}, the trace's is {trace.x.shape}")
+    if not 0 <= start < trace.length:
+        raise InputError(f"start step {start} is outside the sequence (0 to {trace.length - 1})")
+    for clamp in clamps:
+        if clamp.gate not in CLAMPABLE:
+            raise InputError(f"cannot clamp {clamp.gate!r}; choose one of {', '.join(CLAMPABLE)}")
+        if not 0 <= clamp.layer < len(trace.layers):
+            raise InputError(f"layer {clamp.layer} does not exist (the model has {len(trace.layers)})")
+        H = trace.layers[clamp.layer].hidden_size
+        if clamp.units is not None and any(not 0 <= u < H for u in clamp.units):
+            raise InputError(f"layer {clamp.layer} has units 0 to {H - 1}; got {list(clamp.units)}")
+        low, high = (-1.0, 1.0) if clamp.gate == "candidate" else (0.0, 1.0)
+        if not low <= clamp.value <= high or not np.isfinite(clamp.value):
+            raise InputError(f"{clamp.gate} can only take values in [{low:g}, {high:g}], got {clamp.value}")
+
+
+def _states_before(trace: Trace, start: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    states = []
+    for lt in trace.layers:
+        if start == 0:
+            states.append((lt.initial_hidden, lt.initial_cell))
+        else:
+            states.append((lt.hidden[:, start - 1], None if lt.cell is None else lt.cell[:, start - 1]))
+    return states
+
+
+def rerun(model, trace: Trace, x: np.ndarray | None = None, *, start: int, clamps=()) -> Trace:
+    """A new trace: ``trace`` up to ``start``, then ``model`` re-run on ``x`` with ``clamps``.
+
+    ``x`` is the whole input (B, T, D) with any edits (default: the trace's own input);
+    edits before ``start`` are not seen. Every layer must run forwards.
+    """
+    x = trace.x if x is None else np.asarray(x, dtype=trace.x.dtype)
+    clamps = tuple(clamps)
+    _check(model, trace, x, start, clamps)
+    dtype = trace.x.dtype
+    states = _states_before(trace, start)
+    if clamps:
+        tail = _clamped_tail(model, trace, x, start, clamps, states)
+    else:
+        tail = model.run(x[:, start:], [s if model.kind == "lstm" else s[0] for s in states], dtype=dtype)
+    layers = []
+    for original, new in zip(trace.layers, tail.layers):
+        parts = {}
+        for name in ("forget", "input", "candidate", "output", "cell", "hidden"):
+            old = getattr(original, name)
+            if old is not None:
+                parts[name] = np.concatenate([old[:, :start], getattr(new, name).astype(dtype)], axis=1)
+        layers.append(
+            LayerTrace(
+                **parts,
+                initial_hidden=original.initial_hidden,
+                initial_cell=original.initial_cell,
+                cell_clip=original.cell_clip,
+            )
+        )
+    meta = dict(trace.meta)
+    meta["what_if"] = {"start": start, "clamps": [c.describe() for c in clamps]}
+    result = Trace(x.copy(), layers, meta)
+    if trace.embedded is not None:
+        result.embedded = x @ model.embedding.astype(dtype)
+    return result
+
+
+class _Tail:
+    def __init__(self, layers):
+        self.layers = layers
+
+
+def _clamped_tail(model, trace, x, start, clamps, states) -> _Tail:
+    B, T, _ = x.shape
+    steps = T - start
+    inputs = x[:, start:].astype(np.float64)
+    if model.embedding is not None:
+        inputs = inputs @ model.embedding
+    layers = []
+    for index, entry in enumerate(model._entries):
+        layer = entry[0]
+        H, P = layer.hidden_size, layer.output_size
+        h, c = (np.array(s, dtype=np.float64) for s in states[index])
+        W_x, W_h, b = layer.W_x, layer.W_h, layer.b
+        peep = layer.peepholes
+        record = {name: np.empty((B, steps, H)) for name in ("forget", "input", "candidate", "output", "cell")}
+        record["hidden"] = np.empty((B, steps, P))
+        mine = [clamp for clamp in clamps if clamp.layer == index]
+        projected = inputs @ W_x + b
+        for k in range(steps):
+            t = start + k
+            z = projected[:, k] + h @ W_h
+            z_i, z_f, z_g, z_o = (z[:, j * H : (j + 1) * H] for j in range(4))
+            z_f = z_f + layer.forget_bias
+            if peep is not None:
+                z_i = z_i + peep[0] * c
+                z_f = z_f + peep[1] * c
+            if layer.gate_clip is not None:
+                z_i, z_f, z_g = (np.clip(v, -layer.gate_clip, layer.gate_clip) for v in (z_i, z_f, z_g))
+            gates = {"input": _sigmoid(z_i), "forget": _sigmoid(z_f), "candidate": np.tanh(z_g)}
+            for clamp in mine:
+                if t >= clamp.start and clamp.gate in gates:
+                    columns = slice(None) if clamp.units is None else list(clamp.units)
+                    gates[clamp.gate][:, columns] = clamp.value
+            c = gates["forget"] * c + gates["input"] * gates["candidate"]
+            if layer.cell_clip is not None:
+                c = np.clip(c, -layer.cell_clip, layer.cell_clip)
+            if peep is not None:
+                z_o = z_o + peep[2] * c
+            if layer.gate_clip is not None:
+                z_o = np.clip(z_o, -layer.gate_clip, layer.gate_clip)
+            o = _sigmoid(z_o)
+            for clamp in mine:
+                if t >= clamp.start and clamp.gate == "output":
+                    o[:, slice(None) if clamp.units is None else list(clamp.units)] = clamp.value
+            m = o * np.tanh(c)
+            if layer.W_proj is not None:
+                h = m @ layer.W_proj
+                if layer.proj_clip is not None:
+                    h = np.clip(h, -layer.proj_clip, layer.proj_clip)
+            else:
+                h = m
+            for name, value in (*gates.items(), ("output", o), ("cell", c), ("hidden", h)):
+                record[name][:, k] = value
+        layers.append(LayerTrace(**record, initial_hidden=None))
+        inputs = record["hidden"]
+    return _Tail(layers)

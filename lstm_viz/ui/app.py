@@ -20,6 +20,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
     parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     parser.add_argument("--fresh-layout", action="store_true", help="ignore the saved window layout")
+    parser.add_argument(
+        "--raise",
+        dest="raise_panels",
+        default="",
+        metavar="PANELS",
+        help="bring these panels to the front of their tabs, e.g. diagram,equations (with --screenshot)",
+    )
+    parser.add_argument("--select", default="", metavar="UNITS", help="select these units, e.g. 3,5")
     return parser.parse_args(argv)
 
 
@@ -62,6 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         random_spec = (args.random, args.seed) if args.random else None
         window.open_files(model_path=args.model, sequence_path=args.sequence, random_spec=random_spec, wait=wait)
+    if args.select and window.session.loaded is not None:
+        window.session.select_units(int(u) for u in args.select.split(",") if u.strip())
+    for name in filter(None, (n.strip().lower() for n in args.raise_panels.split(","))):
+        for panel in window.panels:
+            if name in panel.objectName().lower():
+                panel.raise_()
     if args.screenshot:
         return screenshot(app, window, args.screenshot, args.step)
     window.show()
@@ -79,6 +93,10 @@ def screenshot(app, window, path: str, step: int | None) -> int:
         window.session.set_step(step)
     for _ in range(5):
         app.processEvents()
+    for panel in window.panels:  # finish any easing: the picture shows the step itself
+        if hasattr(panel, "settle"):
+            panel.settle()
+    app.processEvents()
     image = window.grab()
     if not image.save(path):
         print(f"lstm-viz: error: could not write {path}", file=sys.stderr)

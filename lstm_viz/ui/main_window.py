@@ -133,7 +133,6 @@ class MainWindow(QMainWindow):
         self.panels = [panel_type(self.session, self) for panel_type in PANELS]
         for panel in self.panels:
             self.addDockWidget(panel.area, panel)
-        self._arrange_default()
         self._link_time_axes()
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
@@ -141,7 +140,7 @@ class MainWindow(QMainWindow):
         self.progress: QProgressDialog | None = None
         self.last_error: str | None = None
         self._build_menus()
-        self.default_state = self.saveState(LAYOUT_VERSION)
+        self.default_state = self._default_layout()
         self.restore_layout()
         self.session.traceChanged.connect(self._on_trace)
         self.session.stepChanged.connect(self._on_step)
@@ -149,18 +148,49 @@ class MainWindow(QMainWindow):
         settle_garbage_collector()
 
     # -- layout -----------------------------------------------------------------------
-    def _arrange_default(self):
-        by_name = {panel.objectName(): panel for panel in self.panels}
-        gates, heat = by_name["GateBarsPanel"], by_name["GateHeatmapsPanel"]
-        traj, memory, inputs = by_name["CellTrajectoryPanel"], by_name["MemoryPanel"], by_name["InputPanel"]
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
-        self.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
-        self.splitDockWidget(traj, memory, Qt.Orientation.Vertical)
-        self.splitDockWidget(heat, inputs, Qt.Orientation.Vertical)
-        self.resizeDocks([gates, heat, inputs], [26, 52, 22], Qt.Orientation.Vertical)
-        self.resizeDocks([traj, memory], [55, 45], Qt.Orientation.Vertical)
-        self.resizeDocks([gates, traj], [60, 40], Qt.Orientation.Horizontal)
+    def _default_layout(self) -> QByteArray:
+        """The default arrangement, as a state blob for ``restoreState``.
+
+        Built in a scratch window with stand-in docks of the same names: tabifying docks
+        in a window that is not yet shown leaves a stray copy of the tab bar visible
+        (Qt 6), while restoring a saved state does not.
+        """
+        from PySide6.QtWidgets import QDockWidget, QToolBar, QWidget
+
+        scratch = QMainWindow()
+        scratch.resize(1600, 1000)
+        toolbar = QToolBar()
+        toolbar.setObjectName(self.transport.objectName())
+        scratch.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        docks = {}
+        for panel in self.panels:
+            dock = QDockWidget(panel.windowTitle())
+            dock.setObjectName(panel.objectName())
+            dock.setWidget(QWidget())
+            docks[panel.objectName()] = dock
+        gates, heat = docks["GateBarsPanel"], docks["GateHeatmapsPanel"]
+        traj, memory, inputs = docks["CellTrajectoryPanel"], docks["MemoryPanel"], docks["InputPanel"]
+        diagram, equations = docks["CellDiagramPanel"], docks["EquationsPanel"]
+        scratch.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
+        scratch.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
+        scratch.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
+        scratch.splitDockWidget(traj, memory, Qt.Orientation.Vertical)
+        scratch.splitDockWidget(heat, inputs, Qt.Orientation.Vertical)
+        # The teaching panels share places with the plots, as tabs.
+        scratch.tabifyDockWidget(traj, diagram)
+        scratch.tabifyDockWidget(memory, equations)
+        traj.raise_()
+        memory.raise_()
+        placed = {gates, heat, traj, memory, inputs, diagram, equations}
+        for panel in self.panels:  # any other panel goes to its own side
+            if docks[panel.objectName()] not in placed:
+                scratch.addDockWidget(panel.area, docks[panel.objectName()])
+        scratch.resizeDocks([gates, heat, inputs], [26, 52, 22], Qt.Orientation.Vertical)
+        scratch.resizeDocks([traj, memory], [55, 45], Qt.Orientation.Vertical)
+        scratch.resizeDocks([gates, traj], [60, 40], Qt.Orientation.Horizontal)
+        state = scratch.saveState(LAYOUT_VERSION)
+        scratch.deleteLater()
+        return state
 
     def _link_time_axes(self):
         """Same time range in every panel, in data coordinates.
@@ -191,7 +221,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and not self.restoreState(state, LAYOUT_VERSION):
+        if not isinstance(state, QByteArray) or not self.restoreState(state, LAYOUT_VERSION):
             self.restoreState(self.default_state, LAYOUT_VERSION)
 
     def save_layout(self) -> None:
@@ -200,9 +230,14 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def reset_layout(self) -> None:
+        from PySide6.QtWidgets import QTabBar
+
         for panel in self.panels:
             panel.setFloating(False)
             panel.show()
+        # Qt shows the tab bars the restored layout uses; old ones would linger on screen.
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            bar.hide()
         self.restoreState(self.default_state, LAYOUT_VERSION)
 
     def closeEvent(self, event):

@@ -36,6 +36,16 @@ class Loaded:
         return f"{name} · {self.model_description}"
 
 
+@dataclass
+class WhatIf:
+    """A changed run shown in place of the loaded one; the loaded one stays as the original."""
+
+    trace: Trace
+    sequence: Sequence
+    description: str
+    start: int
+
+
 class Session(QObject):
     traceChanged = Signal()
     stepChanged = Signal(int)
@@ -51,11 +61,39 @@ class Session(QObject):
         self.batch = 0
         self.layer = 0
         self.selected: list[int] = []
+        self.what_if: WhatIf | None = None
 
     # -- data -------------------------------------------------------------------------
     @property
     def trace(self) -> Trace | None:
+        """What is shown: the what-if run when there is one, else the loaded trace."""
+        if self.what_if is not None:
+            return self.what_if.trace
         return None if self.loaded is None else self.loaded.trace
+
+    @property
+    def original_trace(self) -> Trace | None:
+        """The loaded trace while a what-if run is shown (for ghosts), else None."""
+        return None if self.what_if is None or self.loaded is None else self.loaded.trace
+
+    def original_quantity(self, name: str) -> np.ndarray | None:
+        """(T, H) of the original run while a what-if is shown, else None."""
+        original = self.original_trace
+        return None if original is None else original.layers[self.layer].quantity(name)[self.batch]
+
+    def set_what_if(self, what_if: WhatIf) -> None:
+        """Show a changed run; step, layer and selection stay."""
+        if self.loaded is None:
+            return
+        self.what_if = what_if
+        self.traceChanged.emit()
+        self.stepChanged.emit(self.step)
+
+    def clear_what_if(self) -> None:
+        if self.what_if is not None:
+            self.what_if = None
+            self.traceChanged.emit()
+            self.stepChanged.emit(self.step)
 
     @property
     def model(self):
@@ -63,11 +101,14 @@ class Session(QObject):
 
     @property
     def sequence(self) -> Sequence | None:
+        if self.what_if is not None:
+            return self.what_if.sequence
         return None if self.loaded is None else self.loaded.sequence
 
     def set_loaded(self, loaded: Loaded) -> None:
         """Replace model, sequence and trace at once; keeps the step where it can."""
         self.loaded = loaded
+        self.what_if = None
         self.batch = min(self.batch, loaded.trace.batch_size - 1)
         self.layer = min(self.layer, len(loaded.trace.layers) - 1)
         self.step = int(np.clip(self.step, 0, self.length - 1))

@@ -1,11 +1,30 @@
 """The panels. Adding one is a new file here plus one line in ``PANELS``."""
 
+from lstm_viz.ui.panels.diagram import CellDiagramPanel
+from lstm_viz.ui.panels.equations import EquationsPanel
 from lstm_viz.ui.panels.gates import GateBarsPanel
 from lstm_viz.ui.panels.heatmaps import GateHeatmapsPanel
 from lstm_viz.ui.panels.input import InputPanel
 from lstm_viz.ui.panels.memory import MemoryPanel
 from lstm_viz.ui.panels.trajectories import CellTrajectoryPanel
 
-PANELS = [GateBarsPanel, GateHeatmapsPanel, CellTrajectoryPanel, MemoryPanel, InputPanel]
+PANELS = [
+    GateBarsPanel,
+    GateHeatmapsPanel,
+    CellTrajectoryPanel,
+    MemoryPanel,
+    InputPanel,
+    CellDiagramPanel,
+    EquationsPanel,
+]
 
-__all__ = ["PANELS", "CellTrajectoryPanel", "GateBarsPanel", "GateHeatmapsPanel", "InputPanel", "MemoryPanel"]
+__all__ = [
+    "PANELS",
+    "CellDiagramPanel",
+    "CellTrajectoryPanel",
+    "EquationsPanel",
+    "GateBarsPanel",
+    "GateHeatmapsPanel",
+    "InputPanel",
+    "MemoryPanel",
+]

@@ -1,0 +1,176 @@
+"""Equations: the tutorial's equations, typeset, each followed by this step's numbers.
+
+For one unit (the first selected, or the one chosen here) of the current layer at the
+current step. Every pre-activation is split into its input and recurrent parts, the bias,
+and forget_bias, peepholes and clipping when the model has them; the parts add up to the
+number inside the sigmoid, whose value is the recorded gate.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QTextBrowser, QVBoxLayout, QWidget
+
+from lstm_viz.engine.explain import UnitStep, unit_step
+from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.style import QUANTITY_COLORS
+
+MATH = "font-family: 'DejaVu Serif', 'Times New Roman', serif; font-size: 13pt;"
+NUMBERS = "font-family: 'DejaVu Sans Mono', monospace; font-size: 10pt; color: #222;"
+
+# The tutorial's letter for each gate, its two names, and its squashing function.
+GATE_TEXT = {
+    "forget": ("K", "Keep (forget) gate", "σ"),
+    "input": ("I", "Write (input) gate", "σ"),
+    "candidate": ("C", "Candidate", "tanh"),
+    "output": ("O", "Read (output) gate", "σ"),
+}
+
+
+def num(value: float, signed: bool = False) -> str:
+    """A number as the panel shows it: four decimals and a real minus sign."""
+    text = f"{value:+.4f}" if signed else f"{value:.4f}"
+    return text.replace("-", "−")
+
+
+def sub(base: str, index: str) -> str:
+    return f"<i>{base}</i><sub>{index}</sub>"
+
+
+T = "<i>t</i>"
+T_PREV = "<i>t</i>−1"
+
+
+def gate_html(u: UnitStep, gate: str) -> str:
+    letter, name, squash = GATE_TEXT[gate]
+    terms = u.gates[gate]
+    symbolic = f"{sub('W', letter)}·[{sub('S', T_PREV)}, {sub('x', T)}] + {sub('B', letter)}"
+    parts = [
+        f"{num(terms.input_part)} <span style='color:#777'>(input)</span>",
+        f"{num(terms.recurrent_part, True)} <span style='color:#777'>(recurrent)</span>",
+        f"{num(terms.bias, True)} <span style='color:#777'>(bias)</span>",
+    ]
+    if gate == "forget" and terms.forget_bias:
+        symbolic += " + forget_bias"
+        parts.append(f"{num(terms.forget_bias, True)} <span style='color:#777'>(forget_bias)</span>")
+    if terms.peephole:
+        cell = sub("Cell", T) if gate == "output" else sub("Cell", T_PREV)
+        symbolic += f" + {sub('p', letter)}·{cell}"
+        parts.append(f"{num(terms.peephole, True)} <span style='color:#777'>(peephole)</span>")
+    inner = " ".join(parts)
+    z = terms.total
+    clip = ""
+    if terms.clip is not None:
+        symbolic = f"clip({symbolic}, ±{terms.clip:g})"
+        clip = f" → clip = {num(terms.clipped)}" if terms.clipped != z else " (inside the clip)"
+    color = QUANTITY_COLORS[gate]
+    return (
+        f"<p style='margin:6px 0 2px 0'><b style='color:{color}'>{name}</b></p>"
+        f"<p style='{MATH} margin:0'>{sub(letter, T)} = {squash}({symbolic})</p>"
+        f"<p style='{NUMBERS} margin:0 0 0 18px'>= {squash}({inner})<br>"
+        f"= {squash}({num(z)}){clip} = <b>{num(terms.value)}</b></p>"
+    )
+
+
+def equations_html(u: UnitStep, label: str) -> str:
+    g = u.gates
+    K, Iv, C, O = (g[name].recorded for name in ("forget", "input", "candidate", "output"))
+    head = f"<p style='font-size:11pt'><b>Unit {u.unit}</b> · layer {u.layer} · <i>t</i> = {u.step}"
+    head += f" ({label!r})</p>" if label else "</p>"
+    blocks = [head]
+    for gate in ("forget", "input", "candidate"):
+        blocks.append(gate_html(u, gate))
+    blocks.append(
+        f"<p style='margin:6px 0 2px 0'><b style='color:{QUANTITY_COLORS['old']}'>Old memory kept</b></p>"
+        f"<p style='{MATH} margin:0'>{sub('Old', T)} = {sub('K', T)} × {sub('Cell', T_PREV)}</p>"
+        f"<p style='{NUMBERS} margin:0 0 0 18px'>= {num(K)} × {num(u.cell_prev)} = <b>{num(u.old)}</b></p>"
+    )
+    blocks.append(
+        f"<p style='margin:6px 0 2px 0'><b style='color:{QUANTITY_COLORS['new']}'>New memory written</b></p>"
+        f"<p style='{MATH} margin:0'>{sub('New', T)} = {sub('I', T)} × {sub('C', T)}</p>"
+        f"<p style='{NUMBERS} margin:0 0 0 18px'>= {num(Iv)} × {num(C)} = <b>{num(u.new)}</b></p>"
+    )
+    cell_rhs = f"{sub('Old', T)} + {sub('New', T)}"
+    cell_numbers = f"= {num(u.old)} {num(u.new, True)} = <b>{num(u.cell_unclipped)}</b>"
+    if u.cell_clip is not None:
+        cell_rhs = f"clip({cell_rhs}, ±{u.cell_clip:g})"
+        if abs(u.cell - u.cell_unclipped) > 1e-7:
+            cell_numbers += f" → clip = <b>{num(u.cell)}</b>"
+    blocks.append(
+        f"<p style='margin:6px 0 2px 0'><b style='color:{QUANTITY_COLORS['cell']}'>Memory cell</b></p>"
+        f"<p style='{MATH} margin:0'>{sub('Cell', T)} = {cell_rhs}</p>"
+        f"<p style='{NUMBERS} margin:0 0 0 18px'>{cell_numbers}</p>"
+    )
+    blocks.append(gate_html(u, "output"))
+    out = (
+        f"<p style='margin:6px 0 2px 0'><b style='color:{QUANTITY_COLORS['hidden']}'>Output (what is read)</b></p>"
+        f"<p style='{MATH} margin:0'>{sub('Output', T)} = {sub('O', T)} × tanh({sub('Cell', T)})</p>"
+        f"<p style='{NUMBERS} margin:0 0 0 18px'>= {num(O)} × tanh({num(u.cell)}) = {num(O)} × {num(u.tanh_cell)}"
+        f" = <b>{num(u.hidden_unprojected)}</b></p>"
+    )
+    if u.projected:
+        out += (
+            f"<p style='{NUMBERS} margin:0 0 0 18px; color:#555'>This layer projects: its output "
+            f"{sub('S', T)} = {sub('W', 'proj')}·{sub('Output', T)} mixes every unit's Output.</p>"
+        )
+    blocks.append(out)
+    return "".join(blocks)
+
+
+class EquationsPanel(Panel):
+    title = "Equations with this step's numbers"
+    object_name = "EquationsPanel"
+    area = Qt.DockWidgetArea.RightDockWidgetArea
+
+    def build(self):
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(4, 2, 4, 2)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Unit"))
+        self.unit = QSpinBox()
+        self.unit.setToolTip("The unit whose equations are shown (the first selected unit by default)")
+        self.unit.valueChanged.connect(lambda _: self._show())
+        bar.addWidget(self.unit)
+        bar.addStretch(1)
+        layout.addLayout(bar)
+        self.text = QTextBrowser()
+        self.text.setOpenLinks(False)
+        layout.addWidget(self.text, 1)
+        self.setWidget(container)
+        self.current: UnitStep | None = None
+
+    def on_trace(self):
+        self.unit.blockSignals(True)
+        self.unit.setRange(0, self.session.layer_trace.hidden_size - 1)
+        self.unit.blockSignals(False)
+
+    def on_selection(self):
+        if self.session.selected:
+            self.unit.blockSignals(True)
+            self.unit.setValue(self.session.selected[0])
+            self.unit.blockSignals(False)
+
+    def on_step(self, step):
+        self._show()
+
+    def _show(self):
+        session = self.session
+        if session.loaded is None:
+            return
+        lt = session.layer_trace
+        if not lt.is_lstm:
+            self.current = None
+            self.text.setHtml("<p>This model is a plain tanh RNN: it has no gates and no memory cell.</p>")
+            return
+        self.current = unit_step(
+            session.model,
+            session.trace,
+            layer=session.layer,
+            unit=self.unit.value(),
+            step=session.step,
+            batch=session.batch,
+        )
+        scroll = self.text.verticalScrollBar().value()
+        self.text.setHtml(equations_html(self.current, session.label()))
+        self.text.verticalScrollBar().setValue(scroll)

@@ -71,9 +71,12 @@ class UnitStep:
     input_norm: float = 0.0
 
 
-def layer_input(trace: Trace, layer: int) -> np.ndarray:
-    """(B, T, D) what ``layer`` read."""
-    return trace.layer_input if layer == 0 else trace.layers[layer - 1].layer_output
+def layer_input_at(trace: Trace, layer: int, batch: int, step: int) -> np.ndarray:
+    """(D,) what ``layer`` read at ``step``."""
+    if layer == 0:
+        return trace.layer_input[batch, step]
+    below = trace.layers[layer - 1]
+    return np.concatenate([d.hidden[batch, step] for d in below.directions()])
 
 
 def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: int = 0) -> UnitStep:
@@ -82,9 +85,14 @@ def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: i
     entry = model.layers[layer]
     params = entry[0] if isinstance(entry, tuple | list) else entry  # a bidirectional pair: its forward layer
     H = lt.hidden_size
-    x = np.asarray(layer_input(trace, layer)[batch, step], dtype=np.float64)
-    h_prev = np.asarray(lt.hidden_prev[batch, step], dtype=np.float64)
-    c_prev = float(lt.cell_prev[batch, step, unit])
+    x = np.asarray(layer_input_at(trace, layer, batch, step), dtype=np.float64)
+    previous = step + 1 if lt.reverse_time else step - 1
+    if 0 <= previous < trace.length:
+        h_prev = np.asarray(lt.hidden[batch, previous], dtype=np.float64)
+        c_prev = float(lt.cell[batch, previous, unit])
+    else:
+        h_prev = np.asarray(lt.initial_hidden[batch], dtype=np.float64)
+        c_prev = float(lt.initial_cell[batch, unit])
     c = float(lt.cell[batch, step, unit])
     result = UnitStep(layer=layer, unit=unit, step=step, cell_prev=c_prev, cell=c, cell_clip=lt.cell_clip)
     for k, gate in enumerate(GATE_ORDER):

@@ -168,6 +168,14 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
 
     transport = window.transport
     transport.loop.setChecked(True)
+    for name in ("CellDiagramPanel", "EquationsPanel"):  # tabs by default: float them, so all are on screen
+        panel(window, name).setFloating(True)
+        panel(window, name).show()
+    qtbot.wait(10)
+    assert all(not p.visibleRegion().isEmpty() for p in window.panels)
+    steps = []
+    window.session.stepChanged.connect(steps.append)
+    equations = panel(window, "EquationsPanel")
     for _ in range(300):
         transport._tick()
     tracemalloc.start()
@@ -181,6 +189,12 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
     tracemalloc.stop()
     assert all(p.isVisible() for p in window.panels)
     assert grown < 2_000_000
+    assert len(steps) == 20_300
+    qtbot.wait(60)  # the equations render at most every 40 ms during playback
+    step = window.session.step  # the last step is what every panel shows
+    assert equations.current.step == step and panel(window, "CellDiagramPanel").canvas.texts["caption"].endswith(
+        f"t = {step}"
+    )
 
 
 def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhile(window, qtbot, tmp_path):

@@ -67,10 +67,17 @@ class Panel(QDockWidget):
     def _step(self, step: int) -> None:
         if self.session.loaded is None:
             return
-        if self.isHidden():  # closed panels catch up when shown again
+        if self.isHidden() or self.visibleRegion().isEmpty():
+            # closed, or behind another tab: catch up when shown (see _shown, paintEvent)
             self._stale = True
             return
         self.on_step(step)
+
+    def paintEvent(self, event):
+        super().paintEvent(event)
+        if self._stale and self.session.loaded is not None:
+            self._stale = False
+            self.on_step(self.session.step)
 
     def _shown(self, visible: bool) -> None:
         if visible and self._stale and self.session.loaded is not None:

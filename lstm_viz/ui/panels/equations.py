@@ -8,12 +8,16 @@ number inside the sigmoid, whose value is the recorded gate.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import time
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QTextBrowser, QVBoxLayout, QWidget
 
 from lstm_viz.engine.explain import UnitStep, unit_step
 from lstm_viz.ui.panels.base import Panel
 from lstm_viz.ui.style import QUANTITY_COLORS
+
+RENDER_MS = 40  # at most 25 renders a second during playback
 
 MATH = "font-family: 'DejaVu Serif', 'Times New Roman', serif; font-size: 13pt;"
 NUMBERS = "font-family: 'DejaVu Sans Mono', monospace; font-size: 10pt; color: #222;"
@@ -139,6 +143,10 @@ class EquationsPanel(Panel):
         layout.addWidget(self.text, 1)
         self.setWidget(container)
         self.current: UnitStep | None = None
+        self._rendered_at = 0.0
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.timeout.connect(self._show)
 
     def on_trace(self):
         self.unit.blockSignals(True)
@@ -152,9 +160,22 @@ class EquationsPanel(Panel):
             self.unit.blockSignals(False)
 
     def on_step(self, step):
+        # Typesetting costs about 2 ms: during fast playback render at most every
+        # RENDER_MS, always ending on the step the session is at.
+        now = time.perf_counter()
+        wait_ms = RENDER_MS - (now - self._rendered_at) * 1000
+        if wait_ms <= 0:
+            self._show()
+        elif not self._pending.isActive():
+            self._pending.start(int(wait_ms) + 1)
+
+    def settle(self) -> None:
+        """Render the current step now (for screenshots and tests)."""
+        self._pending.stop()
         self._show()
 
     def _show(self):
+        self._rendered_at = time.perf_counter()
         session = self.session
         if session.loaded is None:
             return

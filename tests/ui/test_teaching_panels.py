@@ -1,0 +1,124 @@
+"""The cell diagram and the equations panel show the engine's numbers for the chosen unit."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtGui import QColor
+
+from lstm_viz import LSTM
+from lstm_viz.engine.explain import unit_step
+from lstm_viz.io.sequences import Sequence
+from lstm_viz.ui.panels.diagram import BOX_H, BOX_W, GATE_X, GATE_Y
+from lstm_viz.ui.panels.equations import num
+from lstm_viz.ui.session import Loaded
+from tests.ui.conftest import panel
+
+
+def show(window, name):
+    p = panel(window, name)
+    p.raise_()
+    return p
+
+
+def test_equations_show_this_steps_numbers(window, qtbot):
+    equations = show(window, "EquationsPanel")
+    window.session.select_units([10])
+    window.session.set_step(21)
+    equations.settle()
+    lt = window.session.trace.layers[0]
+    u = equations.current
+    assert (u.unit, u.step) == (10, 21)
+    text = equations.text.toPlainText()
+    f = u.gates["forget"]
+    assert f.input_part + f.recurrent_part + f.bias == pytest.approx(f.total, abs=1e-12)
+    assert f.value == pytest.approx(lt.forget[0, 21, 10], abs=1e-6)
+    assert f"σ({f.total:.4f}) = {lt.forget[0, 21, 10]:.4f}" in text
+    parts = f"σ({num(f.input_part)} (input) {num(f.recurrent_part, True)} (recurrent) {num(f.bias, True)} (bias))"
+    assert parts in text
+    old, new, cell = lt.old[0, 21, 10], lt.new[0, 21, 10], lt.cell[0, 21, 10]
+    assert f"= {lt.forget[0, 21, 10]:.4f} × {lt.cell[0, 20, 10]:.4f} = {old:.4f}".replace("-", "−") in text
+    assert f"= {old:.4f} {new:+.4f} = {cell:.4f}".replace("-", "−") in text
+    h = lt.hidden[0, 21, 10]
+    assert f"= {h:.4f}".replace("-", "−") in text
+    assert "Keep (forget) gate" in text and "Write (input) gate" in text and "Read (output) gate" in text
+
+
+def test_equations_name_every_option_the_model_has(window, qtbot):
+    model = LSTM.random(2, [3], seed=4, peepholes=True, forget_bias=1.0, cell_clip=0.2, gate_clip=1.5)
+    x = np.random.default_rng(0).normal(size=(1, 12, 2)).astype(np.float32) * 3
+    trace = model.run(x)
+    window.session.set_loaded(Loaded(model, Sequence(x), trace, "options"))
+    equations = show(window, "EquationsPanel")
+    lt = trace.layers[0]
+    step, unit = next((t, u) for t in range(1, 12) for u in range(3) if abs(lt.cell_unclipped[0, t, u]) > 0.2)
+    window.session.select_units([unit])
+    window.session.set_step(step)
+    equations.settle()
+    text = equations.text.toPlainText()
+    assert "(forget_bias)" in text and "(peephole)" in text and "clip(" in text and "→ clip = " in text
+    expected = unit_step(model, trace, layer=0, unit=unit, step=step)
+    for gate, terms in expected.gates.items():
+        assert terms.value == pytest.approx(getattr(lt, gate)[0, step, unit], abs=2e-6)
+    assert f"{lt.cell[0, step, unit]:.4f}".replace("-", "−") in text
+
+
+def test_the_diagram_shows_the_recorded_values(window, qtbot):
+    diagram = show(window, "CellDiagramPanel")
+    window.session.select_units([10])
+    window.session.set_step(21)
+    diagram.settle()
+    lt = window.session.trace.layers[0]
+    texts = diagram.canvas.texts
+    assert texts["forget"] == f"keep K = {lt.forget[0, 21, 10]:.4f}"
+    assert texts["input"] == f"write I = {lt.input[0, 21, 10]:.4f}"
+    assert texts["candidate"] == f"candidate C = {lt.candidate[0, 21, 10]:+.4f}"
+    assert texts["output"] == f"read O = {lt.output[0, 21, 10]:.4f}"
+    assert texts["cell_prev"] == f"c(t−1) = {lt.cell[0, 20, 10]:+.4f}"
+    assert texts["old"] == f"old = {lt.old[0, 21, 10]:+.4f}" and texts["new"] == f"new = {lt.new[0, 21, 10]:+.4f}"
+    assert texts["cell"] == f"c(t) = {lt.cell[0, 21, 10]:+.4f}"
+    assert texts["hidden"] == f"h(t) = {lt.hidden[0, 21, 10]:+.4f}"
+    assert diagram.canvas.shown["old"] + diagram.canvas.shown["new"] == pytest.approx(lt.cell[0, 21, 10], abs=1e-6)
+
+    # what is drawn: the keep glyph is filled in the gate's colour to the gate's value
+    image = diagram.canvas.grab().toImage()
+    box = QRectF(GATE_X["forget"] - BOX_W / 2 + 4, GATE_Y - BOX_H / 2 + 4, BOX_W - 8, BOX_H - 8)
+    top, bottom = diagram.canvas.from_diagram(box.topLeft()), diagram.canvas.from_diagram(box.bottomRight())
+    column = int(top.x() + 3)  # left of the σ sign
+    filled = [
+        QColor(image.pixel(column, y)).blue() > 150 and QColor(image.pixel(column, y)).red() < 200
+        for y in range(int(top.y()), int(bottom.y()))
+    ]
+    assert np.mean(filled) == pytest.approx(lt.forget[0, 21, 10], abs=0.12)
+
+    # hover names the element in both vocabularies with its equation and value
+    centre = diagram.canvas.from_diagram(QPointF(GATE_X["input"], GATE_Y))
+    element = diagram.canvas.element_at(centre)
+    description = diagram.canvas.describe(element)
+    assert "Write gate I(t)" in description and "input gate" in description
+    assert f"{lt.input[0, 21, 10]:.4f}" in description and "σ(W_I" in description
+
+
+def test_the_diagram_eases_between_steps_and_ends_on_the_exact_values(window, qtbot):
+    diagram = show(window, "CellDiagramPanel")
+    window.session.select_units([10])
+    window.session.set_step(2)
+    diagram.settle()
+    start = dict(diagram.canvas.shown)
+    qtbot.wait(300)  # a step after a pause eases
+    window.session.set_step(3)
+    assert diagram.canvas.animation.state() == diagram.canvas.animation.State.Running
+    qtbot.waitUntil(lambda: diagram.canvas.animation.state() != diagram.canvas.animation.State.Running, timeout=2000)
+    lt = window.session.trace.layers[0]
+    assert diagram.canvas.shown["cell"] == pytest.approx(lt.cell[0, 3, 10], abs=1e-9)
+    assert start["cell"] == pytest.approx(lt.cell[0, 2, 10], abs=1e-9)
+
+
+def test_whole_layer_mode_shows_every_unit(window, qtbot):
+    diagram = show(window, "CellDiagramPanel")
+    diagram.vector.setChecked(True)
+    window.session.set_step(5)
+    diagram.settle()
+    lt = window.session.trace.layers[0]
+    np.testing.assert_array_equal(diagram.canvas.vectors["forget"], lt.forget[0, 5])
+    np.testing.assert_allclose(diagram.canvas.vectors["old"], lt.old[0, 5], rtol=1e-6)
+    assert diagram.canvas.grab().toImage().width() > 0

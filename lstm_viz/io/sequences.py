@@ -445,9 +445,20 @@ def load_text_sequence(
     if text_mode not in ("chars", "words"):
         raise InputError(f"text_mode must be 'chars' or 'words', got {text_mode!r}")
     text = _read_text(path)
+    if not (list(text) if text_mode == "chars" else WORD.findall(text)):
+        raise FileFormatError(path, "holds no text (an empty sequence)")
+    return text_sequence(text, text_mode=text_mode, vocabulary=vocabulary, source=os.fspath(path))
+
+
+def text_sequence(
+    text: str, *, text_mode: str = "chars", vocabulary: list[str] | None = None, source: str | None = None
+) -> Sequence:
+    """One-hot characters (or words) of ``text``; tokens outside ``vocabulary`` are all-zero."""
+    if text_mode not in ("chars", "words"):
+        raise InputError(f"text_mode must be 'chars' or 'words', got {text_mode!r}")
     tokens = list(text) if text_mode == "chars" else WORD.findall(text)
     if not tokens:
-        raise FileFormatError(path, "holds no text (an empty sequence)")
+        raise InputError("the text is empty (an empty sequence)")
     vocab = list(vocabulary) if vocabulary is not None else sorted(set(tokens))
     index = {tok: k for k, tok in enumerate(vocab)}
     codes = np.array([index.get(tok, -1) for tok in tokens], np.int64)
@@ -459,9 +470,46 @@ def load_text_sequence(
     encoding = f"one-hot {'characters' if text_mode == 'chars' else 'words'}"
     if not known.all():
         encoding += f" ({int((~known).sum())} outside the vocabulary: all-zero)"
+    return Sequence(values, labels=labels, feature_names=names, encoding=encoding, source=source, vocabulary=vocab)
+
+
+def dna_sequence(bases: str, *, rna: bool = False) -> Sequence:
+    """One-hot bases of ``bases`` (IUPAC codes shared among their bases), as a FASTA record would be."""
+    seq = "".join(bases.split())
+    if not seq:
+        raise InputError("no bases (an empty sequence)")
+    raw = np.frombuffer(seq.encode("ascii", "replace"), np.uint8)
+    onehot = BASES[raw]
+    bad = np.isnan(onehot[:, 0])
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"base {k + 1}: {seq[k]!r} is not a nucleotide or IUPAC code")
+    features = ["A", "C", "G", "U" if rna or "U" in seq.upper() else "T"]
     return Sequence(
-        values, labels=labels, feature_names=names, encoding=encoding, source=os.fspath(path), vocabulary=vocab
+        onehot[None].copy(),
+        labels=list(seq),
+        feature_names=features,
+        encoding="one-hot bases (IUPAC codes shared among their bases)",
+        vocabulary=features,
     )
+
+
+def encode_token(sequence: Sequence, token: str) -> np.ndarray:
+    """The input row one token of ``sequence``'s kind becomes: a base, or a vocabulary entry."""
+    if sequence.encoding.startswith("one-hot bases"):
+        row = BASES[ord(token)] if len(token) == 1 and ord(token) < 256 else np.full(4, np.nan)
+        if np.isnan(row[0]):
+            raise InputError(f"{token!r} is not a nucleotide or IUPAC code")
+        return row.copy()
+    vocabulary = sequence.vocabulary or []
+    shown = ["\\n" if tok == "\n" else tok for tok in vocabulary]
+    if token not in vocabulary and token not in shown:
+        sample = "".join(vocabulary[:40]) if all(len(v) == 1 for v in vocabulary) else ", ".join(vocabulary[:12])
+        raise InputError(f"{token!r} is not in the model's vocabulary ({len(vocabulary)} tokens: {sample!r}…)")
+    index = vocabulary.index(token) if token in vocabulary else shown.index(token)
+    row = np.zeros(len(vocabulary), np.float32)
+    row[index] = 1.0
+    return row
 
 
 # -- FASTA -----------------------------------------------------------------------------

@@ -141,6 +141,10 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self._build_menus()
         self.default_state = self._default_layout()
+        for panel in self.panels:
+            if hasattr(panel, "requested") and hasattr(panel, "restoreRequested"):
+                panel.requested.connect(self.run_what_if)
+                panel.restoreRequested.connect(self.session.clear_what_if)
         self.restore_layout()
         self.session.traceChanged.connect(self._on_trace)
         self.session.stepChanged.connect(self._on_step)
@@ -170,7 +174,7 @@ class MainWindow(QMainWindow):
             docks[panel.objectName()] = dock
         gates, heat = docks["GateBarsPanel"], docks["GateHeatmapsPanel"]
         traj, memory, inputs = docks["CellTrajectoryPanel"], docks["MemoryPanel"], docks["InputPanel"]
-        diagram, equations = docks["CellDiagramPanel"], docks["EquationsPanel"]
+        diagram, equations, whatif = docks["CellDiagramPanel"], docks["EquationsPanel"], docks["WhatIfPanel"]
         scratch.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
         scratch.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
         scratch.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
@@ -179,9 +183,10 @@ class MainWindow(QMainWindow):
         # The teaching panels share places with the plots, as tabs.
         scratch.tabifyDockWidget(traj, diagram)
         scratch.tabifyDockWidget(memory, equations)
-        traj.raise_()
-        memory.raise_()
-        placed = {gates, heat, traj, memory, inputs, diagram, equations}
+        scratch.tabifyDockWidget(inputs, whatif)
+        for front in (traj, memory, inputs):
+            front.raise_()
+        placed = {gates, heat, traj, memory, inputs, diagram, equations, whatif}
         for panel in self.panels:  # any other panel goes to its own side
             if docks[panel.objectName()] not in placed:
                 scratch.addDockWidget(panel.area, docks[panel.objectName()])
@@ -375,14 +380,23 @@ class MainWindow(QMainWindow):
             what = sequence_path or model_path or "the model"
             self.show_error(f"Could not open {Path(str(what)).name}", message)
 
+        self._run_job(work, done, failed, "Loading and recording every gate…", wait=wait)
+
+    def _run_job(self, work, done, failed, message: str, wait: bool = False) -> None:
+        """Run ``work(progress, cancelled)`` in a worker with a progress dialog (or at once)."""
         if wait:
             try:
-                done(work(lambda *_: None, lambda: False))
+                result = work(lambda *_: None, lambda: False)
             except LstmVizError as exc:
                 failed(str(exc))
+                return
+            done(result)
             return
+        if self.job is not None and self.job.isRunning():
+            self.job.cancel()
+            self.job.wait()
         self.job = Job(work, self)
-        self.progress = QProgressDialog("Loading and recording every gate…", "Cancel", 0, 0, self)
+        self.progress = QProgressDialog(message, "Cancel", 0, 0, self)
         self.progress.setWindowTitle("lstm-viz")
         self.progress.setMinimumDuration(400)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
@@ -392,6 +406,47 @@ class MainWindow(QMainWindow):
         self.job.failed.connect(failed)
         self.job.stopped.connect(self._cancelled)
         self.job.start()
+
+    # -- what-if and typed input ---------------------------------------------------------
+    def run_what_if(self, clamps, edits, wait: bool = False) -> None:
+        """Re-run the loaded trace with ``clamps`` and input ``edits`` ({step: (row, label)})."""
+        from dataclasses import replace
+
+        from lstm_viz.engine.whatif import rerun
+        from lstm_viz.ui.session import WhatIf
+
+        loaded = self.session.loaded
+        if loaded is None:
+            return
+        whatif_panel = next((p for p in self.panels if hasattr(p, "restoreRequested")), None)
+        if not clamps and not edits:
+            self.session.clear_what_if()
+            return
+        batch = self.session.batch
+        x = loaded.trace.x.copy()
+        batch_labels = [list(labels) for labels in loaded.sequence.batch_labels]
+        for step, (row, label) in edits.items():
+            x[batch, step] = row
+            batch_labels[batch][step] = label
+        start = min([c.start for c in clamps] + list(edits))
+        model, base = loaded.model, loaded.trace
+
+        def work(progress, cancelled):
+            return rerun(model, base, x, start=start, clamps=clamps)
+
+        def done(trace):
+            self._finish()
+            sequence = replace(loaded.sequence, values=x, batch_labels=batch_labels, labels=list(batch_labels[0]))
+            parts = [c.describe() for c in clamps] + [f"input at t = {t} set to {e[1]!r}" for t, e in edits.items()]
+            self.session.set_what_if(WhatIf(trace, sequence, "; ".join(parts), start))
+
+        def failed(message):
+            self._finish()
+            if whatif_panel is not None:
+                whatif_panel.failed(message)
+            self.status.setText(message.splitlines()[0])
+
+        self._run_job(work, done, failed, "Re-running from the changed step…", wait=wait or x.shape[1] <= 2000)
 
     def _progress(self, done, total):
         if self.progress is not None:
@@ -472,6 +527,10 @@ class MainWindow(QMainWindow):
             f"{loaded.sequence.batch_size} sequence(s) x {self.session.length} steps · layers of {sizes} units · "
             f"{loaded.sequence.encoding}"
         )
+        if self.session.what_if is not None:
+            self.status.setText(
+                f"What-if, re-run from t = {self.session.what_if.start}: {self.session.what_if.description}"
+            )
 
     def _on_step(self, step):
         model = self.session.model

@@ -7,6 +7,7 @@ from lstm_viz.ui.panels.heatmaps import GateHeatmapsPanel
 from lstm_viz.ui.panels.input import InputPanel
 from lstm_viz.ui.panels.memory import MemoryPanel
 from lstm_viz.ui.panels.trajectories import CellTrajectoryPanel
+from lstm_viz.ui.panels.whatif import WhatIfPanel
 
 PANELS = [
     GateBarsPanel,
@@ -16,6 +17,7 @@ PANELS = [
     InputPanel,
     CellDiagramPanel,
     EquationsPanel,
+    WhatIfPanel,
 ]
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "GateHeatmapsPanel",
     "InputPanel",
     "MemoryPanel",
+    "WhatIfPanel",
 ]

@@ -40,7 +40,9 @@ class MemoryPanel(Panel):
             x=[], height=[], width=0.3, brush=QUANTITY_COLORS["hidden"], pen=None, name="output = read x tanh(c)"
         )
         self.cell = Markers(size=30, pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3), dash=True)
-        for item in (self.old, self.new, self.out, self.cell):
+        # the original run's cell, while a what-if is shown
+        self.ghost = Markers(size=30, pen=pg.mkPen("#555", width=2, style=Qt.PenStyle.DotLine), dash=True)
+        for item in (self.old, self.new, self.out, self.cell, self.ghost):
             self.plot.addItem(item)
         # Markers draws itself; the legend gets a sample of the same dash.
         sample = pg.PlotDataItem([], [], pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3))
@@ -58,6 +60,7 @@ class MemoryPanel(Panel):
         self.setWidget(container)
         self.units: list[int] = []
         self.available = False
+        self.original_cell = None
 
     def on_trace(self):
         lt = self.session.layer_trace
@@ -68,17 +71,15 @@ class MemoryPanel(Panel):
             self.new_values = lt.new[b]
             self.cell_values = lt.cell[b]
             self.out_values = lt.hidden_unprojected[b]
-        # Fixed y range from the data, so the bars move rather than the axis.
+            self.original_cell = self.session.original_quantity("cell")
+        # Fixed y range from the data (and the original run's cell, for its ghost), so the
+        # bars move rather than the axis.
         if self.available:
-            low = (
-                float(
-                    min(
-                        self.old_values.min(), self.new_values.min(), self.cell_values.min(), self.out_values.min(), 0.0
-                    )
-                )
-                * 1.1
-            )
-            high = float(max(self.old_values.max(), self.new_values.max(), self.cell_values.max(), 0.0)) * 1.1
+            arrays = [self.old_values, self.new_values, self.cell_values, self.out_values]
+            if self.original_cell is not None:
+                arrays.append(self.original_cell)
+            low = min(min(float(a.min()) for a in arrays), 0.0) * 1.1
+            high = max(max(float(a.max()) for a in arrays), 0.0) * 1.1
             self.plot.setYRange(low, max(high, low + 1e-3))
 
     def on_selection(self):
@@ -121,8 +122,12 @@ class MemoryPanel(Panel):
         self.new.setOpts(x=x - 0.18, height=new, y0=old)
         self.out.setOpts(x=x + 0.2, height=self.out_values[step, u], y0=np.zeros(len(u)))
         self.cell.setData(x=x - 0.18, y=self.cell_values[step, u])
+        was = self.original_cell[step, u] if self.original_cell is not None else None
+        self.ghost.setData(x=x - 0.18 if was is not None else [], y=was if was is not None else [])
         rows = [
             f"unit {unit}: old {o:+.3f} + new {n:+.3f} = cell {c:+.3f} → output {h:+.3f}"
             for unit, o, n, c, h in zip(u, old, new, self.cell_values[step, u], self.out_values[step, u])
         ]
+        if was is not None:
+            rows = [f"{row}   (was {w:+.3f})" for row, w in zip(rows, was)]
         self.numbers.setText("\n".join(rows[:4]) + ("\n…" if len(rows) > 4 else ""))

@@ -37,6 +37,7 @@ class CellTrajectoryPanel(Panel):
         self.legend = self.plot.addLegend(offset=(10, 5), colCount=4, brush=LEGEND_BRUSH)
         layout.addWidget(self.plot, 1)
         self.curves: list[pg.PlotDataItem] = []
+        self.ghosts: list[pg.PlotDataItem] = []  # the original run, while a what-if is shown
         self.marker = Markers(size=10, pen=pg.mkPen("#000", width=1.5))
         self.marker.setZValue(60)
         self.plot.addItem(self.marker, ignoreBounds=True)
@@ -80,8 +81,25 @@ class CellTrajectoryPanel(Panel):
                 self.legend.addItem(curve, f"unit {units[k]}")
             else:
                 curve.setVisible(False)
+        original = self.session.original_quantity(name)
+        while len(self.ghosts) < len(units):
+            ghost = self.plot.plot([], [])
+            ghost.setZValue(-5)
+            cache_static(ghost)
+            self.ghosts.append(ghost)
+        for k, ghost in enumerate(self.ghosts):
+            visible = original is not None and k < len(units)
+            ghost.setVisible(visible)
+            if visible:
+                color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220, alpha=110)
+                pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
+                ghost.setData(np.arange(self.session.length), original[: self.session.length, units[k]], pen=pen)
+        if original is not None:
+            self.legend.addItem(self.ghosts[0], "original (before the what-if)")
         self.plot.setLabel("left", dict(CHOICES)[name])
         shown = values[:, units]
+        if original is not None:
+            shown = np.concatenate([shown, original[: self.session.length, units]])
         low, high = float(shown.min()), float(shown.max())
         pad = 0.05 * (high - low or 1.0)
         self.plot.setYRange(low - pad, high + pad, padding=0)  # fixed: markers must not rescale the view

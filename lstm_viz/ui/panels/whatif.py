@@ -1,0 +1,254 @@
+"""What-if: clamp a gate or edit the input, re-run from that step, compare with the original.
+
+The tutorial's thought experiment (keep = 0, write = 1: the old memory is forgotten and
+overwritten) is one click. Clamps hold a gate of the selected units, or of every unit of
+the layer, at a value from a chosen step on; an edit changes the input at the current step
+(a value per feature for numbers, a character for text, a base for DNA). The re-run starts
+at the earliest change; the trajectory and memory panels show the original ghosted, and
+the units whose memory changed most are listed here. "Restore original" undoes it all.
+
+The panel never runs the engine: it asks (``requested``) and the window runs it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lstm_viz.engine.whatif import Clamp
+from lstm_viz.errors import InputError
+from lstm_viz.io.sequences import encode_token
+from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.style import QUANTITY_LABELS
+
+GATE_CHOICES = ("forget", "input", "candidate", "output")
+TOP = 10  # units listed as changed most
+
+
+class WhatIfPanel(Panel):
+    title = "What if…"
+    object_name = "WhatIfPanel"
+    area = Qt.DockWidgetArea.BottomDockWidgetArea
+
+    requested = Signal(object, object)  # clamps: list[Clamp], edits: {step: (row, label)}
+    restoreRequested = Signal()
+
+    def build(self):
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(6, 4, 6, 4)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Clamp"), 0, 0)
+        self.gate = QComboBox()
+        for gate in GATE_CHOICES:
+            self.gate.addItem(QUANTITY_LABELS[gate], gate)
+        self.gate.currentIndexChanged.connect(self._gate_changed)
+        grid.addWidget(self.gate, 0, 1)
+        grid.addWidget(QLabel("of"), 0, 2)
+        self.who = QComboBox()
+        self.who.addItem("the selected units", "selected")
+        self.who.addItem("every unit of the layer", "all")
+        grid.addWidget(self.who, 0, 3)
+        grid.addWidget(QLabel("to"), 0, 4)
+        self.value = QDoubleSpinBox()
+        self.value.setDecimals(2)
+        self.value.setSingleStep(0.1)
+        self.value.setRange(0.0, 1.0)
+        grid.addWidget(self.value, 0, 5)
+        grid.addWidget(QLabel("from step"), 0, 6)
+        self.start = QSpinBox()
+        self.start.setToolTip("Follows the current step; change it to start elsewhere")
+        grid.addWidget(self.start, 0, 7)
+        self.add = QPushButton("Clamp and re-run")
+        self.add.clicked.connect(self.add_clamp)
+        grid.addWidget(self.add, 0, 8)
+        self.tutorial = QPushButton("Try it: keep = 0, write = 1 from here")
+        self.tutorial.setToolTip(
+            "The tutorial's thought experiment: the selected units forget their memory and take the candidate"
+        )
+        self.tutorial.clicked.connect(self.try_tutorial)
+        grid.addWidget(self.tutorial, 1, 0, 1, 4)
+        grid.addWidget(QLabel("Input at this step"), 1, 4, 1, 2)
+        self.edit = QLineEdit()
+        self.edit.returnPressed.connect(self.apply_edit)
+        grid.addWidget(self.edit, 1, 6, 1, 2)
+        self.apply = QPushButton("Change and re-run")
+        self.apply.clicked.connect(self.apply_edit)
+        grid.addWidget(self.apply, 1, 8)
+        layout.addLayout(grid)
+        lists = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(QLabel("Changes"))
+        self.changes = QListWidget()
+        left.addWidget(self.changes, 1)
+        self.restore = QPushButton("Restore original")
+        self.restore.clicked.connect(self.restore_original)
+        left.addWidget(self.restore)
+        lists.addLayout(left, 1)
+        right = QVBoxLayout()
+        right.addWidget(QLabel("Memory changed most (click to select)"))
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["unit", "largest |Δc|", "Δc at the end"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.cellClicked.connect(lambda row, _: self.session.select_units([int(self.table.item(row, 0).text())]))
+        right.addWidget(self.table, 1)
+        lists.addLayout(right, 1)
+        layout.addLayout(lists, 1)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        self.setWidget(container)
+        self.clamps: list[Clamp] = []
+        self.edits: dict[int, tuple[np.ndarray, str]] = {}
+        self.changed: list[tuple[int, float, float]] = []
+
+    # -- reacting to the session -----------------------------------------------------------
+    def on_trace(self):
+        s = self.session
+        if s.what_if is None:  # a new load (or a restore) starts clean
+            self.clamps, self.edits = [], {}
+            self.changes.clear()
+        self.start.setRange(0, max(0, s.length - 1))
+        self.tutorial.setEnabled(s.layer_trace.is_lstm)
+        self.add.setEnabled(s.layer_trace.is_lstm)
+        self.restore.setEnabled(s.what_if is not None)
+        self._changed_most()
+
+    def on_step(self, step):
+        self.start.setValue(step)
+        s = self.session
+        x = s.trace.x[s.batch, step]
+        if s.sequence.vocabulary is not None:
+            self.edit.setPlaceholderText("a base (A, C, G, T …)" if self._dna() else "one character or word")
+            self.edit.setText(s.label(step))
+        else:
+            self.edit.setPlaceholderText(f"{len(x)} numbers, comma-separated")
+            self.edit.setText(", ".join(f"{v:.6g}" for v in x))
+
+    def _dna(self) -> bool:
+        return self.session.sequence.encoding.startswith("one-hot bases")
+
+    def _gate_changed(self):
+        if self.gate.currentData() == "candidate":
+            self.value.setRange(-1.0, 1.0)
+        else:
+            self.value.setRange(0.0, 1.0)
+
+    # -- asking for a re-run -------------------------------------------------------------------
+    def _units(self):
+        if self.who.currentData() == "all":
+            return None
+        return tuple(self.session.selected)
+
+    def add_clamp(self):
+        s = self.session
+        if s.loaded is None:
+            return
+        units = self._units()
+        if units == ():
+            self.status.setText("Select a unit first (click a heatmap row or a bar), or clamp every unit.")
+            return
+        clamp = Clamp(s.layer, self.gate.currentData(), float(self.value.value()), int(self.start.value()), units)
+        self.clamps.append(clamp)
+        self.changes.addItem(self._describe_clamp(clamp))
+        self._request()
+
+    def try_tutorial(self):
+        s = self.session
+        if s.loaded is None:
+            return
+        units = self._units()
+        if units == ():
+            self.status.setText("Select a unit first, or choose 'every unit of the layer'.")
+            return
+        start = int(self.start.value())
+        for gate, value in (("forget", 0.0), ("input", 1.0)):
+            clamp = Clamp(s.layer, gate, value, start, units)
+            self.clamps.append(clamp)
+            self.changes.addItem(self._describe_clamp(clamp))
+        self._request()
+
+    def apply_edit(self):
+        s = self.session
+        if s.loaded is None:
+            return
+        step = s.step
+        text = self.edit.text().strip()
+        try:
+            if s.sequence.vocabulary is not None:
+                token = self.edit.text() if self.edit.text() == " " else text
+                if self._dna():
+                    token = token.upper()
+                row, label = encode_token(s.sequence, token), token
+            else:
+                numbers = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+                if len(numbers) != s.trace.x.shape[2] or not np.all(np.isfinite(numbers)):
+                    raise InputError(f"give {s.trace.x.shape[2]} finite numbers, comma-separated")
+                row, label = np.array(numbers, np.float32), ", ".join(f"{v:g}" for v in numbers)
+        except (InputError, ValueError) as exc:
+            self.status.setText(f"Input at t = {step}: {exc}")
+            return
+        self.edits[step] = (row, label)
+        self.changes.addItem(f"input at t = {step} set to {label!r}")
+        self._request()
+
+    def _describe_clamp(self, clamp: Clamp) -> str:
+        who = "every unit" if clamp.units is None else "unit " + ", ".join(map(str, clamp.units))
+        return f"{QUANTITY_LABELS[clamp.gate]} of {who} (layer {clamp.layer}) = {clamp.value:g} from t = {clamp.start}"
+
+    def _request(self):
+        self.status.setText("Re-running…")
+        self.requested.emit(list(self.clamps), dict(self.edits))
+
+    def restore_original(self):
+        self.clamps, self.edits = [], {}
+        self.changes.clear()
+        self.status.setText("")
+        self.restoreRequested.emit()
+
+    def failed(self, message: str) -> None:
+        """The window could not run the request: undo the last change and say why."""
+        if self.changes.count():
+            self.changes.takeItem(self.changes.count() - 1)
+        self.status.setText(message)
+
+    # -- comparing ------------------------------------------------------------------------------
+    def _changed_most(self):
+        s = self.session
+        original = s.original_quantity("cell") if s.layer_trace.is_lstm else s.original_quantity("hidden")
+        self.table.setRowCount(0)
+        self.changed = []
+        if original is None:
+            if s.what_if is None:
+                self.status.setText("")
+            return
+        now = s.quantity("cell" if s.layer_trace.is_lstm else "hidden")[: s.length]
+        diff = now - original[: s.length]
+        largest = np.abs(diff).max(axis=0)
+        order = np.argsort(largest)[::-1][:TOP]
+        self.changed = [(int(u), float(largest[u]), float(diff[-1, u])) for u in order]
+        self.table.setRowCount(len(self.changed))
+        for row, (unit, big, end) in enumerate(self.changed):
+            for col, text in enumerate((str(unit), f"{big:.4f}", f"{end:+.4f}")):
+                self.table.setItem(row, col, QTableWidgetItem(text))
+        self.status.setText(
+            f"Re-ran from t = {s.what_if.start}. Ghosted lines in the trajectories and memory panels are the original."
+        )

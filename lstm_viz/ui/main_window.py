@@ -145,6 +145,9 @@ class MainWindow(QMainWindow):
             if hasattr(panel, "requested") and hasattr(panel, "restoreRequested"):
                 panel.requested.connect(self.run_what_if)
                 panel.restoreRequested.connect(self.session.clear_what_if)
+            if hasattr(panel, "typed"):
+                panel.typed.connect(lambda text: self.run_typed(text=text))
+                panel.tableEdited.connect(lambda values: self.run_typed(values=values))
         self.restore_layout()
         self.session.traceChanged.connect(self._on_trace)
         self.session.stepChanged.connect(self._on_step)
@@ -175,6 +178,7 @@ class MainWindow(QMainWindow):
         gates, heat = docks["GateBarsPanel"], docks["GateHeatmapsPanel"]
         traj, memory, inputs = docks["CellTrajectoryPanel"], docks["MemoryPanel"], docks["InputPanel"]
         diagram, equations, whatif = docks["CellDiagramPanel"], docks["EquationsPanel"], docks["WhatIfPanel"]
+        typing = docks["TypingPanel"]
         scratch.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
         scratch.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
         scratch.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
@@ -184,9 +188,10 @@ class MainWindow(QMainWindow):
         scratch.tabifyDockWidget(traj, diagram)
         scratch.tabifyDockWidget(memory, equations)
         scratch.tabifyDockWidget(inputs, whatif)
+        scratch.tabifyDockWidget(whatif, typing)
         for front in (traj, memory, inputs):
             front.raise_()
-        placed = {gates, heat, traj, memory, inputs, diagram, equations, whatif}
+        placed = {gates, heat, traj, memory, inputs, diagram, equations, whatif, typing}
         for panel in self.panels:  # any other panel goes to its own side
             if docks[panel.objectName()] not in placed:
                 scratch.addDockWidget(panel.area, docks[panel.objectName()])
@@ -408,6 +413,66 @@ class MainWindow(QMainWindow):
         self.job.start()
 
     # -- what-if and typed input ---------------------------------------------------------
+    def run_typed(self, text: str | None = None, values=None, wait: bool = False) -> None:
+        """Run the loaded model on text (or bases) typed by the user, or on edited numbers."""
+        from lstm_viz.io.sequences import Sequence, dna_sequence, text_sequence
+
+        loaded = self.session.loaded
+        if loaded is None:
+            return
+        typing_panel = next((p for p in self.panels if hasattr(p, "typed")), None)
+        model, current = loaded.model, loaded.sequence
+        try:
+            if text is not None:
+                if current.encoding.startswith("one-hot bases"):
+                    sequence = dna_sequence(text, rna=current.feature_names[-1] == "U")
+                else:
+                    vocabulary = model.metadata.get("vocabulary") or current.vocabulary
+                    sequence = text_sequence(text, vocabulary=vocabulary)
+                sequence.names = ["typed"]
+            else:
+                sequence = Sequence(
+                    np.asarray(values, np.float32)[None],
+                    feature_names=list(current.feature_names),
+                    encoding=current.encoding,
+                    normalization=current.normalization,
+                    names=["edited"],
+                )
+            if sequence.width != model.input_size:
+                raise InputError(
+                    f"the typed sequence has {sequence.width} features; the model reads {model.input_size}"
+                )
+        except LstmVizError as exc:
+            if typing_panel is not None:
+                typing_panel.failed(str(exc))
+            return
+
+        def work(progress, cancelled):
+            return model.run(sequence.values, progress=progress, cancel=cancelled)
+
+        def done(trace):
+            self._finish()
+            self.session.set_loaded(
+                Loaded(
+                    model=model,
+                    sequence=sequence,
+                    trace=trace,
+                    model_description=loaded.model_description,
+                    model_path=loaded.model_path,
+                    sequence_path=None,
+                ),
+                keep_selection=True,
+            )
+            if text is not None:
+                self.session.set_step(self.session.length - 1)  # the character just typed
+
+        def failed(message):
+            self._finish()
+            if typing_panel is not None:
+                typing_panel.failed(message)
+
+        self._run_job(work, done, failed, "Running on your input…", wait=wait or sequence.length <= 5000)
+
     def run_what_if(self, clamps, edits, wait: bool = False) -> None:
         """Re-run the loaded trace with ``clamps`` and input ``edits`` ({step: (row, label)})."""
         from dataclasses import replace

@@ -105,14 +105,18 @@ class Session(QObject):
             return self.what_if.sequence
         return None if self.loaded is None else self.loaded.sequence
 
-    def set_loaded(self, loaded: Loaded) -> None:
-        """Replace model, sequence and trace at once; keeps the step where it can."""
+    def set_loaded(self, loaded: Loaded, keep_selection: bool = False) -> None:
+        """Replace model, sequence and trace at once; keeps the step where it can (and the
+        selected units with ``keep_selection``, when the layer still has them)."""
+        kept = list(self.selected)
         self.loaded = loaded
         self.what_if = None
         self.batch = min(self.batch, loaded.trace.batch_size - 1)
         self.layer = min(self.layer, len(loaded.trace.layers) - 1)
         self.step = int(np.clip(self.step, 0, self.length - 1))
-        self.selected = self._default_selection()
+        units = self.layer_trace.hidden_size
+        keep = keep_selection and kept and all(u < units for u in kept)
+        self.selected = kept if keep else self._default_selection()
         self.traceChanged.emit()
         self.stepChanged.emit(self.step)
 

@@ -7,6 +7,7 @@ from lstm_viz.ui.panels.heatmaps import GateHeatmapsPanel
 from lstm_viz.ui.panels.input import InputPanel
 from lstm_viz.ui.panels.memory import MemoryPanel
 from lstm_viz.ui.panels.trajectories import CellTrajectoryPanel
+from lstm_viz.ui.panels.typing import TypingPanel
 from lstm_viz.ui.panels.whatif import WhatIfPanel
 
 PANELS = [
@@ -18,6 +19,7 @@ PANELS = [
     CellDiagramPanel,
     EquationsPanel,
     WhatIfPanel,
+    TypingPanel,
 ]
 
 __all__ = [
@@ -29,5 +31,6 @@ __all__ = [
     "GateHeatmapsPanel",
     "InputPanel",
     "MemoryPanel",
+    "TypingPanel",
     "WhatIfPanel",
 ]

@@ -90,7 +90,8 @@ def main() -> None:
         assert window.session.length == args.steps
     lat, eng = statistics.median(latencies), statistics.median(engine)
     print(
-        f"T={args.steps}, H={args.units}, vocabulary {len(vocabulary)}, {args.repeats} repeats, {len(views)} panel views"
+        f"T={args.steps}, H={args.units}, vocabulary {len(vocabulary)}, {args.repeats} repeats,"
+        f" {len(views)} panel views"
     )
     print(
         f"typed character to repainted window: median {lat:.1f} ms (min {min(latencies):.1f}, max {max(latencies):.1f})"

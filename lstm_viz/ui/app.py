@@ -27,6 +27,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         metavar="PANELS",
         help="bring these panels to the front of their tabs, e.g. diagram,equations (with --screenshot)",
     )
+    parser.add_argument(
+        "--example",
+        metavar="NAME",
+        help="open an example of the Examples menu: tutorial_cell, tutorial_stack, adding, brackets, sine, text",
+    )
     parser.add_argument("--select", default="", metavar="UNITS", help="select these units, e.g. 3,5")
     return parser.parse_args(argv)
 
@@ -60,7 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings)
     window.resize(width, height)
     wait = bool(args.screenshot)
-    if args.sequence is None and args.model is None and args.random is None:
+    if args.example:
+        from lstm_viz.ui.examples import EXAMPLES, ORDER
+
+        if not (EXAMPLES / args.example / "example.json").exists():
+            print(f"lstm-viz: error: no example {args.example!r}; choose one of {', '.join(ORDER)}", file=sys.stderr)
+            return 2
+        window.open_example(args.example, wait=wait)
+    elif args.sequence is None and args.model is None and args.random is None:
         window.open_demo(wait=wait)
     elif args.sequence is None:
         window.open_demo(wait=True)

@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         gates, heat = docks["GateBarsPanel"], docks["GateHeatmapsPanel"]
         traj, memory, inputs = docks["CellTrajectoryPanel"], docks["MemoryPanel"], docks["InputPanel"]
         diagram, equations, whatif = docks["CellDiagramPanel"], docks["EquationsPanel"], docks["WhatIfPanel"]
-        typing = docks["TypingPanel"]
+        typing, guide = docks["TypingPanel"], docks["GuidePanel"]
         scratch.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
         scratch.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
         scratch.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
@@ -187,11 +187,12 @@ class MainWindow(QMainWindow):
         # The teaching panels share places with the plots, as tabs.
         scratch.tabifyDockWidget(traj, diagram)
         scratch.tabifyDockWidget(memory, equations)
+        scratch.tabifyDockWidget(equations, guide)
         scratch.tabifyDockWidget(inputs, whatif)
         scratch.tabifyDockWidget(whatif, typing)
         for front in (traj, memory, inputs):
             front.raise_()
-        placed = {gates, heat, traj, memory, inputs, diagram, equations, whatif, typing}
+        placed = {gates, heat, traj, memory, inputs, diagram, equations, whatif, typing, guide}
         for panel in self.panels:  # any other panel goes to its own side
             if docks[panel.objectName()] not in placed:
                 scratch.addDockWidget(panel.area, docks[panel.objectName()])
@@ -279,6 +280,15 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model_menu = bar.addMenu("&Model")
         self._action(model_menu, "New &random model…", self.ask_random_model)
+        examples_menu = bar.addMenu("&Examples")
+        from lstm_viz.ui.examples import examples
+
+        for number, example in enumerate(examples()):
+            if number == 2:
+                examples_menu.addSeparator()  # the tutorial's own, then the trained models
+            action = examples_menu.addAction(example.title)
+            action.setObjectName(f"example-{example.slug}")
+            action.triggered.connect(lambda _=False, slug=example.slug: self.open_example(slug))
         view = bar.addMenu("&View")
         for panel in self.panels:
             view.addAction(panel.toggleViewAction())
@@ -360,9 +370,42 @@ class MainWindow(QMainWindow):
             self.open_files(model_path=loaded.model_path, sequence_path=loaded.sequence_path)
 
     def open_demo(self, wait: bool = False):
-        self.open_files(model_path=str(DEMO_MODEL), sequence_path=str(DEMO_SEQUENCE), wait=wait, remember=False)
+        """The built-in demo: the adding problem, explained in the Guide."""
+        from lstm_viz.ui.examples import EXAMPLES
 
-    def open_files(self, model_path=None, sequence_path=None, random_spec=None, wait=False, remember=True):
+        if (EXAMPLES / "adding" / "example.json").exists():
+            self.open_example("adding", wait=wait, raise_guide=False, apply_view=False)
+        else:
+            self.open_files(model_path=str(DEMO_MODEL), sequence_path=str(DEMO_SEQUENCE), wait=wait, remember=False)
+
+    def open_example(self, slug: str, wait: bool = False, raise_guide: bool = True, apply_view: bool = True):
+        """Open an example of the Examples menu: its model, sequence, units, step and note."""
+        from lstm_viz.ui.examples import load_example
+
+        example = load_example(slug)
+        guide = next((p for p in self.panels if p.objectName() == "GuidePanel"), None)
+
+        def arrived():
+            if not apply_view:  # the start-up demo opens at its first step
+                return
+            if example.select:
+                self.session.select_units(example.select)
+            self.session.set_step(example.step)
+            if raise_guide and guide is not None:
+                guide.raise_()
+
+        self.open_files(
+            model_path=str(example.model),
+            sequence_path=str(example.sequence),
+            wait=wait,
+            remember=False,
+            example=example,
+            then=arrived,
+        )
+
+    def open_files(
+        self, model_path=None, sequence_path=None, random_spec=None, wait=False, remember=True, example=None, then=None
+    ):
         """Load in a worker (or at once with ``wait``); the current session stays until it succeeds."""
         if self.job is not None and self.job.isRunning():
             self.job.cancel()
@@ -374,7 +417,10 @@ class MainWindow(QMainWindow):
 
         def done(loaded):
             self._finish()
+            loaded.example = example
             self.session.set_loaded(loaded)
+            if then is not None:
+                then()
             if remember:
                 for path, kind in ((model_path, "model"), (sequence_path, "sequence")):
                     if path:

@@ -28,6 +28,7 @@ class Loaded:
     model_description: str
     model_path: str | None = None
     sequence_path: str | None = None
+    example: object | None = None  # the Examples menu entry this came from, with its note
 
     @property
     def description(self) -> str:

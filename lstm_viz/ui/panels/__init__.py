@@ -3,6 +3,7 @@
 from lstm_viz.ui.panels.diagram import CellDiagramPanel
 from lstm_viz.ui.panels.equations import EquationsPanel
 from lstm_viz.ui.panels.gates import GateBarsPanel
+from lstm_viz.ui.panels.guide import GuidePanel
 from lstm_viz.ui.panels.heatmaps import GateHeatmapsPanel
 from lstm_viz.ui.panels.input import InputPanel
 from lstm_viz.ui.panels.memory import MemoryPanel
@@ -20,6 +21,7 @@ PANELS = [
     EquationsPanel,
     WhatIfPanel,
     TypingPanel,
+    GuidePanel,
 ]
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "EquationsPanel",
     "GateBarsPanel",
     "GateHeatmapsPanel",
+    "GuidePanel",
     "InputPanel",
     "MemoryPanel",
     "TypingPanel",

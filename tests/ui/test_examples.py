@@ -1,0 +1,81 @@
+"""The Examples menu: each example opens with its note, the tutorial's examples match
+TensorFlow, and every claim a note makes holds on a fresh trace."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QAction
+
+from lstm_viz.ui.examples import ORDER, examples
+from tests.ui.conftest import panel
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def open_from_menu(window, slug):
+    action = window.findChild(QAction, f"example-{slug}")
+    assert action is not None, f"no Examples menu entry for {slug}"
+    action.trigger()
+    window.wait_for_job()
+    assert window.session.loaded.example.slug == slug
+    return window.session.loaded.example
+
+
+def test_every_example_is_in_the_menu():
+    assert [e.slug for e in examples()] == list(ORDER)
+
+
+@pytest.mark.parametrize("slug", ["tutorial_cell", "tutorial_stack"])
+def test_the_tutorial_examples_match_tensorflow(window, slug):
+    example = open_from_menu(window, slug)
+    ref = np.load(FIXTURES / f"tf_{slug}.npz")
+    trace = window.session.trace
+    assert trace.x.shape == ref["x"].shape
+    np.testing.assert_array_equal(trace.x, ref["x"])
+    for index, lt in enumerate(trace.layers):
+        assert lt.hidden_size == 3
+        np.testing.assert_allclose(lt.cell, ref[f"cell_l{index}"], atol=1e-5, rtol=0)
+        np.testing.assert_allclose(lt.hidden, ref[f"hidden_l{index}"], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(trace.output, ref["output"], atol=1e-5, rtol=0)
+    assert len(trace.layers) == (1 if slug == "tutorial_cell" else 3)
+    assert window.session.model.layers[0].forget_bias == 1.0  # TensorFlow's default, added at run time
+    guide = panel(window, "GuidePanel")
+    assert example.title in guide.text.toPlainText()
+
+
+def claimed(window, example) -> float:
+    """Recompute what the note claims, from the trace on screen."""
+    claim = example.claim
+    lt = window.session.trace.layers[0]
+    unit = claim["unit"]
+    labels = window.session.sequence.labels
+    if example.slug == "adding":
+        marks = window.session.trace.x[0, :, 1] > 0.5
+        return float(lt.input[0, marks, unit].mean() - lt.input[0, ~marks, unit].mean())
+    if example.slug == "brackets":
+        against = np.cumsum([1 if ch == "(" else -1 if ch == ")" else 0 for ch in labels])
+        values = lt.cell[0, :, unit]
+    elif example.slug == "sine":
+        t = np.arange(1, window.session.length + 1)
+        against = np.sin(claim["omega"] * t + claim["phase"])[5:]
+        values = lt.hidden[0, 5:, unit]
+    else:  # text
+        against = np.array([ch == " " for ch in labels], float)
+        values = lt.input[0, :, unit]
+    return float(np.corrcoef(values, against)[0, 1])
+
+
+@pytest.mark.parametrize("slug", ["adding", "brackets", "sine", "text"])
+def test_each_trained_example_and_its_claim(window, slug):
+    example = open_from_menu(window, slug)
+    claim = example.claim
+    assert window.session.selected == [claim["unit"]] and window.session.step == example.step
+    assert f"Unit {claim['unit']}" in example.note
+    value = claimed(window, example)
+    recorded = claim.get("correlation", claim.get("contrast"))
+    assert value == pytest.approx(recorded, abs=1e-3)  # the figure the note states
+    assert abs(value) > claim["threshold"]  # and the claim holds
+    guide = panel(window, "GuidePanel")
+    assert guide.visibleRegion().isEmpty() is False  # the guide comes to the front
+    assert f"Unit {claim['unit']}" in guide.text.toPlainText()

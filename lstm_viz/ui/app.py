@@ -93,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     if window.session.loaded is None and window.job is None:
         QTimer.singleShot(0, window.open_demo)
+    if not os.environ.get("LSTM_VIZ_NO_DIALOGS"):
+        QTimer.singleShot(700, window.maybe_start_tour)  # once, on the very first start
     return app.exec()
 
 

@@ -295,9 +295,25 @@ class MainWindow(QMainWindow):
         view.addSeparator()
         self._action(view, "Reset &layout", self.reset_layout)
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Tour", self.start_tour)
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About lstm-viz", self.show_about)
         self._update_recent()
+
+    def start_tour(self):
+        from lstm_viz.ui.tour import Tour
+
+        if getattr(self, "tour", None) is None:
+            self.tour = Tour(self)
+        self.settings.setValue("tour/seen", True)
+        self.tour.start()
+
+    def maybe_start_tour(self) -> bool:
+        """Start the tour by itself on the very first start only."""
+        if str(self.settings.value("tour/seen", "false")).lower() == "true":
+            return False
+        self.start_tour()
+        return True
 
     def show_shortcuts(self):
         QMessageBox.information(

@@ -236,6 +236,16 @@ class Markers(pg.GraphicsObject):
         painter.restore()
 
 
+def integer_steps(plot, length: int) -> None:
+    """Whole steps on a short time axis (no 0.5 ticks); automatic ticks on long ones."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    axis = item.getAxis("bottom")
+    if length <= 40:
+        axis.setTickSpacing(major=1 if length <= 12 else 5, minor=1)
+    else:
+        axis.setTickSpacing()
+
+
 def unit_ticks(units: int, per_unit: float = 1.0, offset: float = 0.0, most: int = 16):
     """Axis ticks naming units, thinned to at most ``most`` labels."""
     every = max(1, -(-units // most))

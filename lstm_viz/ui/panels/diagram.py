@@ -465,7 +465,12 @@ class CellDiagramPanel(Panel):
         values = {key: float(array[unit]) for key, array in vec.items()}
         values["hidden_prev"] = float(h_prev[unit]) if not projected else float(np.linalg.norm(h_prev))
         label = s.label(step)
-        x_text = f"x(t) = {label!r}" if s.sequence.vocabulary is not None else f"x(t) = {label}"
+        if s.sequence.vocabulary is not None:
+            x_text = f"x(t) = {label!r}"
+        else:
+            row = s.trace.x[b, step]
+            shown = ", ".join(f"{v:.3g}" for v in row[:6])
+            x_text = f"x(t) = [{shown}{', …' if len(row) > 6 else ''}]"
         if s.layer > 0:
             x_text = "x(t) = the layer below's output"
         texts = {

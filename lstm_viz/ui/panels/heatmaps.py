@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, cache_axes, cache_static
+from lstm_viz.ui.panels.base import Panel, cache_axes, cache_static, integer_steps
 from lstm_viz.ui.style import QUANTITY_LABELS
 
 QUANTITIES = ("forget", "input", "output", "candidate")
@@ -88,6 +88,8 @@ class GateHeatmapsPanel(Panel):
             self.images[name].setImage(np.ascontiguousarray(values.T), autoLevels=False, levels=levels)
             self.plots[name].setYRange(0, values.shape[1], padding=0)
         self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
+        for plot in self.plots.values():
+            integer_steps(plot, T)
 
     def on_selection(self):
         units = np.array(self.session.selected, dtype=float) + 0.5

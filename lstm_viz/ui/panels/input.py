@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, cache_axes, cache_static
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, cache_axes, cache_static, integer_steps
 
 WINDOW = 30  # tokens shown either side of the current step
 # The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
@@ -116,6 +116,7 @@ class InputPanel(Panel):
                 curve.setData(np.arange(T), values[:, k], pen=pen)
                 self.legend.addItem(curve, sequence.feature_names[k])
         self.plot.setXRange(0, T, padding=0.01)
+        integer_steps(self.plot, T)
         shown_values = values[:, :shown]
         low, high = float(shown_values.min()), float(shown_values.max())
         self.plot.setYRange(low, high + 1e-6, padding=0.05)

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, cache_axes, cache_static
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, cache_axes, cache_static, integer_steps
 
 CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
 
@@ -58,6 +58,7 @@ class CellTrajectoryPanel(Panel):
 
     def on_trace(self):
         self.plot.setXRange(0, self.session.length, padding=0.01)
+        integer_steps(self.plot, self.session.length)
 
     def on_selection(self):
         name = self.quantity_name

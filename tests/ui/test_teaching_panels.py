@@ -122,3 +122,16 @@ def test_whole_layer_mode_shows_every_unit(window, qtbot):
     np.testing.assert_array_equal(diagram.canvas.vectors["forget"], lt.forget[0, 5])
     np.testing.assert_allclose(diagram.canvas.vectors["old"], lt.old[0, 5], rtol=1e-6)
     assert diagram.canvas.grab().toImage().width() > 0
+
+
+def test_a_panel_behind_a_tab_catches_up_when_brought_to_the_front(window, qtbot):
+    diagram = panel(window, "CellDiagramPanel")
+    panel(window, "CellTrajectoryPanel").raise_()  # the diagram is the tab behind
+    qtbot.wait(10)
+    assert diagram.visibleRegion().isEmpty()
+    window.session.select_units([7])
+    window.session.set_step(17)
+    diagram.raise_()
+    qtbot.waitUntil(lambda: diagram.canvas.texts.get("caption", "").endswith("t = 17"), timeout=2000)
+    lt = window.session.trace.layers[0]
+    assert diagram.canvas.texts["cell"] == f"c(t) = {lt.cell[0, 17, 7]:+.4f}"

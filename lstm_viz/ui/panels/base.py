@@ -68,16 +68,11 @@ class Panel(QDockWidget):
         if self.session.loaded is None:
             return
         if self.isHidden() or self.visibleRegion().isEmpty():
-            # closed, or behind another tab: catch up when shown (see _shown, paintEvent)
+            # closed, behind another tab or minimised: catch up when shown again (Qt emits
+            # visibilityChanged when a tab comes to the front and on every show event)
             self._stale = True
             return
         self.on_step(step)
-
-    def paintEvent(self, event):
-        super().paintEvent(event)
-        if self._stale and self.session.loaded is not None:
-            self._stale = False
-            self.on_step(self.session.step)
 
     def _shown(self, visible: bool) -> None:
         if visible and self._stale and self.session.loaded is not None:

@@ -35,7 +35,8 @@ class Panel(QDockWidget):
         )
         self.session = session
         self.hover_text = ""  # what hovering last showed (also shown as a tooltip)
-        self._stale = False  # a step arrived while the panel was hidden
+        self._stale = False  # a step arrived while the panel was off screen
+        self._stale_trace = False  # so did new data or a new selection
         self.build()
         self.visibilityChanged.connect(self._shown)
         session.traceChanged.connect(self._refresh)
@@ -58,24 +59,46 @@ class Panel(QDockWidget):
     def time_plots(self) -> list[pg.PlotItem]:
         return []
 
+    def _offscreen(self) -> bool:
+        """Closed, behind another tab, or in a window not shown: nothing of it is on screen."""
+        return self.isHidden() or self.visibleRegion().isEmpty()
+
     def _refresh(self) -> None:
-        if self.session.loaded is not None:
-            self.on_trace()
-            self.on_selection()
-            self.on_step(self.session.step)
+        if self.session.loaded is None:
+            return
+        if self._offscreen():  # rebuilt when it comes on screen (see _shown)
+            self._stale_trace = True
+            return
+        self._stale_trace = self._stale = False
+        self.on_trace()
+        self.on_selection()
+        self.on_step(self.session.step)
 
     def _step(self, step: int) -> None:
         if self.session.loaded is None:
             return
-        if self.isHidden() or self.visibleRegion().isEmpty():
-            # closed, behind another tab or minimised: catch up when shown again (Qt emits
-            # visibilityChanged when a tab comes to the front and on every show event)
+        if self._offscreen():
+            # caught up when shown again: Qt emits visibilityChanged when a tab comes to
+            # the front and on every show event
             self._stale = True
             return
         self.on_step(step)
 
+    def _selection(self) -> None:
+        if self.session.loaded is None:
+            return
+        if self._offscreen():
+            self._stale_trace = True
+            return
+        self.on_selection()
+        self.on_step(self.session.step)
+
     def _shown(self, visible: bool) -> None:
-        if visible and self._stale and self.session.loaded is not None:
+        if not visible or self.session.loaded is None:
+            return
+        if self._stale_trace:
+            self._refresh()
+        elif self._stale:
             self._stale = False
             self.on_step(self.session.step)
 

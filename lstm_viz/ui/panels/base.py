@@ -82,13 +82,17 @@ class Panel(QDockWidget):
             # the front and on every show event
             self._stale = True
             return
+        if self._stale_trace:  # came on screen before its visibilityChanged arrived
+            self._refresh()
+            return
         self.on_step(step)
 
     def _selection(self) -> None:
         if self.session.loaded is None:
             return
-        if self._offscreen():
+        if self._offscreen() or self._stale_trace:
             self._stale_trace = True
+            self._refresh()  # rebuilds now if on screen, else when shown
             return
         self.on_selection()
         self.on_step(self.session.step)
@@ -149,11 +153,6 @@ class Panel(QDockWidget):
             self.session.select_units(set(self.session.selected) ^ {unit})
         else:
             self.session.select_units([unit])
-
-    def _selection(self) -> None:
-        if self.session.loaded is not None:
-            self.on_selection()
-            self.on_step(self.session.step)
 
     def cursor(self, plot: pg.PlotItem) -> pg.InfiniteLine:
         """A draggable time cursor that moves the Session's step."""

@@ -35,6 +35,10 @@ class GateBarsPanel(Panel):
             )
             self.plot.addItem(bars)
             self.bars[gate] = bars
+        self.note = pg.TextItem("A plain tanh RNN has no gates: its output h(t) is in the trajectories.", color="#555")
+        self.note.setPos(0, 0.6)
+        self.note.setVisible(False)
+        self.plot.addItem(self.note, ignoreBounds=True)
         cache_axes(self.plot)
         self.hover_scene(self.plot, self.describe)
         self.click_scene(self.plot, self.clicked)
@@ -42,7 +46,14 @@ class GateBarsPanel(Panel):
         self.values = {}
 
     def on_trace(self):
-        units = self.session.layer_trace.hidden_size
+        lt = self.session.layer_trace
+        self.note.setVisible(not lt.is_lstm)
+        if not lt.is_lstm:  # a plain tanh RNN: nothing to draw here
+            self.values = {}
+            for bars in self.bars.values():
+                bars.setOpts(x=[], height=[])
+            return
+        units = lt.hidden_size
         base = np.arange(units) * self.GROUP
         self.values = {gate: self.session.quantity(gate) for gate in GATES}
         for k, gate in enumerate(GATES):
@@ -51,6 +62,9 @@ class GateBarsPanel(Panel):
         self.plot.setXRange(-1, units * self.GROUP, padding=0.01)
 
     def on_selection(self):
+        if not self.values:
+            self.highlight.setOpts(x=[], height=[])
+            return
         selected = np.array(self.session.selected, dtype=float)
         self.highlight.setOpts(x=selected * self.GROUP + 1.0, height=np.full(len(selected), 1.02))
 

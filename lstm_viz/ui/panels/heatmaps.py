@@ -81,6 +81,13 @@ class GateHeatmapsPanel(Panel):
 
     def on_trace(self):
         T = self.session.length
+        lt = self.session.layer_trace
+        for plot in self.plots.values():
+            plot.setVisible(lt.is_lstm)
+        if not lt.is_lstm:
+            self.info.setText("A plain tanh RNN has no gates: its output h(t) is in the trajectories.")
+            return
+        self.info.setText("Click a row to select that unit; hover for exact values.")
         for name in QUANTITIES:
             values = self.session.quantity(name)[:T]
             levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
@@ -92,6 +99,8 @@ class GateHeatmapsPanel(Panel):
             integer_steps(plot, T)
 
     def on_selection(self):
+        if not self.session.layer_trace.is_lstm:
+            return
         units = np.array(self.session.selected, dtype=float) + 0.5
         for name in QUANTITIES:
             self.marks[name].setData(x=np.full(len(units), 0.0), y=units)

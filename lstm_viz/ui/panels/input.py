@@ -37,6 +37,7 @@ class InputPanel(Panel):
         self.curves: list[pg.PlotDataItem] = []
         self.line = self.cursor(self.plot.getPlotItem())
         cache_axes(self.plot)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no "(x0.001)"
         self.hover_scene(self.plot, self.describe)
         self.stack.addWidget(self.plot)
         # Tokens: a strip of labels.

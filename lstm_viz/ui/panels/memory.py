@@ -48,6 +48,7 @@ class MemoryPanel(Panel):
         sample = pg.PlotDataItem([], [], pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3))
         self.plot.getPlotItem().legend.addItem(sample, "cell = old + new")
         cache_axes(self.plot)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no "(x0.001)"
         self.hover_scene(self.plot, self.describe)
         self.click_scene(self.plot, self.clicked)
         self.plot.setLabel("bottom", "selected unit")
@@ -65,6 +66,12 @@ class MemoryPanel(Panel):
     def on_trace(self):
         lt = self.session.layer_trace
         self.available = lt.is_lstm
+        if not self.available:
+            for bars in (self.old, self.new, self.out):
+                bars.setOpts(x=[], height=[])
+            self.cell.setData([], [])
+            self.ghost.setData([], [])
+            self.numbers.setText("A plain tanh RNN has no memory cell: h(t) = tanh(W_x x(t) + W_h h(t−1) + b).")
         if self.available:
             b = self.session.batch
             self.old_values = lt.old[b]

@@ -43,6 +43,7 @@ class CellTrajectoryPanel(Panel):
         self.plot.addItem(self.marker, ignoreBounds=True)
         self.line = self.cursor(self.plot.getPlotItem())
         cache_axes(self.plot)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no "(x0.001)"
         self.hover_scene(self.plot, self.describe)
         self.click_scene(self.plot, self.clicked)
         self.setWidget(container)

@@ -68,7 +68,7 @@ class MemoryPanel(Panel):
         self.available = lt.is_lstm
         if not self.available:
             for bars in (self.old, self.new, self.out):
-                bars.setOpts(x=[], height=[])
+                bars.setOpts(x=[], height=[], y0=[])
             self.cell.setData([], [])
             self.ghost.setData([], [])
             self.numbers.setText("A plain tanh RNN has no memory cell: h(t) = tanh(W_x x(t) + W_h h(t−1) + b).")

@@ -340,20 +340,21 @@ class DiagramCanvas(QWidget):
 
     def _strips(self, painter):
         """Every unit's value on each wire, as a small bar strip (the selected unit dark)."""
+        # (corner, width) of each strip, placed where no wire, glyph or label is
         spots = {
-            "cell_prev": QPointF(45, CELL_Y + 20),
-            "old": QPointF(GATE_X["forget"] + 30, CELL_Y + 20),
-            "cell": QPointF(ADD_X + 190, CELL_Y + 20),
-            "new": QPointF(ADD_X + 40, (CELL_Y + WRITE_Y) / 2 + 16),
-            "forget": QPointF(GATE_X["forget"] - 170, WRITE_Y + 18),
-            "input": QPointF(GATE_X["input"] - 170, WRITE_Y + 60),
-            "candidate": QPointF(GATE_X["candidate"] + 14, WRITE_Y + 60),
-            "output": QPointF(GATE_X["output"] + BOX_W / 2 + 8, GATE_Y + 36),
-            "hidden": QPointF(TANH_X + 22, GATE_Y + 10),
-            "tanh_cell": QPointF(TANH_X + 45, WRITE_Y + 16),
+            "cell_prev": (QPointF(45, CELL_Y + 14), 150.0),
+            "old": (QPointF(GATE_X["forget"] + 30, CELL_Y + 14), 150.0),
+            "cell": (QPointF(ADD_X + 30, CELL_Y + 14), 150.0),
+            "new": (QPointF(ADD_X + 14, (CELL_Y + WRITE_Y) / 2 + 16), 130.0),
+            "forget": (QPointF(GATE_X["forget"] - 170, WRITE_Y + 16), 150.0),
+            "input": (QPointF(GATE_X["forget"] + 14, WRITE_Y + 58), 130.0),
+            "candidate": (QPointF(GATE_X["candidate"] + 14, WRITE_Y + 58), 130.0),
+            "output": (QPointF(GATE_X["output"] + BOX_W / 2 + 8, GATE_Y + 34), 120.0),
+            "hidden": (QPointF(TANH_X + 14, GATE_Y - 66), 130.0),
+            "tanh_cell": (QPointF(TANH_X + 42, WRITE_Y - 12), 105.0),
         }
-        w, h = 150.0, 30.0
-        for key, corner in spots.items():
+        h = 24.0
+        for key, (corner, w) in spots.items():
             values = self.vectors.get(key)
             if values is None or not len(values):
                 continue

@@ -13,12 +13,8 @@ same run, as the reference. The debounce pause itself (250 ms) is not included.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("LSTM_VIZ_NO_DIALOGS", "1")
 
 
 def main() -> None:
@@ -29,23 +25,14 @@ def main() -> None:
     args = parser.parse_args()
 
     import numpy as np
-    import pyqtgraph as pg
-    from PySide6.QtCore import QEvent, QObject, QSettings
-    from PySide6.QtWidgets import QApplication, QGraphicsView
+    from window_setup import PaintCounter, on_screen_viewports, open_window
 
     from lstm_viz.engine import LSTM
     from lstm_viz.engine.tasks import RESOURCES
     from lstm_viz.io.sequences import text_sequence
-    from lstm_viz.ui.main_window import MainWindow
     from lstm_viz.ui.session import Loaded
 
-    app = QApplication.instance() or QApplication([])
-    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333", antialias=True)
-    settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lstm-viz", "bench-typing")
-    settings.clear()
-    window = MainWindow(settings)
-    window.resize(1600, 1000)
-    window.show()
+    app, window = open_window("bench-typing")
     text = (RESOURCES / "text" / "alice.txt").read_text(encoding="utf-8")
     vocabulary = sorted(set(text))
     model = LSTM.random(len(vocabulary), [args.units], seed=0)
@@ -58,19 +45,8 @@ def main() -> None:
     window.repaint()
     for _ in range(3):
         app.processEvents()
-
-    class Painted(QObject):
-        seen: set = set()
-
-        def eventFilter(self, obj, event):
-            if event.type() == QEvent.Type.Paint:
-                self.seen.add(obj)
-            return False
-
-    painted = Painted()
-    views = [v.viewport() for v in window.findChildren(QGraphicsView) if not v.viewport().visibleRegion().isEmpty()]
-    for view in views:
-        view.installEventFilter(painted)
+    painted = PaintCounter()
+    views = painted.watch(on_screen_viewports(window))
 
     latencies, engine = [], []
     for k in range(args.repeats):
@@ -84,8 +60,7 @@ def main() -> None:
         painted.seen.clear()
         t0 = time.perf_counter()
         typing._emit()
-        while len(painted.seen) < len(views):
-            app.processEvents()
+        painted.wait(app, views)
         latencies.append((time.perf_counter() - t0) * 1000)
         assert window.session.length == args.steps
     lat, eng = statistics.median(latencies), statistics.median(engine)

@@ -27,11 +27,10 @@ def startup_seconds() -> float:
     code = (
         "import time; t0 = time.perf_counter()\n"
         "from lstm_viz.ui.app import parse\n"
-        "import pyqtgraph as pg\n"
         "from PySide6.QtWidgets import QApplication\n"
         "from PySide6.QtCore import QSettings\n"
         "app = QApplication([])\n"
-        "pg.setConfigOptions(imageAxisOrder='row-major', background='w', foreground='#333', antialias=True)\n"
+        "from lstm_viz.ui.style import configure_plots; configure_plots()\n"
         "from lstm_viz.ui.main_window import MainWindow\n"
         "s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, 'lstm-viz', 'bench'); s.clear()\n"
         "w = MainWindow(s); w.resize(1600, 1000); w.open_demo(wait=True); w.show(); w.repaint(); app.processEvents()\n"
@@ -40,25 +39,6 @@ def startup_seconds() -> float:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
-
-
-class PaintCounter:
-    """Notes which viewports received a paint event (an event filter)."""
-
-    def __new__(cls):
-        from PySide6.QtCore import QEvent, QObject
-
-        class _Counter(QObject):
-            def __init__(self):
-                super().__init__()
-                self.seen = set()
-
-            def eventFilter(self, obj, event):
-                if event.type() == QEvent.Type.Paint:
-                    self.seen.add(obj)
-                return False
-
-        return _Counter()
 
 
 def main() -> None:
@@ -70,31 +50,21 @@ def main() -> None:
 
     import numpy as np
     import pyqtgraph as pg
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication, QGraphicsView
+    from window_setup import PaintCounter, on_screen_viewports, open_window
 
     from lstm_viz.engine import LSTM
     from lstm_viz.io.sequences import Sequence
-    from lstm_viz.ui.main_window import MainWindow
     from lstm_viz.ui.session import Loaded
 
-    app = QApplication.instance() or QApplication([])
-    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333", antialias=True)
-    settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lstm-viz", "bench")
-    settings.clear()
-    window = MainWindow(settings)
-    window.resize(1600, 1000)
-    window.show()
+    app, window = open_window("bench")
     x = np.random.default_rng(0).normal(size=(1, args.steps, 8)).astype(np.float32)
     model = LSTM.random(8, [args.units], seed=0)
     trace = model.run(x)
     window.session.set_loaded(Loaded(model, Sequence(x), trace, "benchmark"))
     window.repaint()
     app.processEvents()
-    views = [view for view in window.findChildren(QGraphicsView) if view.isVisible()]
     painted = PaintCounter()
-    for view in views:
-        view.viewport().installEventFilter(painted)
+    views = painted.watch(on_screen_viewports(window))
 
     # The reference, measured in the same run: plain pyqtgraph, 32 full-length curves of
     # the same trace in a 1600x1000 plot with a cursor moved every frame (the issue's
@@ -107,18 +77,13 @@ def main() -> None:
     reference.addItem(ref_line)
     reference.show()
     app.processEvents()
-    reference.viewport().installEventFilter(painted)
+    painted.watch([reference.viewport()])
 
     def frame(step: int, forced: bool) -> float:
         painted.seen.clear()
         t0 = time.perf_counter()
         window.session.set_step(step)
-        rounds = 0
-        while len(painted.seen) < len(views):
-            app.processEvents()
-            rounds += 1
-            if rounds > 50:
-                raise SystemExit(f"step {step}: only {len(painted.seen)} of {len(views)} views painted")
+        painted.wait(app, views)
         if forced:
             window.repaint()
         return (time.perf_counter() - t0) * 1000
@@ -127,8 +92,7 @@ def main() -> None:
         painted.seen.clear()
         t0 = time.perf_counter()
         ref_line.setValue(step)
-        while reference.viewport() not in painted.seen:
-            app.processEvents()
+        painted.wait(app, [reference.viewport()])
         return (time.perf_counter() - t0) * 1000
 
     # The first frames after loading build the cached pictures of curves and images.

@@ -67,8 +67,6 @@ class UnitStep:
     hidden_unprojected: float = 0.0
     hidden: float | None = None  # h_t of this unit (None with a projection: h mixes all units)
     projected: bool = False
-    hidden_prev_norm: float = 0.0
-    input_norm: float = 0.0
 
 
 def layer_input_at(trace: Trace, layer: int, batch: int, step: int) -> np.ndarray:
@@ -118,6 +116,4 @@ def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: i
     result.hidden_unprojected = g["output"].recorded * result.tanh_cell
     result.projected = params.W_proj is not None
     result.hidden = None if result.projected else float(lt.hidden[batch, step, unit])
-    result.hidden_prev_norm = float(np.linalg.norm(h_prev))
-    result.input_norm = float(np.linalg.norm(x))
     return result

@@ -89,11 +89,11 @@ def rerun(model, trace: Trace, x: np.ndarray | None = None, *, start: int, clamp
     dtype = trace.x.dtype
     states = _states_before(trace, start)
     if clamps:
-        tail = _clamped_tail(model, trace, x, start, clamps, states)
+        tail = _clamped_tail(model, x, start, clamps, states)
     else:
-        tail = model.run(x[:, start:], [s if model.kind == "lstm" else s[0] for s in states], dtype=dtype)
+        tail = model.run(x[:, start:], [s if model.kind == "lstm" else s[0] for s in states], dtype=dtype).layers
     layers = []
-    for original, new in zip(trace.layers, tail.layers):
+    for original, new in zip(trace.layers, tail):
         parts = {}
         for name in ("forget", "input", "candidate", "output", "cell", "hidden"):
             old = getattr(original, name)
@@ -115,12 +115,8 @@ def rerun(model, trace: Trace, x: np.ndarray | None = None, *, start: int, clamp
     return result
 
 
-class _Tail:
-    def __init__(self, layers):
-        self.layers = layers
-
-
-def _clamped_tail(model, trace, x, start, clamps, states) -> _Tail:
+def _clamped_tail(model, x, start, clamps, states) -> list[LayerTrace]:
+    """The steps from ``start`` on, one layer trace each, with ``clamps`` applied."""
     B, T, _ = x.shape
     steps = T - start
     inputs = x[:, start:].astype(np.float64)
@@ -174,4 +170,4 @@ def _clamped_tail(model, trace, x, start, clamps, states) -> _Tail:
                 record[name][:, k] = value
         layers.append(LayerTrace(**record, initial_hidden=None))
         inputs = record["hidden"]
-    return _Tail(layers)
+    return layers

@@ -48,16 +48,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot:
         os.environ.setdefault("LSTM_VIZ_NO_DIALOGS", "1")
 
-    import pyqtgraph as pg
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
     from lstm_viz.ui.main_window import MainWindow
+    from lstm_viz.ui.style import configure_plots
 
     app = QApplication.instance() or QApplication(["lstm-viz"])
     app.setApplicationName("lstm-viz")
     app.setOrganizationName("lstm-viz")
-    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333", antialias=True)
+    configure_plots()
     settings = QSettings("lstm-viz", "lstm-viz")
     if args.fresh_layout or args.screenshot:
         settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lstm-viz", "screenshot")

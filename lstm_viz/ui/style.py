@@ -27,6 +27,12 @@ QUANTITY_LABELS = {
 }
 
 GATES = ("forget", "input", "output")
-SELECTED_PEN = "#000000"
 BACKGROUND = "w"
 FOREGROUND = "#333333"
+
+
+def configure_plots() -> None:
+    """pyqtgraph's global options as every window of the app uses them (call once, early)."""
+    import pyqtgraph as pg
+
+    pg.setConfigOptions(imageAxisOrder="row-major", background=BACKGROUND, foreground=FOREGROUND, antialias=True)

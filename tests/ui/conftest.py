@@ -1,15 +1,15 @@
 """A window on the built-in demo, with its settings in a temporary file."""
 
-import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QSettings
 
 from lstm_viz.ui.main_window import MainWindow
+from lstm_viz.ui.style import configure_plots
 
 
 @pytest.fixture
 def settings(tmp_path):
-    pg.setConfigOptions(imageAxisOrder="row-major", background="w", foreground="#333")
+    configure_plots()
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path))
     store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     store.clear()

@@ -64,5 +64,6 @@ def test_every_panel_with_this_kind_of_model(window, qtbot, kind):
         qtbot.mouseClick(whatif.tutorial, Qt.MouseButton.LeftButton)
         if kind == "bidirectional":
             assert window.session.trace is before and "backward" in whatif.status.text()
+            assert whatif.clamps == [] and whatif.changes.count() == 0  # the failed request is taken back
         else:
             assert np.all(window.session.trace.layers[0].forget[:, 4:, 1] == 0.0)

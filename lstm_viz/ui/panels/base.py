@@ -165,6 +165,39 @@ class Panel(QDockWidget):
         return line
 
 
+class OneUnitPanel(Panel):
+    """A panel about one unit: a "Unit" box that follows the first selected unit and can
+    be set apart from the selection. Subclasses put ``unit_bar()`` in their layout and
+    redraw in ``unit_changed``."""
+
+    unit_tooltip = ""
+
+    def unit_bar(self):
+        from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox
+
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Unit"))
+        self.unit = QSpinBox()
+        self.unit.setToolTip(self.unit_tooltip)
+        self.unit.valueChanged.connect(lambda _: self.unit_changed())
+        bar.addWidget(self.unit)
+        return bar
+
+    def unit_changed(self) -> None:
+        pass
+
+    def on_trace(self):
+        self.unit.blockSignals(True)
+        self.unit.setRange(0, self.session.layer_trace.hidden_size - 1)
+        self.unit.blockSignals(False)
+
+    def on_selection(self):
+        if self.session.selected:
+            self.unit.blockSignals(True)
+            self.unit.setValue(self.session.selected[0])
+            self.unit.blockSignals(False)
+
+
 def cache_static(item) -> None:
     """Paint ``item`` once into a pixmap and reuse it until its data or the view changes.
 

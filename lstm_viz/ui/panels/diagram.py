@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import OneUnitPanel
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 WIDTH, HEIGHT = 1000.0, 540.0  # the drawing's own coordinates, scaled to the widget
@@ -58,8 +58,11 @@ ELEMENTS = {
 SIGNED = {"cell_prev", "candidate", "old", "new", "cell", "tanh_cell", "hidden", "hidden_prev"}
 
 
+_EASING = QEasingCurve(QEasingCurve.Type.OutCubic)
+
+
 def _ease(p: float) -> float:
-    return QEasingCurve(QEasingCurve.Type.OutCubic).valueForProgress(p)
+    return _EASING.valueForProgress(p)
 
 
 class DiagramCanvas(QWidget):
@@ -396,21 +399,17 @@ class DiagramCanvas(QWidget):
         return f"{element.names}\n{element.equation}\n{value}"
 
 
-class CellDiagramPanel(Panel):
+class CellDiagramPanel(OneUnitPanel):
     title = "Cell diagram"
     object_name = "CellDiagramPanel"
     area = Qt.DockWidgetArea.RightDockWidgetArea
+    unit_tooltip = "The unit drawn (the first selected unit by default)"
 
     def build(self):
         container = QWidget()
         layout = QVBoxLayout(container)
         layout.setContentsMargins(4, 2, 4, 2)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Unit"))
-        self.unit = QSpinBox()
-        self.unit.setToolTip("The unit drawn (the first selected unit by default)")
-        self.unit.valueChanged.connect(lambda _: self._show(animate=False))
-        bar.addWidget(self.unit)
+        bar = self.unit_bar()
         self.vector = QCheckBox("whole layer")
         self.vector.setToolTip("Add a bar strip of every unit's value on each wire (the drawn unit dark)")
         self.vector.toggled.connect(self._vector_mode)
@@ -431,16 +430,8 @@ class CellDiagramPanel(Panel):
         element = self.canvas.element_at(event.position())
         self.show_hover(None if element is None or not self.canvas.shown else self.canvas.describe(element))
 
-    def on_trace(self):
-        self.unit.blockSignals(True)
-        self.unit.setRange(0, self.session.layer_trace.hidden_size - 1)
-        self.unit.blockSignals(False)
-
-    def on_selection(self):
-        if self.session.selected:
-            self.unit.blockSignals(True)
-            self.unit.setValue(self.session.selected[0])
-            self.unit.blockSignals(False)
+    def unit_changed(self):
+        self._show(animate=False)
 
     def on_step(self, step):
         self._show(animate=True)

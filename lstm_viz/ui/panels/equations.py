@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSpinBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from lstm_viz.engine.explain import UnitStep, unit_step
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import OneUnitPanel
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 RENDER_MS = 40  # at most 25 renders a second during playback
@@ -121,21 +121,17 @@ def equations_html(u: UnitStep, label: str) -> str:
     return "".join(blocks)
 
 
-class EquationsPanel(Panel):
+class EquationsPanel(OneUnitPanel):
     title = "Equations with this step's numbers"
     object_name = "EquationsPanel"
     area = Qt.DockWidgetArea.RightDockWidgetArea
+    unit_tooltip = "The unit whose equations are shown (the first selected unit by default)"
 
     def build(self):
         container = QWidget()
         layout = QVBoxLayout(container)
         layout.setContentsMargins(4, 2, 4, 2)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Unit"))
-        self.unit = QSpinBox()
-        self.unit.setToolTip("The unit whose equations are shown (the first selected unit by default)")
-        self.unit.valueChanged.connect(lambda _: self._show())
-        bar.addWidget(self.unit)
+        bar = self.unit_bar()
         bar.addStretch(1)
         layout.addLayout(bar)
         self.text = QTextBrowser()
@@ -148,16 +144,8 @@ class EquationsPanel(Panel):
         self._pending.setSingleShot(True)
         self._pending.timeout.connect(self._show)
 
-    def on_trace(self):
-        self.unit.blockSignals(True)
-        self.unit.setRange(0, self.session.layer_trace.hidden_size - 1)
-        self.unit.blockSignals(False)
-
-    def on_selection(self):
-        if self.session.selected:
-            self.unit.blockSignals(True)
-            self.unit.setValue(self.session.selected[0])
-            self.unit.blockSignals(False)
+    def unit_changed(self):
+        self._show()
 
     def on_step(self, step):
         # Typesetting costs about 2 ms: during fast playback render at most every

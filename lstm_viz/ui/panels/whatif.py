@@ -119,6 +119,7 @@ class WhatIfPanel(Panel):
         self.clamps: list[Clamp] = []
         self.edits: dict[int, tuple[np.ndarray, str]] = {}
         self.changed: list[tuple[int, float, float]] = []
+        self._before: tuple[list, dict, int] = ([], {}, 0)
 
     # -- reacting to the session -----------------------------------------------------------
     def on_trace(self):
@@ -159,6 +160,13 @@ class WhatIfPanel(Panel):
         return tuple(self.session.selected)
 
     def add_clamp(self):
+        self._add_clamps([(self.gate.currentData(), float(self.value.value()))])
+
+    def try_tutorial(self):
+        """The tutorial's thought experiment: keep = 0 and write = 1 from the chosen step."""
+        self._add_clamps([("forget", 0.0), ("input", 1.0)])
+
+    def _add_clamps(self, settings) -> None:
         s = self.session
         if s.loaded is None:
             return
@@ -166,22 +174,9 @@ class WhatIfPanel(Panel):
         if units == ():
             self.status.setText("Select a unit first (click a heatmap row or a bar), or clamp every unit.")
             return
-        clamp = Clamp(s.layer, self.gate.currentData(), float(self.value.value()), int(self.start.value()), units)
-        self.clamps.append(clamp)
-        self.changes.addItem(self._describe_clamp(clamp))
-        self._request()
-
-    def try_tutorial(self):
-        s = self.session
-        if s.loaded is None:
-            return
-        units = self._units()
-        if units == ():
-            self.status.setText("Select a unit first, or choose 'every unit of the layer'.")
-            return
-        start = int(self.start.value())
-        for gate, value in (("forget", 0.0), ("input", 1.0)):
-            clamp = Clamp(s.layer, gate, value, start, units)
+        self._remember()
+        for gate, value in settings:
+            clamp = Clamp(s.layer, gate, value, int(self.start.value()), units)
             self.clamps.append(clamp)
             self.changes.addItem(self._describe_clamp(clamp))
         self._request()
@@ -206,6 +201,7 @@ class WhatIfPanel(Panel):
         except (InputError, ValueError) as exc:
             self.status.setText(f"Input at t = {step}: {exc}")
             return
+        self._remember()
         self.edits[step] = (row, label)
         self.changes.addItem(f"input at t = {step} set to {label!r}")
         self._request()
@@ -224,9 +220,14 @@ class WhatIfPanel(Panel):
         self.status.setText("")
         self.restoreRequested.emit()
 
+    def _remember(self) -> None:
+        """What to go back to if the re-run about to be asked for fails."""
+        self._before = (list(self.clamps), dict(self.edits), self.changes.count())
+
     def failed(self, message: str) -> None:
-        """The window could not run the request: undo the last change and say why."""
-        if self.changes.count():
+        """The window could not run the request: take back the changes it asked for and say why."""
+        self.clamps, self.edits, count = self._before
+        while self.changes.count() > count:
             self.changes.takeItem(self.changes.count() - 1)
         self.status.setText(message)
 

@@ -66,10 +66,14 @@ class Transport(QToolBar):
         self.addSeparator()
         self.addWidget(QLabel(" layer "))
         self.layer = QComboBox()
+        # sized to their items whenever they change (the default sizes them once, at the
+        # first show, when the demo may still be loading and they are empty)
+        self.layer.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.layer.currentIndexChanged.connect(lambda i: session.set_layer(i) if i >= 0 else None)
         self.addWidget(self.layer)
         self.addWidget(QLabel(" sequence "))
         self.batch = QComboBox()
+        self.batch.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.batch.currentIndexChanged.connect(lambda i: session.set_batch(i) if i >= 0 else None)
         self.addWidget(self.batch)
 

@@ -246,3 +246,25 @@ def test_a_saved_layout_naming_a_panel_that_no_longer_exists(qtbot, settings, mo
     assert panel(second, "GateBarsPanel").isVisible()
     second.reset_layout()
     assert all(p.isVisible() and not p.isFloating() for p in second.panels)
+
+
+def test_the_toolbar_selectors_fit_what_they_hold_after_a_load_that_ends_after_the_first_show(qtbot, settings):
+    """At start-up the demo loads in a worker while the window is already on screen."""
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.wait(10)
+    window.open_demo()
+    window.wait_for_job()
+    qtbot.wait(10)
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    layer = window.transport.layer
+    assert layer.currentText() == "0: 12 units"
+    option = QStyleOptionComboBox()
+    layer.initStyleOption(option)
+    text = QSize(layer.fontMetrics().horizontalAdvance(layer.currentText()), layer.fontMetrics().height())
+    needed = layer.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option, text, layer).width()
+    assert layer.width() >= needed  # text, frame and arrow all fit

@@ -8,10 +8,12 @@ the step to show, and the claim the note makes (checked by the tests).
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lstm_viz.engine.tasks import RESOURCES
+from lstm_viz.errors import FileFormatError
 
 EXAMPLES = RESOURCES / "examples"
 ORDER = ("tutorial_cell", "tutorial_stack", "adding", "brackets", "sine", "text")
@@ -30,20 +32,36 @@ class Example:
 
 
 def load_example(slug: str) -> Example:
+    """The example in ``resources/examples/<slug>``; a damaged one raises FileFormatError."""
     folder = EXAMPLES / slug
-    info = json.loads((folder / "example.json").read_text(encoding="utf-8"))
-    return Example(
-        slug=slug,
-        title=info["title"],
-        note=info["note"],
-        model=(folder / info["model"]).resolve(),
-        sequence=(folder / info["sequence"]).resolve(),
-        select=[int(u) for u in info.get("select", [])],
-        step=int(info.get("step", 0)),
-        claim=dict(info.get("claim", {})),
-    )
+    path = folder / "example.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+        return Example(
+            slug=slug,
+            title=str(info["title"]),
+            note=str(info["note"]),
+            model=(folder / info["model"]).resolve(),
+            sequence=(folder / info["sequence"]).resolve(),
+            select=[int(u) for u in info.get("select", [])],
+            step=int(info.get("step", 0)),
+            claim=dict(info.get("claim", {})),
+        )
+    except OSError as exc:
+        raise FileFormatError(path, f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError as exc:  # JSON errors are ValueErrors too
+        raise FileFormatError(path, f"is not a valid example description: {exc}") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise FileFormatError(path, f"is not a valid example description: missing or wrong {exc}") from None
 
 
 def examples() -> list[Example]:
-    """Every example that is present, tutorial first."""
-    return [load_example(slug) for slug in ORDER if (EXAMPLES / slug / "example.json").exists()]
+    """Every example that is present and readable, tutorial first (a damaged one is left out)."""
+    found = []
+    for slug in ORDER:
+        if (EXAMPLES / slug / "example.json").exists():
+            try:
+                found.append(load_example(slug))
+            except FileFormatError as exc:
+                print(f"lstm-viz: {exc}", file=sys.stderr)
+    return found

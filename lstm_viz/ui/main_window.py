@@ -398,7 +398,11 @@ class MainWindow(QMainWindow):
         """Open an example of the Examples menu: its model, sequence, units, step and note."""
         from lstm_viz.ui.examples import load_example
 
-        example = load_example(slug)
+        try:
+            example = load_example(slug)
+        except LstmVizError as exc:
+            self.show_error(f"Could not open the example {slug!r}", str(exc))
+            return
         guide = next((p for p in self.panels if p.objectName() == "GuidePanel"), None)
 
         def arrived():

@@ -79,3 +79,21 @@ def test_each_trained_example_and_its_claim(window, slug):
     guide = panel(window, "GuidePanel")
     assert guide.visibleRegion().isEmpty() is False  # the guide comes to the front
     assert f"Unit {claim['unit']}" in guide.text.toPlainText()
+
+
+def test_a_damaged_example_says_so_and_keeps_the_session(window, tmp_path, monkeypatch, capsys):
+    import lstm_viz.ui.examples as examples_module
+
+    (tmp_path / "brackets").mkdir()
+    (tmp_path / "brackets" / "example.json").write_text("{not json", encoding="utf-8")
+    (tmp_path / "sine").mkdir()
+    (tmp_path / "sine" / "example.json").write_text('{"title": "no note"}', encoding="utf-8")
+    monkeypatch.setattr(examples_module, "EXAMPLES", tmp_path)
+    before = window.session.loaded
+    window.open_example("brackets", wait=True)
+    assert window.session.loaded is before
+    assert "brackets/example.json" in window.last_error and "not a valid example description" in window.last_error
+    window.open_example("sine", wait=True)
+    assert window.session.loaded is before and "missing or wrong 'note'" in window.last_error
+    assert examples_module.examples() == []  # the menu leaves damaged ones out
+    assert "example.json" in capsys.readouterr().err

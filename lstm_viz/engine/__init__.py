@@ -7,6 +7,19 @@ from lstm_viz.engine.layer import GATES, LSTMLayer
 from lstm_viz.engine.network import LSTM, RNN
 from lstm_viz.engine.readout import Readout
 from lstm_viz.engine.rnn_layer import RNNLayer
+from lstm_viz.engine.sequence import Sequence, SequenceKind
 from lstm_viz.engine.trace import LayerTrace, Trace, load_trace
 
-__all__ = ["GATES", "LSTM", "LSTMLayer", "LayerTrace", "RNN", "RNNLayer", "Readout", "Trace", "load_trace"]
+__all__ = [
+    "GATES",
+    "LSTM",
+    "LSTMLayer",
+    "LayerTrace",
+    "RNN",
+    "RNNLayer",
+    "Readout",
+    "Sequence",
+    "SequenceKind",
+    "Trace",
+    "load_trace",
+]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 
+from lstm_viz.engine.sequence import Sequence
 from lstm_viz.engine.trace import load_trace
 from lstm_viz.errors import FileFormatError, LstmVizError
 from lstm_viz.io.keras_import import HDF5_MAGIC
 from lstm_viz.io.native import is_native_model, load_native_model, save_model
-from lstm_viz.io.sequences import Sequence, load_sequence
+from lstm_viz.io.sequences import load_sequence
 from lstm_viz.safe_arrays import READ_ERRORS, ZIP_MAGIC, NpzReader, sniff
 
 

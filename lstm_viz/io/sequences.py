@@ -27,10 +27,10 @@ import csv
 import json
 import os
 import re
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from lstm_viz.engine.sequence import Sequence, SequenceKind
 from lstm_viz.errors import FileFormatError, InputError
 from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, opening, sniff
 
@@ -40,54 +40,6 @@ ID_NAMES = {"id", "sequence", "sequence_id", "seq", "seq_id", "series", "series_
 MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
 FILLS = ("previous", "zero", "mean")
 NORMALIZATIONS = ("none", "zscore", "minmax")
-
-
-@dataclass
-class Sequence:
-    """Values (B, T, D) float32, one display label per step, a name per feature.
-
-    ``encoding`` says how the values were made ("numeric", "one-hot characters", ...);
-    ``vocabulary`` is the token list of a one-hot encoding; ``lengths`` (B,) the real
-    length of each sequence (shorter ones are zero-padded); ``normalization`` records
-    what was applied: ``{"kind", "offset", "scale"}`` with values = (raw - offset) / scale.
-    ``labels`` are for the first sequence; ``batch_labels`` has them for every sequence.
-    """
-
-    values: np.ndarray
-    labels: list[str] = field(default_factory=list)
-    feature_names: list[str] = field(default_factory=list)
-    encoding: str = "numeric"
-    source: str | None = None
-    vocabulary: list[str] | None = None
-    lengths: np.ndarray | None = None
-    normalization: dict | None = None
-    batch_labels: list[list[str]] | None = None
-    names: list[str] | None = None
-
-    def __post_init__(self):
-        B, T, D = self.values.shape
-        if self.batch_labels is None:
-            self.batch_labels = [list(self.labels) if self.labels else [str(t) for t in range(T)] for _ in range(B)]
-        if not self.labels:
-            self.labels = list(self.batch_labels[0])
-        if not self.feature_names:
-            self.feature_names = [f"x{d}" for d in range(D)]
-        if self.lengths is None:
-            self.lengths = np.full(B, T, np.int64)
-        if self.names is None:
-            self.names = [f"sequence {b}" for b in range(B)]
-
-    @property
-    def batch_size(self) -> int:
-        return self.values.shape[0]
-
-    @property
-    def length(self) -> int:
-        return self.values.shape[1]
-
-    @property
-    def width(self) -> int:
-        return self.values.shape[2]
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -470,7 +422,16 @@ def text_sequence(
     encoding = f"one-hot {'characters' if text_mode == 'chars' else 'words'}"
     if not known.all():
         encoding += f" ({int((~known).sum())} outside the vocabulary: all-zero)"
-    return Sequence(values, labels=labels, feature_names=names, encoding=encoding, source=source, vocabulary=vocab)
+    return Sequence(
+        values,
+        labels=labels,
+        feature_names=names,
+        encoding=encoding,
+        source=source,
+        vocabulary=vocab,
+        kind=SequenceKind.TEXT,
+        options={"text_mode": text_mode},
+    )
 
 
 def dna_sequence(bases: str, *, rna: bool = False) -> Sequence:
@@ -491,12 +452,13 @@ def dna_sequence(bases: str, *, rna: bool = False) -> Sequence:
         feature_names=features,
         encoding="one-hot bases (IUPAC codes shared among their bases)",
         vocabulary=features,
+        kind=SequenceKind.DNA,
     )
 
 
 def encode_token(sequence: Sequence, token: str) -> np.ndarray:
     """The input row one token of ``sequence``'s kind becomes: a base, or a vocabulary entry."""
-    if sequence.encoding.startswith("one-hot bases"):
+    if sequence.is_dna:
         row = BASES[ord(token)] if len(token) == 1 and ord(token) < 256 else np.full(4, np.nan)
         if np.isnan(row[0]):
             raise InputError(f"{token!r} is not a nucleotide or IUPAC code")
@@ -572,6 +534,7 @@ def load_fasta_sequence(path: str | os.PathLike) -> Sequence:
         encoding="one-hot bases (IUPAC codes shared among their bases)",
         source=os.fspath(path),
         vocabulary=features,
+        kind=SequenceKind.DNA,
         lengths=lengths,
         batch_labels=_pad_labels(labels, values.shape[1]),
         names=[name for name, _, _ in records],

@@ -481,7 +481,8 @@ class MainWindow(QMainWindow):
     # -- what-if and typed input ---------------------------------------------------------
     def run_typed(self, text: str | None = None, values=None, wait: bool = False) -> None:
         """Run the loaded model on text (or bases) typed by the user, or on edited numbers."""
-        from lstm_viz.io.sequences import Sequence, dna_sequence, text_sequence
+        from lstm_viz.engine.sequence import Sequence
+        from lstm_viz.io.sequences import dna_sequence, text_sequence
 
         loaded = self.session.loaded
         if loaded is None:
@@ -490,7 +491,7 @@ class MainWindow(QMainWindow):
         model, current = loaded.model, loaded.sequence
         try:
             if text is not None:
-                if current.encoding.startswith("one-hot bases"):
+                if current.is_dna:
                     sequence = dna_sequence(text, rna=current.feature_names[-1] == "U")
                 else:
                     vocabulary = model.metadata.get("vocabulary") or current.vocabulary
@@ -501,6 +502,7 @@ class MainWindow(QMainWindow):
                     np.asarray(values, np.float32)[None],
                     feature_names=list(current.feature_names),
                     encoding=current.encoding,
+                    kind=current.kind,
                     normalization=current.normalization,
                     names=["edited"],
                 )

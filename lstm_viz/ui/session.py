@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from lstm_viz.engine import Trace
-from lstm_viz.io.sequences import Sequence
+from lstm_viz.engine.sequence import Sequence
 
 
 @dataclass

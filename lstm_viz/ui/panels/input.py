@@ -66,7 +66,7 @@ class InputPanel(Panel):
 
     @property
     def dna(self) -> bool:
-        return self.session.sequence.encoding.startswith("one-hot bases")
+        return self.session.sequence.is_dna
 
     def activation(self):
         """The first selected unit and its output over time, or (None, None)."""

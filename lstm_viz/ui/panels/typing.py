@@ -94,7 +94,7 @@ class TypingPanel(Panel):
                 self.stack.setCurrentIndex(0)
                 labels = s.sequence.batch_labels[s.batch][: s.length]
                 joined = "".join("\n" if label == "\\n" else label for label in labels)
-                dna = s.sequence.encoding.startswith("one-hot bases")
+                dna = s.sequence.is_dna
                 words = len(labels) > 1 and any(len(label) > 1 for label in labels)
                 self.hint.setText(
                     "Type bases (A, C, G, T or IUPAC codes); the trace follows as you type."

@@ -145,7 +145,7 @@ class WhatIfPanel(Panel):
             self.edit.setText(", ".join(f"{v:.6g}" for v in x))
 
     def _dna(self) -> bool:
-        return self.session.sequence.encoding.startswith("one-hot bases")
+        return self.session.sequence.is_dna
 
     def _gate_changed(self):
         if self.gate.currentData() == "candidate":

@@ -14,16 +14,17 @@ import contextlib
 import json
 import math
 import os
+import stat
 import struct
 import zipfile
 import zlib
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.errors import FileFormatError
 
-MAX_ARRAY_BYTES = 8 << 30
-"""Largest single array accepted (8 GiB); larger claims are refused before allocating."""
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 READ_ERRORS = (
     OSError,
@@ -64,23 +65,71 @@ def _read_array(path, handle, available: int, what: str) -> np.ndarray:
         raise FileFormatError(path, f"{what} is not a valid NumPy array: {exc}") from None
     if dtype.hasobject:
         raise FileFormatError(path, f"{what} holds Python objects, refused (unpickling them could run code)")
+    if any(int(n) < 0 for n in shape):
+        raise FileFormatError(path, f"{what} has a negative size in its shape {shape}: a damaged NumPy header")
     count = math.prod(int(n) for n in shape)
     nbytes = count * dtype.itemsize
-    if nbytes > MAX_ARRAY_BYTES:
-        raise FileFormatError(path, f"{what} claims {nbytes:,} bytes, more than the {MAX_ARRAY_BYTES:,} accepted")
+    limits.check(nbytes, f"{what} (shape {shape}, {dtype})", path)
     if nbytes > available:
         raise FileFormatError(
             path, f"{what} claims shape {shape} ({nbytes:,} bytes) but the file holds {available:,}: truncated"
         )
-    buffer = bytearray(nbytes)
     try:
+        buffer = bytearray(nbytes)
         got = handle.readinto(buffer) if nbytes else 0
+    except MemoryError:
+        raise FileFormatError(path, f"{what}: not enough memory for {nbytes:,} bytes") from None
     except READ_ERRORS as exc:
         raise FileFormatError(path, f"{what} cannot be read: {exc}") from None
     if got != nbytes:
         raise FileFormatError(path, f"{what} is truncated: {got:,} of {nbytes:,} bytes")
     array = np.frombuffer(buffer, dtype=dtype, count=count)
     return array.reshape(shape, order="F" if fortran else "C")
+
+
+def regular_file(path: str | os.PathLike) -> str:
+    """``path`` as a string when it is a regular file (symlinks followed), else FileFormatError.
+
+    Called before every open of a file the user named: opening a named pipe blocks until
+    a writer comes, and a device such as /dev/zero or /dev/urandom never ends. The check
+    is a ``stat``, which neither opens nor blocks.
+    """
+    name = os.fspath(path)
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        raise FileFormatError(path, "no such file") from None
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(path, f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    if stat.S_ISREG(mode):
+        return name
+    if stat.S_ISDIR(mode):
+        raise FileFormatError(path, "is not a regular file (a folder); only regular files are read")
+    kind = "a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else None
+    kind = kind or ("a socket" if stat.S_ISSOCK(mode) else "not a plain file")
+    raise FileFormatError(path, f"is not a regular file ({kind}); only regular files are read")
+
+
+def check_weights(path, name: str, value: np.ndarray) -> np.ndarray:
+    """Refuse a weight tensor that holds NaN, infinities or values float32 cannot hold.
+
+    The engine runs in float32 by default: a finite float64 weight such as 1e39 would
+    become infinite there and turn every state into NaN.
+    """
+    if value.dtype.kind not in "fiu":
+        raise FileFormatError(path, f"tensor {name!r} has dtype {value.dtype}, expected floats")
+    if value.dtype.kind == "f":
+        if not np.all(np.isfinite(value)):
+            raise FileFormatError(path, f"tensor {name!r} holds NaN or infinite values")
+        if value.size and float(np.max(np.abs(value))) > FLOAT32_MAX:
+            raise FileFormatError(
+                path,
+                f"tensor {name!r} holds values up to {float(np.max(np.abs(value))):.3g}, beyond float32's range "
+                f"(±{FLOAT32_MAX:.3g}); they would run as infinities",
+            )
+    elif value.size and float(np.max(np.abs(value.astype(np.float64)))) > FLOAT32_MAX:  # pragma: no cover
+        raise FileFormatError(path, f"tensor {name!r} holds values beyond float32's range")
+    return value
 
 
 @contextlib.contextmanager
@@ -98,6 +147,7 @@ def opening(path: str | os.PathLike):
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
     """Read a ``.npy`` file safely."""
+    regular_file(path)
     with opening(path):
         size = os.path.getsize(path)
         handle = open(path, "rb")
@@ -110,8 +160,11 @@ class NpzReader:
 
     def __init__(self, path: str | os.PathLike):
         self.path = path
+        regular_file(path)
         with opening(path):
             open(path, "rb").close()
+        self.read_bytes = 0
+        """Bytes of arrays read so far: all of them together stay under the memory limit."""
         try:
             self._zip = zipfile.ZipFile(path)
             infos = self._zip.infolist()
@@ -130,12 +183,16 @@ class NpzReader:
         if info is None:
             raise FileFormatError(self.path, f"missing array {key!r}")
         what = f"array {key!r}"
+        if self.read_bytes:
+            limits.check(self.read_bytes + info.file_size, f"the arrays read so far with {what}", self.path)
         try:
             handle = self._zip.open(info)
         except READ_ERRORS as exc:
             raise FileFormatError(self.path, f"{what} cannot be read: {exc}") from None
         with handle:
-            return _read_array(self.path, handle, info.file_size, what)
+            array = _read_array(self.path, handle, info.file_size, what)
+        self.read_bytes += array.nbytes
+        return array
 
     def text(self, key: str) -> str:
         """A 0-d string array (such as a JSON ``meta``) as ``str``."""
@@ -174,6 +231,7 @@ class NpzReader:
 
 
 def sniff(path: str | os.PathLike, n: int = 8) -> bytes:
-    """The first ``n`` bytes of a file, with a FileFormatError for anything unreadable."""
+    """The first ``n`` bytes of a regular file, with a FileFormatError for anything else."""
+    regular_file(path)
     with opening(path), open(path, "rb") as handle:
         return handle.read(n)

@@ -15,6 +15,9 @@ import numpy as np
 
 from lstm_viz.errors import ModelError
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Parameters are run in float32 by default: larger values would become infinities."""
+
 GATES = ("input", "forget", "candidate", "output")
 """Canonical gate order of the 4H columns."""
 
@@ -29,6 +32,11 @@ def _as_matrix(name: str, value, ndim: int) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise ModelError(f"{name} has {bad} non-finite value(s) (NaN or infinity)")
+    if array.size and (largest := float(np.max(np.abs(array)))) > FLOAT32_MAX:
+        raise ModelError(
+            f"{name} holds values up to {largest:.3g}, beyond float32's range (±{FLOAT32_MAX:.3g}); "
+            "they would run as infinities"
+        )
     return array
 
 

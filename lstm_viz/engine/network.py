@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.engine import blas
 from lstm_viz.engine.kernel import (
     InputPart,
@@ -59,6 +60,22 @@ def _check_array(name: str, value, dtype) -> np.ndarray:
         bad = np.argwhere(~np.isfinite(array))[0]
         raise InputError(f"{name} holds NaN or infinite values (first at index {tuple(int(i) for i in bad)})")
     return array
+
+
+def _check_finite_states(layers: list[LayerTrace]) -> None:
+    """Refuse a run whose states overflowed (huge inputs times huge weights), naming where."""
+    for index, layer in enumerate(layers):
+        for direction in layer.directions():
+            for name in ("cell", "hidden"):
+                value = getattr(direction, name)
+                if value is None or np.isfinite(value).all():
+                    continue
+                b, t, _ = (int(i) for i in np.argwhere(~np.isfinite(value))[0])
+                side = " (reverse)" if direction.reverse_time else ""
+                raise ModelError(
+                    f"the states became infinite or NaN at step {t} of sequence {b}, layer {index}{side} ({name}): "
+                    "the inputs or weights are too large for float32; scale the inputs or run in float64"
+                )
 
 
 class _Network:
@@ -280,6 +297,7 @@ class _Network:
         if self.embedding is not None:
             embedded = x @ self.embedding.astype(dtype)
         B, T, _ = x.shape
+        self._check_memory(B, T, dtype)
         states = self._initial_states(initial_state, B, dtype)
         total = T * sum(len(entry) for entry in self._entries)
         record = record_lstm if self.kind == "lstm" else record_rnn
@@ -340,10 +358,18 @@ class _Network:
             if len(traces) == 2:
                 traces[0].reverse = traces[1]
             layers.append(traces[0])
+        _check_finite_states(layers)
         meta = {"model": repr(self), "dtype": dtype.name}
         trace = Trace(x, layers, meta)
         trace.embedded = embedded
         return trace
+
+    def _check_memory(self, B: int, T: int, dtype) -> None:
+        """Refuse a run whose recorded trace would not fit in the memory limit, before allocating it."""
+        width = sum(storage_width(self.kind, layer.hidden_size, layer.output_size) for layer in self.all_layers())
+        embedded = 0 if self.embedding is None else self.layer_input_size
+        needed = B * T * (width + embedded) * np.dtype(dtype).itemsize
+        limits.check(needed, f"recording {B} x {T} steps through layers of {self.hidden_sizes} units")
 
     def _run_concurrently(self, B: int, T: int) -> bool:
         """Whether to run layer directions in threads: several of them and enough work."""

@@ -249,10 +249,19 @@ def _trace_from_archive(path, archive) -> Trace:
         clip = spec.get("cell_clip")
         if clip is not None and not isinstance(clip, (int, float)):
             raise FileFormatError(path, f"'meta' layer {index} has a cell_clip that is not a number")
+        kind = spec.get("kind", "lstm")
+        if kind not in ("lstm", "rnn"):
+            raise FileFormatError(path, f"'meta' layer {index} has kind {kind!r}, expected 'lstm' or 'rnn'")
+        sizes = {}
+        for key in ("hidden_size", "output_size"):
+            size = spec.get(key)
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size <= 0):
+                raise FileFormatError(path, f"'meta' layer {index} has a {key} that is not a positive integer")
+            sizes[key] = size
         suffixes = ["", "_reverse"] if spec.get("bidirectional") else [""]
         directions = []
         for suffix in suffixes:
-            names = QUANTITIES if spec.get("kind", "lstm") == "lstm" else ("hidden",)
+            names = QUANTITIES if kind == "lstm" else ("hidden",)
             fields = {}
             for name in names:
                 key = f"{name}_l{index}{suffix}"
@@ -267,9 +276,24 @@ def _trace_from_archive(path, archive) -> Trace:
                 raise FileFormatError(
                     path, f"layer {index}{suffix}: gate arrays disagree on the number of units {sorted(widths)}"
                 )
+            units = fields["cell"].shape[2] if "cell" in fields else fields["hidden"].shape[2]
+            out = fields["hidden"].shape[2]
+            checks = (("hidden_size", sizes["hidden_size"], units), ("output_size", sizes["output_size"], out))
+            for key, expected, found in checks if not suffix else ():  # 'meta' gives the forward sizes
+                if expected is not None and expected != found:
+                    raise FileFormatError(
+                        path, f"layer {index}{suffix}: 'meta' says {key} {expected} but the arrays hold {found}"
+                    )
             fields["initial_hidden"] = _read(path, archive, f"initial_hidden_l{index}{suffix}", 2)
             if "cell" in fields:
                 fields["initial_cell"] = _read(path, archive, f"initial_cell_l{index}{suffix}", 2)
+            for key, width in (("initial_hidden", out), ("initial_cell", units)):
+                if key in fields and fields[key].shape != (B, width):
+                    raise FileFormatError(
+                        path,
+                        f"array '{key}_l{index}{suffix}' has shape {fields[key].shape}, expected ({B}, {width}) "
+                        "to match the layer's arrays",
+                    )
             directions.append(LayerTrace(**fields, cell_clip=spec.get("cell_clip"), reverse_time=bool(suffix)))
         if len(directions) == 2:
             directions[0].reverse = directions[1]

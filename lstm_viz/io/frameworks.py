@@ -49,10 +49,16 @@ def from_torch_state_dict(arrays: Mapping[str, np.ndarray], prefix: str = "") ->
             w_ih = _need(arrays, name, f"layer {k} input weights")
             w_hh = _need(arrays, f"{prefix}weight_hh_l{k}{suffix}", f"layer {k} recurrent weights")
             b = np.zeros(w_ih.shape[0])
-            for bias in ("bias_ih", "bias_hh"):
-                key = f"{prefix}{bias}_l{k}{suffix}"
-                if key in arrays:
-                    b = b + _need(arrays, key, f"layer {k} bias")
+            bias_keys = [f"{prefix}{bias}_l{k}{suffix}" for bias in ("bias_ih", "bias_hh")]
+            present = [key for key in bias_keys if key in arrays]
+            if len(present) == 1:  # nn.LSTM has both biases (bias=True) or neither (bias=False)
+                missing = next(key for key in bias_keys if key not in arrays)
+                raise ModelError(
+                    f"layer {k}{suffix} has {present[0]!r} but not {missing!r}: nn.LSTM stores both biases or "
+                    "neither, so the file is incomplete"
+                )
+            for key in present:
+                b = b + _need(arrays, key, f"layer {k} bias")
             w_hr_key = f"{prefix}weight_hr_l{k}{suffix}"
             W_proj = _need(arrays, w_hr_key, "projection").T if w_hr_key in arrays else None
             try:

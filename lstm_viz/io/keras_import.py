@@ -22,11 +22,13 @@ import zipfile
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.engine import LSTM, LSTMLayer, Readout
 from lstm_viz.errors import FileFormatError, ModelError
-from lstm_viz.safe_arrays import MAX_ARRAY_BYTES, READ_ERRORS
+from lstm_viz.safe_arrays import READ_ERRORS, check_weights, regular_file
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+MAX_CONFIG_BYTES = 16 << 20
 SUPPORTED = {"InputLayer", "LSTM", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Masking"}
 
 
@@ -46,28 +48,91 @@ def _dataset(path, group, key: str) -> np.ndarray:
         raise FileFormatError(path, f"{group.name}/{key} is not an array")
     if item.dtype.kind != "f":
         raise FileFormatError(path, f"{item.name} has dtype {item.dtype}, expected floats")
-    if item.size * item.dtype.itemsize > MAX_ARRAY_BYTES:
-        raise FileFormatError(path, f"{item.name} claims {item.size * item.dtype.itemsize:,} bytes, too many")
+    _refuse_outside_data(path, item)
+    limits.check(item.size * (item.dtype.itemsize + 8), f"weight {item.name} (shape {item.shape})", path)
     try:
         value = np.asarray(item[()], dtype=np.float64)
+    except MemoryError:
+        raise FileFormatError(path, f"{item.name}: not enough memory to read shape {item.shape}") from None
     except READ_ERRORS as exc:
         raise FileFormatError(path, f"{item.name} cannot be read: {exc}") from None
-    if not np.all(np.isfinite(value)):
-        raise FileFormatError(path, f"{item.name} holds NaN or infinite values")
-    return value
+    return check_weights(path, item.name, value)
+
+
+MAX_HDF5_OBJECTS = 100_000
+
+
+def _refuse_outside_data(path, dataset) -> None:
+    """Refuse a dataset whose bytes live in other files (external storage, virtual datasets)."""
+    external = dataset.external
+    if external:
+        files = ", ".join(repr(entry[0].decode() if isinstance(entry[0], bytes) else entry[0]) for entry in external)
+        raise FileFormatError(
+            path, f"{dataset.name} keeps its data in other files ({files}): external storage is refused"
+        )
+    if dataset.is_virtual:
+        try:
+            sources = ", ".join(sorted({repr(m.file_name) for m in dataset.virtual_sources()}))
+        except READ_ERRORS:  # pragma: no cover
+            sources = "other datasets"
+        raise FileFormatError(path, f"{dataset.name} is a virtual dataset mapping {sources}: refused")
+
+
+def _refuse_links_out(path, h5) -> None:
+    """Walk every link of the file without following external ones; refuse anything that leaves it.
+
+    External links, external storage and virtual datasets would read other files (a
+    system file became weights this way), so a model file must hold its own data.
+    """
+    import h5py
+
+    seen = set()
+    todo = [h5]
+    count = 0
+    while todo:
+        group = todo.pop()
+        for name in group:
+            count += 1
+            if count > MAX_HDF5_OBJECTS:
+                raise FileFormatError(path, f"holds more than {MAX_HDF5_OBJECTS:,} objects; not a Keras model")
+            link = group.get(name, getlink=True)
+            where = f"{group.name.rstrip('/')}/{name}"
+            if isinstance(link, h5py.ExternalLink):
+                raise FileFormatError(
+                    path, f"{where} is an external link to {link.filename!r}: links to other files are refused"
+                )
+            if isinstance(link, h5py.SoftLink):
+                continue  # points inside this file, whose every object is checked here
+            item = group.get(name)
+            if isinstance(item, h5py.Dataset):
+                _refuse_outside_data(path, item)
+            elif isinstance(item, h5py.Group):
+                key = hash(item.id)
+                if key not in seen:
+                    seen.add(key)
+                    todo.append(item)
 
 
 def _open_h5(path, data: bytes | None = None):
     import h5py
 
+    if data is None:
+        regular_file(path)
     try:
-        return h5py.File(io.BytesIO(data) if data is not None else path, "r")
+        h5 = h5py.File(io.BytesIO(data) if data is not None else path, "r")
     except READ_ERRORS as exc:
         raise FileFormatError(path, f"not a readable HDF5 file: {exc}") from None
+    try:
+        _refuse_links_out(path, h5)
+    except BaseException:
+        h5.close()
+        raise
+    return h5
 
 
 def load_keras(path: str | os.PathLike):
     """Any of the three Keras layouts; the format is recognised from the content."""
+    regular_file(path)
     with open(path, "rb") as handle:
         head = handle.read(8)
     try:
@@ -112,8 +177,11 @@ def _load_keras_zip(path):
                 if name not in archive.namelist():
                     raise FileFormatError(path, f"a .keras archive needs {name!r}")
             info = archive.getinfo("model.weights.h5")
-            if info.file_size > MAX_ARRAY_BYTES:
-                raise FileFormatError(path, "model.weights.h5 is too large")
+            limits.check(info.file_size, "model.weights.h5 (uncompressed)", path)
+            if archive.getinfo("config.json").file_size > MAX_CONFIG_BYTES:
+                raise FileFormatError(
+                    path, f"config.json is larger than {MAX_CONFIG_BYTES:,} bytes: not a model config"
+                )
             config = json.loads(archive.read("config.json"))
             weights = archive.read(info)
     except FileFormatError:
@@ -129,7 +197,10 @@ def _load_keras_zip(path):
             base = _snake(cls)
             n = counters.get(base, 0)
             counters[base] = n + 1
-            if cls in ("InputLayer", "Dropout", "Activation", "Masking"):
+            if cls == "Activation":
+                specs.append({"kind": "activation", "config": layer.get("config", {})})
+                continue
+            if cls in ("InputLayer", "Dropout", "Masking"):
                 continue
             group_name = f"layers/{base}" + (f"_{n}" if n else "")
             if group_name not in h5:
@@ -242,7 +313,10 @@ def _load_legacy(path, h5):
     specs = []
     for layer in _config_layers(path, config):
         cls, cfg = layer["class_name"], layer.get("config", {})
-        if cls in ("InputLayer", "Dropout", "Activation", "Masking"):
+        if cls == "Activation":
+            specs.append({"kind": "activation", "config": cfg})
+            continue
+        if cls in ("InputLayer", "Dropout", "Masking"):
             continue
         name = cfg.get("name")
         if name not in root or not isinstance(root[name], h5py.Group):
@@ -287,23 +361,64 @@ def _lstm_layer(path, config: dict, weights: list[np.ndarray], go_backwards=None
         raise FileFormatError(path, f"LSTM {config.get('name', '')!r}: {exc}") from None
 
 
+def _activation_name(config: dict) -> str:
+    activation = config.get("activation", "linear")
+    if isinstance(activation, dict):  # a serialised function: {"class_name": ..., "config": ...}
+        activation = activation.get("config", {}).get("name", activation.get("class_name"))
+    return "linear" if activation in (None, "linear") else str(activation)
+
+
 def _from_layers(path, specs: list[dict], metadata: dict):
+    """Stack the layers; what follows the last LSTM only shapes the readout, never the gates.
+
+    The readout is kept when it is something the engine computes (a linear Dense, with a
+    softmax in it or in an ``Activation`` after it); otherwise it is left out with a note in
+    ``metadata["notes"]`` the user sees, never silently.
+    """
     embedding = readout = None
     layers = []
+    notes: list[str] = []
     flipped = False
+    activated = None  # an activation applied to the LSTM output before any Dense
+    dropped = False
     for spec in specs:
         kind = spec["kind"]
+        if kind == "activation":
+            name = _activation_name(spec["config"])
+            if name == "linear":
+                continue
+            if not layers:
+                raise FileFormatError(path, f"an Activation ({name}) before the first LSTM is not supported")
+            if readout is None and not dropped:
+                activated = name
+            elif dropped:
+                notes.append(f"an Activation ({name}) after the dropped readout was ignored")
+            elif name == "softmax" and readout.kind == "regression":
+                readout = Readout(readout.W, readout.b, kind="classification")
+            else:
+                notes.append(
+                    f"the Dense readout is followed by a {name!r} activation, which lstm-viz's readout cannot apply; "
+                    "the readout was left out (the gates and states are exact)"
+                )
+                readout, dropped = None, True
+            continue
         if kind == "embedding":
             if layers:
                 raise FileFormatError(path, "an Embedding after an LSTM is not supported")
             embedding = spec["weights"][0]
         elif kind == "lstm":
-            if readout is not None:
+            if readout is not None or dropped:
                 raise FileFormatError(path, "a Dense layer between LSTMs is not supported")
+            if activated is not None:
+                raise FileFormatError(path, f"an Activation ({activated}) between LSTM layers is not supported")
             go = bool(spec["config"].get("go_backwards", False))
             layers.append(_lstm_layer(path, spec["config"], spec["weights"], go_backwards=flipped != go))
             flipped = flipped != go
         elif kind == "bidirectional":
+            if readout is not None or dropped:
+                raise FileFormatError(path, "a Dense layer between LSTMs is not supported")
+            if activated is not None:
+                raise FileFormatError(path, f"an Activation ({activated}) between LSTM layers is not supported")
             if flipped:
                 raise FileFormatError(path, "a Bidirectional layer after a go_backwards layer is not supported")
             if spec["config"].get("merge_mode", "concat") != "concat":
@@ -314,14 +429,32 @@ def _from_layers(path, specs: list[dict], metadata: dict):
             b_cfg, b_w = spec["backward"]
             layers.append((_lstm_layer(path, f_cfg, f_w, False), _lstm_layer(path, b_cfg, b_w, False)))
         elif kind == "dense":
-            if not layers or readout is not None:
-                raise FileFormatError(path, "only one Dense layer, after the LSTMs, is supported")
+            if not layers:
+                raise FileFormatError(path, "a Dense layer before the first LSTM is not supported")
+            if readout is not None or dropped:
+                notes.append(
+                    "a second Dense layer follows the readout; lstm-viz shows one, so the readout was left out"
+                )
+                readout, dropped = None, True
+                continue
             config = spec["config"]
             W = spec["weights"][0]
-            b = spec["weights"][1] if len(spec["weights"]) > 1 else np.zeros(W.shape[1])
-            activation = config.get("activation", "linear")
-            if activation not in ("linear", "softmax", None):
-                raise FileFormatError(path, f"a Dense readout with activation {activation!r} is not supported")
+            b = spec["weights"][1] if len(spec["weights"]) > 1 else np.zeros(W.shape[1] if W.ndim == 2 else 0)
+            activation = _activation_name(config)
+            if activated is not None:
+                notes.append(
+                    f"an Activation ({activated}) sits between the last LSTM and the Dense readout, which lstm-viz's "
+                    "readout cannot apply; the readout was left out (the gates and states are exact)"
+                )
+                dropped = True
+                continue
+            if activation not in ("linear", "softmax"):
+                notes.append(
+                    f"the Dense readout has activation {activation!r}, which lstm-viz's readout cannot apply; "
+                    "the readout was left out (the gates and states are exact)"
+                )
+                dropped = True
+                continue
             try:
                 readout = Readout(W, b, kind="classification" if activation == "softmax" else "regression")
             except ModelError as exc:
@@ -333,5 +466,7 @@ def _from_layers(path, specs: list[dict], metadata: dict):
     except ModelError as exc:
         raise FileFormatError(path, str(exc)) from None
     metadata["outputs_reversed"] = flipped
+    if notes:
+        metadata["notes"] = notes
     model.metadata.update(source_format=metadata.pop("format"), **metadata)
     return model

@@ -23,7 +23,7 @@ import numpy as np
 
 from lstm_viz.engine import LSTM, RNN, LSTMLayer, Readout, RNNLayer
 from lstm_viz.errors import FileFormatError, LstmVizError
-from lstm_viz.safe_arrays import NpzReader
+from lstm_viz.safe_arrays import NpzReader, check_weights
 
 MODEL_FORMAT = "lstm-viz-model"
 MODEL_VERSION = 1
@@ -76,12 +76,7 @@ def load_native_model(path: str | os.PathLike, archive: NpzReader | None = None)
 
 
 def _array(path, archive, key: str) -> np.ndarray:
-    value = archive[key]
-    if value.dtype.kind not in "fiu":
-        raise FileFormatError(path, f"tensor {key!r} has dtype {value.dtype}, expected floats")
-    if not np.all(np.isfinite(value)):
-        raise FileFormatError(path, f"tensor {key!r} holds NaN or infinite values")
-    return value
+    return check_weights(path, key, archive[key])
 
 
 def _model_from_archive(path, archive):

@@ -16,18 +16,24 @@ import warnings
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.engine import LSTM, LSTMLayer
 from lstm_viz.errors import FileFormatError, ModelError
-from lstm_viz.safe_arrays import MAX_ARRAY_BYTES, READ_ERRORS
+from lstm_viz.safe_arrays import FLOAT32_MAX, READ_ERRORS, regular_file
 
 MAX_MODEL_BYTES = 2 << 30
 ONNX_TO_CANONICAL = (0, 2, 3, 1)  # canonical block k comes from ONNX block ONNX_TO_CANONICAL[k]
+ONNX_DOMAINS = ("", "ai.onnx")
+DIRECTIONS = ("forward", "reverse", "bidirectional")
+PASS_THROUGH = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Cast", "Flatten"}
+"""Operators that only move a stacked LSTM's output into the next one's input layout."""
 
 
 def _load_proto(path):
     import onnx
     from google.protobuf.message import DecodeError
 
+    regular_file(path)
     size = os.path.getsize(path)
     if size > MAX_MODEL_BYTES:
         raise FileFormatError(path, f"is {size:,} bytes, more than the {MAX_MODEL_BYTES:,} accepted")
@@ -43,24 +49,46 @@ def _external(path, tensor) -> np.ndarray:
     location = info.get("location", "")
     folder = os.path.dirname(os.path.abspath(path))
     target = os.path.abspath(os.path.join(folder, location))
-    if not location or os.path.isabs(location) or os.path.commonpath([folder, target]) != folder:
+    if not location or os.path.isabs(location) or not _inside(target, folder):
         raise FileFormatError(path, f"tensor {tensor.name!r} points outside the model's folder ({location!r}): refused")
-    if not os.path.isfile(target):
+    if not os.path.exists(target):
         raise FileFormatError(path, f"tensor {tensor.name!r} is stored in {location!r}, which is missing")
-    offset = int(info.get("offset", 0))
+    # The real file, symlinks resolved, must also lie in the model's (real) folder.
+    real = os.path.realpath(target)
+    if not (_inside(real, os.path.realpath(folder)) or _inside(real, os.path.dirname(os.path.realpath(path)))):
+        raise FileFormatError(
+            path,
+            f"tensor {tensor.name!r} is stored in {location!r}, a link to {real!r} outside the model's folder: refused",
+        )
+    regular_file(target)
+    try:
+        offset = int(info.get("offset", 0))
+        length = int(info.get("length", -1))
+    except ValueError:
+        raise FileFormatError(path, f"tensor {tensor.name!r} has a malformed external offset or length") from None
     dtype = np.dtype(_numpy_dtype(path, tensor))
-    count = int(np.prod(tensor.dims, dtype=np.int64))
-    length = int(info.get("length", count * dtype.itemsize))
-    if offset < 0 or length != count * dtype.itemsize or length > MAX_ARRAY_BYTES:
+    if any(d < 0 for d in tensor.dims):
+        raise FileFormatError(path, f"tensor {tensor.name!r} has a negative dimension {list(tensor.dims)}")
+    count = int(np.prod(tensor.dims, dtype=object)) if len(tensor.dims) else 1
+    length = count * dtype.itemsize if length == -1 else length
+    if offset < 0 or length != count * dtype.itemsize:
         raise FileFormatError(
             path, f"tensor {tensor.name!r} has inconsistent external data (offset {offset}, length {length})"
         )
+    limits.check(count * (dtype.itemsize + 8), f"tensor {tensor.name!r} (shape {list(tensor.dims)})", path)
     if offset + length > os.path.getsize(target):
         raise FileFormatError(path, f"tensor {tensor.name!r} reaches past the end of {location!r}")
     with open(target, "rb") as handle:
         handle.seek(offset)
         data = handle.read(length)
     return np.frombuffer(data, dtype=dtype.newbyteorder("<")).reshape(tuple(tensor.dims)).astype(np.float64)
+
+
+def _inside(target: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([folder, target]) == folder
+    except ValueError:  # different drives
+        return False
 
 
 def _numpy_dtype(path, tensor):
@@ -87,9 +115,10 @@ def _constants(path, graph) -> dict[str, np.ndarray]:
     for tensor in tensors:
         if tensor.data_type not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
             continue
-        count = int(np.prod(tensor.dims, dtype=np.int64)) if len(tensor.dims) else 1
-        if count * 8 > MAX_ARRAY_BYTES:
-            raise FileFormatError(path, f"tensor {tensor.name!r} claims {count:,} elements, too many")
+        if any(d < 0 for d in tensor.dims):
+            raise FileFormatError(path, f"tensor {tensor.name!r} has a negative dimension {list(tensor.dims)}")
+        count = int(np.prod(tensor.dims, dtype=object)) if len(tensor.dims) else 1
+        limits.check(count * 16, f"tensor {tensor.name!r} (shape {list(tensor.dims)})", path)
         if tensor.data_location == TensorProto.EXTERNAL:
             values[tensor.name] = _external(path, tensor)
             continue
@@ -108,6 +137,44 @@ def _reorder(block: np.ndarray, hidden: int) -> np.ndarray:
     return np.concatenate([parts[i] for i in ONNX_TO_CANONICAL], axis=0)
 
 
+def _check_stacked(path, graph, nodes) -> None:
+    """Each LSTM node after the first must read the previous one's Y, through layout ops only.
+
+    Anything else between them (an activation, an arithmetic op, a second input) changes
+    what the next layer reads, which the engine cannot show: refused, never skipped.
+    """
+    producers = {output: node for node in graph.node for output in node.output if output}
+    for index in range(1, len(nodes)):
+        previous, node = nodes[index - 1], nodes[index]
+        where = f"LSTM node {index} ({node.name or 'unnamed'})"
+        name = node.input[0] if node.input else ""
+        seen = 0
+        while True:
+            producer = producers.get(name)
+            if producer is previous:
+                if name != previous.output[0]:
+                    raise FileFormatError(
+                        path,
+                        f"{where} reads the final state of LSTM node {index - 1}, not its output sequence Y; "
+                        "only stacked LSTMs (each reading the whole output of the one below) are supported",
+                    )
+                break
+            if producer is None:
+                raise FileFormatError(
+                    path,
+                    f"{where} does not read the output of LSTM node {index - 1} (its input {name!r} comes from "
+                    "the graph's inputs); only stacked LSTMs are supported",
+                )
+            seen += 1
+            if producer.op_type not in PASS_THROUGH or producer.domain not in ONNX_DOMAINS or seen > len(graph.node):
+                raise FileFormatError(
+                    path,
+                    f"an operator {producer.op_type!r} ({producer.name or 'unnamed'}) sits between LSTM nodes "
+                    f"{index - 1} and {index}; lstm-viz shows stacked LSTMs only and cannot apply it",
+                )
+            name = producer.input[0] if producer.input else ""
+
+
 def load_onnx(path: str | os.PathLike):
     model_proto = _load_proto(path)
     graph = model_proto.graph
@@ -115,6 +182,14 @@ def load_onnx(path: str | os.PathLike):
     if not nodes:
         ops = sorted({node.op_type for node in graph.node})[:12]
         raise FileFormatError(path, f"the ONNX graph has no LSTM node (operators: {', '.join(ops) or 'none'})")
+    for index, node in enumerate(nodes):
+        if node.domain not in ONNX_DOMAINS:
+            raise FileFormatError(
+                path,
+                f"LSTM node {index} ({node.name or 'unnamed'}) belongs to the operator domain {node.domain!r}, "
+                "not ONNX's own: its meaning is unknown, refused",
+            )
+    _check_stacked(path, graph, nodes)
     constants = _constants(path, graph)
     layers = []
     initial_state = []
@@ -123,15 +198,28 @@ def load_onnx(path: str | os.PathLike):
         where = f"LSTM node {index} ({node.name or 'unnamed'})"
         attrs = {a.name: a for a in node.attribute}
         hidden = attrs["hidden_size"].i if "hidden_size" in attrs else None
-        direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
+        try:
+            direction = attrs["direction"].s.decode() if "direction" in attrs else "forward"
+        except UnicodeDecodeError:
+            direction = repr(attrs["direction"].s)
+        if direction not in DIRECTIONS:
+            raise FileFormatError(path, f"{where}: unknown direction {direction!r} (ONNX has {', '.join(DIRECTIONS)})")
+        expected_dirs = 2 if direction == "bidirectional" else 1
         clip = attrs["clip"].f if "clip" in attrs else None
         if "input_forget" in attrs and attrs["input_forget"].i:
             raise FileFormatError(path, f"{where}: input_forget=1 (coupled gates) is not supported")
-        if "layout" in attrs and attrs["layout"].i != 0:
-            raise FileFormatError(path, f"{where}: layout=1 (batch first) is not supported")
+        layout = attrs["layout"].i if "layout" in attrs else 0
+        if layout not in (0, 1):
+            raise FileFormatError(path, f"{where}: unknown layout {layout} (ONNX has 0 and 1)")
         if "activations" in attrs:
-            acts = [a.decode().lower() for a in attrs["activations"].strings]
-            if any(a != e for a, e in zip(acts, ["sigmoid", "tanh", "tanh"] * 2)):
+            acts = [a.decode("utf-8", "replace").lower() for a in attrs["activations"].strings]
+            if len(acts) != 3 * expected_dirs:
+                raise FileFormatError(
+                    path,
+                    f"{where}: {len(acts)} activations for direction {direction!r}; ONNX needs 3 per direction "
+                    f"({3 * expected_dirs})",
+                )
+            if acts != ["sigmoid", "tanh", "tanh"] * expected_dirs:
                 raise FileFormatError(path, f"{where}: activations {acts} are not supported (only Sigmoid, Tanh, Tanh)")
         inputs = list(node.input) + [""] * (8 - len(node.input))
 
@@ -148,6 +236,11 @@ def load_onnx(path: str | os.PathLike):
             value = constants[name]
             if not np.all(np.isfinite(value)):
                 raise FileFormatError(path, f"{where}: {what} ({name!r}) holds NaN or infinite values")
+            if value.size and float(np.max(np.abs(value))) > FLOAT32_MAX:
+                raise FileFormatError(
+                    path,
+                    f"{where}: {what} ({name!r}) holds values beyond float32's range; they would run as infinities",
+                )
             return value
 
         W, R = tensor(1, "W"), tensor(2, "R")
@@ -156,7 +249,6 @@ def load_onnx(path: str | os.PathLike):
             raise FileFormatError(path, f"{where}: W {W.shape} and R {R.shape} must be 3-D (directions, 4H, ...)")
         dirs = W.shape[0]
         hidden = hidden or R.shape[2]
-        expected_dirs = 2 if direction == "bidirectional" else 1
         if dirs != expected_dirs or W.shape[1] != 4 * hidden or R.shape != (dirs, 4 * hidden, hidden):
             raise FileFormatError(
                 path, f"{where}: W {W.shape} / R {R.shape} do not fit hidden_size {hidden} and direction {direction!r}"
@@ -166,6 +258,16 @@ def load_onnx(path: str | os.PathLike):
         if P is not None and P.shape != (dirs, 3 * hidden):
             raise FileFormatError(path, f"{where}: P must be ({dirs}, {3 * hidden}), found {P.shape}")
         h0, c0 = tensor(5, "initial_h", False), tensor(6, "initial_c", False)
+        for what, state in (("initial_h", h0), ("initial_c", c0)):
+            # layout 0: (directions, batch, hidden); layout 1 (batch first): (batch, directions, hidden)
+            if state is not None and (state.ndim != 3 or state.shape[layout] != dirs or state.shape[2] != hidden):
+                order = "(batch, directions, hidden)" if layout else "(directions, batch, hidden)"
+                raise FileFormatError(
+                    path, f"{where}: {what} has shape {state.shape}, expected {order} with layout={layout}"
+                )
+        if layout == 1:
+            h0 = None if h0 is None else h0.transpose(1, 0, 2)
+            c0 = None if c0 is None else c0.transpose(1, 0, 2)
         directions = []
         states = []
         for k in range(dirs):
@@ -205,5 +307,7 @@ def load_onnx(path: str | os.PathLike):
     except ModelError as exc:
         raise FileFormatError(path, f"the LSTM nodes do not stack: {exc}") from None
     model.metadata.update(source_format="onnx", lstm_nodes=[n.name for n in nodes])
+    if any(a.name == "layout" and a.i == 1 for n in nodes for a in n.attribute):
+        model.metadata["onnx_layout"] = "batch first (layout=1)"
     model.initial_state = initial_state if has_state else None
     return model

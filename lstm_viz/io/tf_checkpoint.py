@@ -1,5 +1,10 @@
 """TensorFlow 1 checkpoints (``name.index`` + ``name.data-00000-of-00001``) without TensorFlow.
 
+A checkpoint opens from whatever a TensorFlow user has at hand (:func:`checkpoint_prefix`):
+the folder ``tf.train.Saver`` wrote (its ``checkpoint`` text file names the latest), that
+``checkpoint`` file, the prefix (``model.ckpt-1000``), the ``.index``, a ``.data-*`` shard
+or the ``.meta`` graph.
+
 The ``.index`` file is a TensorFlow table (the LevelDB SSTable layout: data blocks of
 prefix-compressed key/value entries, an index block, a 48-byte footer ending in a magic
 number) mapping each variable name to a ``BundleEntryProto`` that says where its bytes sit
@@ -14,9 +19,10 @@ import re
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.errors import FileFormatError, ModelError
 from lstm_viz.io.frameworks import from_tf1_variables
-from lstm_viz.safe_arrays import MAX_ARRAY_BYTES
+from lstm_viz.safe_arrays import check_weights, regular_file
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
@@ -120,21 +126,106 @@ def _entry(path, name: str, value: bytes) -> dict:
     return entry
 
 
-def index_path(path: str | os.PathLike) -> str:
-    """The ``.index`` file of a checkpoint given as its prefix, index or a data shard."""
-    path = os.fspath(path)
-    if path.endswith(".index"):
-        return path
-    match = re.match(r"^(.*)\.data-\d{5}-of-\d{5}$", path)
+STATE_FILE = "checkpoint"
+MAX_STATE_BYTES = 1 << 20
+DATA_SUFFIX = re.compile(r"^(.*)\.data-\d{5}-of-\d{5}$")
+LATEST = re.compile(r'^\s*model_checkpoint_path\s*:\s*"((?:[^"\\]|\\.)*)"\s*$', re.MULTILINE)
+
+
+def _latest_in_state_file(path: str) -> str:
+    """The prefix a ``checkpoint`` state file names as the latest, inside its own folder.
+
+    TensorFlow writes the name relative to the folder or as an absolute path; like
+    ``tf.train.latest_checkpoint`` after a folder was moved, only the name's last part is
+    looked up, in the folder itself: nothing outside it is read.
+    """
+    regular_file(path)
+    if os.path.getsize(path) > MAX_STATE_BYTES:
+        raise FileFormatError(path, "is too large for a TensorFlow 'checkpoint' state file")
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(MAX_STATE_BYTES).decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileFormatError(path, "is not a TensorFlow 'checkpoint' state file (not text)") from None
+    except OSError as exc:
+        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+    match = LATEST.search(text)
+    if not match:
+        raise FileFormatError(path, 'names no checkpoint (no line model_checkpoint_path: "...")')
+    name = re.sub(r"\\(.)", r"\1", match.group(1))
+    folder = os.path.dirname(os.path.abspath(path))
+    candidate = os.path.normpath(os.path.join(folder, name)) if not os.path.isabs(name) else ""
+    if not candidate or os.path.dirname(candidate) != folder:
+        candidate = os.path.join(folder, os.path.basename(name.replace("\\", "/")))
+    return candidate
+
+
+def _looks_like_state_file(path: str) -> bool:
+    try:
+        if os.path.getsize(path) > MAX_STATE_BYTES:
+            return False
+        regular_file(path)
+        with open(path, "rb") as handle:
+            return b"model_checkpoint_path" in handle.read(MAX_STATE_BYTES)
+    except (OSError, FileFormatError):
+        return False
+
+
+def checkpoint_prefix(path: str | os.PathLike) -> str | None:
+    """The prefix of the TF checkpoint ``path`` stands for, or None when it is not one.
+
+    ``path`` may be the folder ``tf.train.Saver`` wrote (with its ``checkpoint`` state
+    file, or holding exactly one ``*.index``), the ``checkpoint`` file itself, the prefix
+    (``model.ckpt-1000``, with a ``.index`` beside it), the ``.index``, a
+    ``.data-NNNNN-of-NNNNN`` shard or the ``.meta`` graph. Only names and a small text
+    file are looked at; whether the checkpoint is whole is for :func:`read_checkpoint` to
+    say. A state file that names no checkpoint raises FileFormatError.
+    """
+    name = os.fspath(path)
+    if os.path.isdir(name):
+        state = os.path.join(name, STATE_FILE)
+        if os.path.exists(state):
+            return _latest_in_state_file(state)
+        try:
+            indexes = sorted(entry for entry in os.listdir(name) if entry.endswith(".index"))
+        except OSError:
+            return None
+        if len(indexes) == 1:
+            return os.path.join(name, indexes[0][: -len(".index")])
+        return None
+    if name.endswith(".index"):
+        return name[: -len(".index")]
+    if name.endswith(".meta"):
+        return name[: -len(".meta")]
+    match = DATA_SUFFIX.match(name)
     if match:
-        return match.group(1) + ".index"
-    return path + ".index"
+        return match.group(1)
+    if os.path.basename(name) == STATE_FILE and _looks_like_state_file(name):
+        return _latest_in_state_file(name)
+    if not os.path.exists(name) and os.path.exists(name + ".index"):
+        return name
+    return None
+
+
+def index_path(path: str | os.PathLike) -> str:
+    """The ``.index`` file of a checkpoint given in any of the forms :func:`checkpoint_prefix` takes."""
+    prefix = checkpoint_prefix(path)
+    if prefix is None:
+        name = os.fspath(path)
+        if os.path.isdir(name):
+            raise FileFormatError(
+                path, "is a folder without a TensorFlow 'checkpoint' file or a single '*.index': not a checkpoint"
+            )
+        prefix = name
+    return prefix + ".index"
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Every float variable of a TF checkpoint, by name."""
+    """Every float variable of a TF checkpoint, by name; ``path`` in any form of :func:`checkpoint_prefix`."""
     index = index_path(path)
     prefix = index[: -len(".index")]
+    if os.path.exists(index):
+        regular_file(index)
     try:
         size = os.path.getsize(index)
         if size > MAX_INDEX_BYTES:
@@ -165,21 +256,27 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
     if header and header.get(2, 0) != 0:
         raise FileFormatError(index, "big-endian checkpoints are not supported")
     arrays = {}
+    total = 0
     for name, entry in entries.items():
         dtype = DTYPES.get(entry["dtype"])
         if dtype is None or np.dtype(dtype).kind != "f":
             continue
         if entry["slices"]:
             raise FileFormatError(index, f"variable {name!r} is stored in slices (partitioned), not supported")
-        count = int(np.prod(entry["shape"], dtype=np.int64)) if entry["shape"] else 1
+        count = int(np.prod(entry["shape"], dtype=object)) if entry["shape"] else 1
         nbytes = count * np.dtype(dtype).itemsize
-        if nbytes != entry["size"] or nbytes > MAX_ARRAY_BYTES:
+        if nbytes != entry["size"]:
             raise FileFormatError(
                 index, f"variable {name!r}: shape {entry['shape']} does not match its {entry['size']} bytes"
             )
+        total += nbytes
+        limits.check(nbytes, f"variable {name!r} (shape {entry['shape']})", index)
+        limits.check(total, "the checkpoint's float variables together", index)
         if not 0 <= entry["shard"] < shards:
             raise FileFormatError(index, f"variable {name!r} names shard {entry['shard']} of {shards}")
         shard = f"{prefix}.data-{entry['shard']:05d}-of-{shards:05d}"
+        if os.path.exists(shard):
+            regular_file(shard)
         try:
             if entry["offset"] + nbytes > os.path.getsize(shard):
                 raise FileFormatError(shard, f"variable {name!r} reaches past the end of the data file")
@@ -217,8 +314,7 @@ def model_from_tf_variables(path, arrays, *, forget_bias=1.0, cell_clip=None, pr
             path, f"no LSTMCell/BasicLSTMCell variables (…/lstm_cell/kernel) found; variables: {sample}"
         )
     for name, value in variables.items():
-        if not np.all(np.isfinite(value)):
-            raise FileFormatError(path, f"variable {name!r} holds NaN or infinite values")
+        check_weights(path, name, value)
     try:
         model = from_tf1_variables(variables, forget_bias=forget_bias, cell_clip=cell_clip, proj_clip=proj_clip)
     except ModelError as exc:

@@ -20,8 +20,9 @@ import zipfile
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.errors import FileFormatError
-from lstm_viz.safe_arrays import READ_ERRORS
+from lstm_viz.safe_arrays import READ_ERRORS, regular_file
 
 STORAGE_DTYPES = {
     "FloatStorage": np.float32,
@@ -44,7 +45,9 @@ class _StorageType:
 
 
 def _rebuild_tensor(storage, offset, size, stride, *rest):
-    array, path, key = storage
+    if not (isinstance(storage, tuple) and len(storage) == 4):
+        raise pickle.UnpicklingError("a tensor without a storage")
+    array, path, key, budget = storage
     if not (
         isinstance(offset, int)
         and isinstance(size, tuple)
@@ -57,6 +60,8 @@ def _rebuild_tensor(storage, offset, size, stride, *rest):
         raise FileFormatError(path, f"storage {key!r}: malformed tensor geometry {size} / {stride}")
     if math.prod(size) == 0:
         return np.zeros(size, array.dtype)
+    # A view may repeat its storage (stride 0, overlaps): what it costs is its own size.
+    budget.spend(math.prod(size) * array.itemsize, f"tensor of shape {size} on storage {key!r}")
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     if last >= array.size:
         raise FileFormatError(path, f"storage {key!r}: a tensor of shape {size} reaches past its {array.size} elements")
@@ -68,6 +73,40 @@ def _rebuild_tensor(storage, offset, size, stride, *rest):
 
 def _rebuild_parameter(data, requires_grad=None, backward_hooks=None, *rest):
     return data
+
+
+class _Budget:
+    """Bytes the tensors of one file take once copied out of their storages, against the limit."""
+
+    def __init__(self, path):
+        self.path, self.used = path, 0
+
+    def spend(self, nbytes: int, what: str) -> None:
+        limits.check(nbytes, what, self.path)
+        self.used += nbytes
+        limits.check(self.used, f"the tensors read so far (with a {what})", self.path)
+
+
+def _check_opcodes(path, data: bytes) -> None:
+    """Refuse a pickle whose memo indices could not come from this many bytes.
+
+    The C unpickler grows its memo table to the largest index it sees: a 5-byte
+    ``LONG_BINPUT 4000000000`` would ask for 32 GB before anything else happens.
+    """
+    import pickletools
+
+    limit = len(data)
+    try:
+        for opcode, arg, _pos in pickletools.genops(data):
+            if opcode.name in ("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"):
+                if not isinstance(arg, int) or not 0 <= arg <= limit:
+                    raise FileFormatError(
+                        path, f"data.pkl uses memo index {arg} in {limit:,} bytes: a damaged or crafted pickle"
+                    )
+    except FileFormatError:
+        raise
+    except (ValueError, pickle.UnpicklingError, *READ_ERRORS) as exc:
+        raise FileFormatError(path, f"data.pkl is not a valid pickle: {exc}") from None
 
 
 class _SafeUnpickler(pickle.Unpickler):
@@ -82,6 +121,7 @@ class _SafeUnpickler(pickle.Unpickler):
         super().__init__(io.BytesIO(data))
         self.archive, self.root, self.path = archive, root, path
         self.storages: dict = {}
+        self.budget = _Budget(path)
 
     def find_class(self, module, name):
         if (module, name) in self.ALLOWED:
@@ -112,17 +152,19 @@ class _SafeUnpickler(pickle.Unpickler):
         nbytes = numel * storage_type.dtype.itemsize
         if nbytes > info.file_size:
             raise FileFormatError(self.path, f"storage {key!r} claims {nbytes:,} bytes but holds {info.file_size:,}")
+        self.budget.spend(2 * nbytes, f"storage {key!r} ({numel:,} elements)")
         with self.archive.open(info) as handle:
             data = handle.read(nbytes)
         if len(data) != nbytes:
             raise FileFormatError(self.path, f"storage {key!r} is truncated")
         array = np.frombuffer(data, dtype=storage_type.dtype.newbyteorder("<"), count=numel)
-        self.storages[key] = (array.astype(storage_type.dtype.newbyteorder("=")), self.path, key)
+        self.storages[key] = (array.astype(storage_type.dtype.newbyteorder("=")), self.path, key, self.budget)
         return self.storages[key]
 
 
 def read_torch_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The tensors of a ``torch.save`` zip, flattened to dotted names."""
+    regular_file(path)
     try:
         archive = zipfile.ZipFile(path)
     except READ_ERRORS as exc:
@@ -139,11 +181,16 @@ def read_torch_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
             byteorder = pickles[0].split("/")[0] + "/byteorder"
             if byteorder in archive.namelist() and archive.read(byteorder).strip() not in (b"little", b""):
                 raise FileFormatError(path, "big-endian PyTorch files are not supported")
+            _check_opcodes(path, data)
             obj = _SafeUnpickler(data, archive, pickles[0].split("/")[0], path).load()
         except FileFormatError:
             raise
         except (pickle.UnpicklingError, AttributeError, RecursionError, *READ_ERRORS) as exc:
             raise FileFormatError(path, f"damaged PyTorch file: {exc}") from None
+        except MemoryError:
+            raise FileFormatError(
+                path, "data.pkl asks for more memory than there is: a damaged or crafted pickle"
+            ) from None
     return obj
 
 
@@ -183,6 +230,7 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
+    regular_file(path)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:
@@ -191,6 +239,7 @@ def read_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
             raise FileFormatError(
                 path, "safetensors header length is larger than the file: truncated or not safetensors"
             )
+        limits.check(size, "the safetensors file's tensors", path)
         return dict(load_file(os.fspath(path)))
     except FileFormatError:
         raise

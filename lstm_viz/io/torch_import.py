@@ -8,6 +8,7 @@ from lstm_viz.engine import Readout
 from lstm_viz.errors import FileFormatError, ModelError
 from lstm_viz.io.frameworks import from_torch_state_dict
 from lstm_viz.io.torch_files import lstm_prefixes
+from lstm_viz.safe_arrays import FLOAT32_MAX, check_weights
 
 READOUT_HINTS = ("fc", "linear", "out", "head", "decoder", "classifier", "dense", "proj", "readout")
 VOCAB_HINTS = ("vocab", "vocabulary", "itos", "chars", "alphabet", "tokens")
@@ -32,14 +33,20 @@ def model_from_torch_tensors(path, tensors: dict[str, np.ndarray], strings=None,
     for key, value in floats.items():
         if value.dtype.kind != "f":
             raise FileFormatError(path, f"tensor {key!r} has dtype {value.dtype}, expected floats")
-        if not np.all(np.isfinite(value)):
-            raise FileFormatError(path, f"tensor {key!r} holds NaN or infinite values")
+        check_weights(path, key, value)
     try:
         model = from_torch_state_dict(floats, prefix)
     except ModelError as exc:
         raise FileFormatError(path, str(exc)) from None
     lstm_keys = set(floats)
-    others = {k: v for k, v in tensors.items() if k not in lstm_keys and v.dtype.kind == "f" and np.all(np.isfinite(v))}
+    others = {
+        k: v
+        for k, v in tensors.items()
+        if k not in lstm_keys
+        and v.dtype.kind == "f"
+        and np.all(np.isfinite(v))
+        and not (v.size and np.max(np.abs(v)) > FLOAT32_MAX)
+    }
 
     embedding_key = _pick(
         [k for k, v in others.items() if k.endswith("weight") and "emb" in k.lower() and v.ndim == 2

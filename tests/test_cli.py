@@ -99,6 +99,37 @@ def test_trace_of_a_csv_with_missing_values(tmp_path, capsys):
     assert trace.meta["labels"] == ["0", "1", "2"]
 
 
+def test_trace_of_tables_with_column_roles(tmp_path, capsys):
+    lines = ["symbol,date,price,weather"]
+    for symbol, days in (("AAPL", 3), ("GOOG", 2)):
+        lines += [f"{symbol},2024-01-0{k + 1},{100 + k},{'sun' if k % 2 else 'rain'}" for k in range(days)]
+    (tmp_path / "stock.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = str(tmp_path / "t.npz")
+    args = ["trace", str(tmp_path / "stock.csv"), "--random", "3", "-o", out, "-q"]
+    assert main(args) == 0
+    trace = load_trace(out)
+    assert trace.meta["names"] == ["AAPL", "GOOG"] and trace.meta["lengths"] == [3, 2]
+    assert trace.meta["batch_labels"][1] == ["2024-01-01", "2024-01-02", ""]
+    assert trace.meta["feature_names"] == ["price", "weather=rain", "weather=sun"]
+    roles = trace.meta["read_options"]["table"]["roles"]
+    assert roles == {"symbol": "id", "date": "time", "price": "feature", "weather": "categorical"}
+    np.testing.assert_array_equal(trace.x[1, :2], [[100, 1, 0], [101, 0, 1]])
+    assert main([*args, "--ignore", "weather,symbol", "--time", "date"]) == 0
+    trace = load_trace(out)
+    assert trace.x.shape == (1, 5, 1) and trace.meta["read_options"]["table"]["roles"]["weather"] == "ignore"
+    assert main([*args, "--id", "nothing"]) == 2
+    assert "has no column 'nothing'" in capsys.readouterr().err
+
+
+def test_trace_of_a_table_with_gaps_dropped(tmp_path):
+    (tmp_path / "g.csv").write_text("day,a\n0,1\n1,\n2,3\n", encoding="utf-8")
+    out = str(tmp_path / "t.npz")
+    assert main(["trace", str(tmp_path / "g.csv"), "--random", "2", "--fill", "drop", "-o", out, "-q"]) == 0
+    trace = load_trace(out)
+    np.testing.assert_array_equal(trace.x[0, :, 0], [1, 3])
+    assert trace.meta["labels"] == ["0", "2"] and trace.meta["read_options"]["table"]["fill"] == "drop"
+
+
 def test_trace_with_framework_models(tmp_path, fixtures):
     ref = np.load(fixtures / "tf_lstmcell_peephole_clip_proj.npz")
     np.save(tmp_path / "x.npy", ref["x"])

@@ -1103,8 +1103,11 @@ def _saturation_message(value: float, column: str | None) -> str | None:
 
 
 # -- the command line --------------------------------------------------------------------
-def add_table_arguments(parser: argparse.ArgumentParser) -> None:
-    """The table options of ``lstm-viz trace`` and of the window's command line."""
+def add_table_arguments(parser: argparse.ArgumentParser, fill: bool = True) -> None:
+    """The table options of ``lstm-viz trace`` and of the window's command line.
+
+    ``fill``: also add ``--fill`` (leave it out where the parser has its own).
+    """
     group = parser.add_argument_group("tables (CSV/TSV): column roles, detected when not given")
     group.add_argument("--time", metavar="COL", help="the column that labels the steps")
     group.add_argument("--id", metavar="COL", help="the series id column: one sequence per value")
@@ -1114,6 +1117,8 @@ def add_table_arguments(parser: argparse.ArgumentParser) -> None:
         ("ignore", "columns to leave out"),
     ):
         group.add_argument(f"--{role}", metavar="COL[,COL]", action="append", default=None, help=text)
+    if not fill:
+        return
     group.add_argument(
         "--fill",
         choices=FILLS,

@@ -31,6 +31,15 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def _memory_size(text: str) -> int:
+    from lstm_viz.limits import parse_size
+
+    try:
+        return parse_size(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 @contextlib.contextmanager
 def _interrupt_flag():
     """An event set by Ctrl-C while the block runs, so long work stops cleanly."""
@@ -194,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)"
     )
+    p.add_argument(
+        "--max-memory",
+        type=_memory_size,
+        metavar="SIZE",
+        help="largest memory a file, sequence or trace may take, e.g. 16G (default 4G or LSTM_VIZ_MAX_MEMORY)",
+    )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=trace_command)
 
@@ -234,10 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
         return gui_main(argv)
+    from lstm_viz import limits
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        with limits.using(getattr(args, "max_memory", None)):
+            return args.func(args)
     except Cancelled:
         print("lstm-viz: stopped", file=sys.stderr)
         return 130
@@ -246,6 +264,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as exc:
         print(f"lstm-viz: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        files = " and ".join(str(f) for f in (getattr(args, "model", None), getattr(args, "sequence", None)) if f)
+        print(
+            f"lstm-viz: error: {files or 'the input'}: not enough memory to read or run it; "
+            "lower the memory limit (--max-memory) so that such inputs are refused up front",
+            file=sys.stderr,
+        )
         return 2
 
 

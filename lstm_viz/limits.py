@@ -12,6 +12,7 @@ raise:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -76,6 +77,19 @@ def set_max_bytes(value: int | str | None) -> None:
         if int(value) <= 0:
             raise InputError(f"the memory limit must be positive, got {value!r}")
         _override = int(value)
+
+
+@contextlib.contextmanager
+def using(value: int | str | None):
+    """Run a block with the limit set to ``value`` (None: unchanged), then restore it."""
+    global _override
+    previous = _override
+    if value is not None:
+        set_max_bytes(value)
+    try:
+        yield
+    finally:
+        _override = previous
 
 
 def format_bytes(n: int | float) -> str:

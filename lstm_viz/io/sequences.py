@@ -30,9 +30,10 @@ import re
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.engine.sequence import Sequence, SequenceKind
 from lstm_viz.errors import FileFormatError, InputError
-from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, opening, sniff
+from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, opening, regular_file, sniff
 
 MAX_TEXT_BYTES = 1 << 31
 TIME_NAMES = {"time", "timestamp", "date", "datetime", "t", "index", "step", "row"}
@@ -125,10 +126,12 @@ def load_array_sequence(path: str | os.PathLike) -> Sequence:
 
 # -- text-based formats ---------------------------------------------------------------
 def _read_text(path) -> str:
+    regular_file(path)
     with opening(path):
         size = os.path.getsize(path)
         if size > MAX_TEXT_BYTES:
             raise FileFormatError(path, f"is {size:,} bytes, more than the {MAX_TEXT_BYTES:,} accepted")
+        limits.check(3 * size, f"reading {size:,} bytes of text", path)  # the bytes and the decoded str
         with open(path, "rb") as handle:
             data = handle.read()
     if b"\x00" in data[:4096]:
@@ -169,6 +172,8 @@ def load_json_sequence(path: str | os.PathLike) -> Sequence:
             raise FileFormatError(path, f"{where}: steps must all have the same number of features")
         try:
             array = np.array(seq, dtype=np.float64)
+        except OverflowError:
+            raise FileFormatError(path, f"{where}: a number is too large for a floating-point value") from None
         except (TypeError, ValueError):
             raise FileFormatError(path, f"{where}: every step must be a number or a list of numbers") from None
         if array.ndim == 1:
@@ -399,7 +404,10 @@ def load_text_sequence(
     text = _read_text(path)
     if not (list(text) if text_mode == "chars" else WORD.findall(text)):
         raise FileFormatError(path, "holds no text (an empty sequence)")
-    return text_sequence(text, text_mode=text_mode, vocabulary=vocabulary, source=os.fspath(path))
+    try:
+        return text_sequence(text, text_mode=text_mode, vocabulary=vocabulary, source=os.fspath(path))
+    except InputError as exc:
+        raise FileFormatError(path, str(exc)) from None
 
 
 def text_sequence(
@@ -412,6 +420,10 @@ def text_sequence(
     if not tokens:
         raise InputError("the text is empty (an empty sequence)")
     vocab = list(vocabulary) if vocabulary is not None else sorted(set(tokens))
+    limits.check(
+        len(tokens) * len(vocab) * 4,
+        f"the one-hot input of {len(tokens):,} {text_mode} over a vocabulary of {len(vocab):,}",
+    )
     index = {tok: k for k, tok in enumerate(vocab)}
     codes = np.array([index.get(tok, -1) for tok in tokens], np.int64)
     values = np.zeros((1, len(tokens), len(vocab)), np.float32)
@@ -512,6 +524,10 @@ def load_fasta_sequence(path: str | os.PathLike) -> Sequence:
             records[-1][1].append(line.replace(" ", ""))
     if not records:
         raise FileFormatError(path, "holds no FASTA record")
+    longest = max(sum(len(part) for part in parts) for _, parts, _ in records)
+    total = sum(sum(len(part) for part in parts) for _, parts, _ in records)
+    # one-hot float32 rows (4 bases), padded to the longest record, plus a label per base
+    limits.check(len(records) * longest * (16 + 8) + total * 16, f"{total:,} bases one-hot encoded", path)
     rows, labels, rna = [], [], False
     for name, parts, number in records:
         seq = "".join(parts)

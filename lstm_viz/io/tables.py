@@ -607,7 +607,7 @@ def detect_roles(frame: _Frame, roles: dict[str, str] | None = None) -> dict[str
         elif col.distinct == 1:
             take(name, "ignore", "the same value on every row")
         elif col.distinct <= CATEGORY_LIMIT and col.distinct <= n / 2:
-            take(name, "categorical", f"text with {col.distinct} values: one-hot")
+            take(name, "categorical", f"{col.distinct} categories: one-hot")
         elif col.distinct > CATEGORY_LIMIT:
             take(name, "ignore", f"text with {col.distinct:,} different values (more than {CATEGORY_LIMIT})")
         else:

@@ -66,16 +66,22 @@ def _check_finite_states(layers: list[LayerTrace]) -> None:
     """Refuse a run whose states overflowed (huge inputs times huge weights), naming where."""
     for index, layer in enumerate(layers):
         for direction in layer.directions():
+            bad = None
             for name in ("cell", "hidden"):
                 value = getattr(direction, name)
-                if value is None or np.isfinite(value).all():
-                    continue
-                b, t, _ = (int(i) for i in np.argwhere(~np.isfinite(value))[0])
-                side = " (reverse)" if direction.reverse_time else ""
-                raise ModelError(
-                    f"the states became infinite or NaN at step {t} of sequence {b}, layer {index}{side} ({name}): "
-                    "the inputs or weights are too large for float32; scale the inputs or run in float64"
-                )
+                if value is not None:
+                    here = ~np.isfinite(value).all(axis=2)  # (B, T)
+                    bad = here if bad is None else bad | here
+            if bad is None or not bad.any():
+                continue
+            steps = np.nonzero(bad.any(axis=0))[0]
+            t = int(steps[-1] if direction.reverse_time else steps[0])  # the first step computed
+            b = int(np.argmax(bad[:, t]))
+            side = " (reverse)" if direction.reverse_time else ""
+            raise ModelError(
+                f"the states became infinite or NaN at step {t} of sequence {b}, layer {index}{side}: "
+                "the inputs or weights are too large for float32; scale the inputs or run in float64"
+            )
 
 
 class _Network:
@@ -346,12 +352,13 @@ class _Network:
                 next_parts.append(InputPart(storage[:, width - layer.output_size :], feature_major=True))
             below = [(index, d) for d in range(len(entry))]
             parts = next_parts
-        if concurrent:
-            with blas.single_thread():
-                run_concurrently(jobs, marks)
-        else:
-            for job in jobs:
-                job()
+        with np.errstate(over="ignore", invalid="ignore"):  # overflowing states are refused below
+            if concurrent:
+                with blas.single_thread():
+                    run_concurrently(jobs, marks)
+            else:
+                for job in jobs:
+                    job()
         layers = []
         for index, entry in enumerate(self._entries):
             traces = [self._layer_trace(results[(index, d)], layer) for d, layer in enumerate(entry)]

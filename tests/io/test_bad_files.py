@@ -220,7 +220,8 @@ def torch_file(path, monkeypatch, tensors: dict, storages: dict):
     rebuild, storage_type = _fake_torch(monkeypatch)
     refs = {key: _Storage(key, value.size) for key, value in storages.items()}
     state = collections.OrderedDict(
-        (name, _Tensor(rebuild, refs[key], offset, size, stride)) for name, (key, offset, size, stride) in tensors.items()
+        (name, _Tensor(rebuild, refs[key], offset, size, stride))
+        for name, (key, offset, size, stride) in tensors.items()
     )
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=2)
@@ -249,7 +250,8 @@ def lstm_tensors(D=2, H=3):
     }
     storages = {str(k): v.astype(np.float32).ravel() for k, v in enumerate(arrays.values())}
     tensors = {
-        name: (str(k), 0, v.shape, (v.shape[1], 1) if v.ndim == 2 else (1,)) for k, (name, v) in enumerate(arrays.items())
+        name: (str(k), 0, v.shape, (v.shape[1], 1) if v.ndim == 2 else (1,))
+        for k, (name, v) in enumerate(arrays.items())
     }
     return arrays, tensors, storages
 

@@ -401,3 +401,34 @@ def test_json_sequence_errors_name_the_file(tmp_path):
     path.write_text(json.dumps({"values": [[1, 2], [3, "x"]]}))
     with pytest.raises(LstmVizError, match="s.json"):
         load_sequence(path)
+
+
+def test_trace_max_memory_refuses_and_raises_the_limit(tmp_path, capsys):
+    from lstm_viz import cli
+
+    np.save(tmp_path / "x.npy", np.zeros((3000, 2), np.float32))
+    out = tmp_path / "t.npz"
+    argv = ["trace", str(tmp_path / "x.npy"), "--random", "64,64", "-o", str(out), "-q"]
+    assert cli.main([*argv, "--max-memory", "1M"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "more than the 1.0 MiB limit; raise it with --max-memory" in err
+    assert not out.exists() and limits.max_bytes() == limits.default_bytes()  # restored after the command
+    assert cli.main([*argv, "--max-memory", "64M"]) == 0 and out.exists()
+    with pytest.raises(SystemExit):
+        cli.main([*argv, "--max-memory", "lots"])
+    assert "'lots' is not a memory size" in capsys.readouterr().err
+
+
+def test_trace_refuses_states_that_overflow_instead_of_writing_nan(tmp_path, capsys):
+    from lstm_viz import cli
+    from lstm_viz.engine import LSTMLayer
+    from lstm_viz.io import save_model
+
+    b = np.array([10.0, 0.0, 10.0, 10.0]).repeat(4)
+    save_model(LSTM([LSTMLayer(np.zeros((1, 16)), np.zeros((2, 16)), b, W_proj=np.full((4, 2), 3e38))]),
+               tmp_path / "m.npz")  # fmt: skip
+    np.save(tmp_path / "x.npy", np.zeros((3, 1), np.float32))
+    out = tmp_path / "t.npz"
+    assert cli.main(["trace", str(tmp_path / "x.npy"), "--model", str(tmp_path / "m.npz"), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the states became infinite or NaN at step 0" in err and not out.exists()

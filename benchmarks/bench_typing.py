@@ -28,7 +28,7 @@ def main() -> None:
     from window_setup import PaintCounter, on_screen_viewports, open_window
 
     from lstm_viz.engine import LSTM
-    from lstm_viz.engine.tasks import RESOURCES
+    from lstm_viz.workbench.resources import RESOURCES
     from lstm_viz.io.sequences import text_sequence
     from lstm_viz.ui.session import Loaded
 

@@ -1,6 +1,9 @@
 """The ``lstm-viz`` command: the window by default, headless sub-commands.
 
-lstm-viz [SEQUENCE] [--model MODEL | --random 32,32 --seed 0]   open the window
+It parses the command line and calls the application core (:mod:`lstm_viz.workbench`)
+or the window (:mod:`lstm_viz.ui.app`); nothing imports it.
+
+lstm-viz [SEQUENCE] [--model MODEL | --random 32,32 --seed 0] [options]   open the window
 lstm-viz trace SEQUENCE (--model MODEL | --random H1,H2) -o trace.npz
 lstm-viz train --task NAME -o model.npz
 lstm-viz tasks
@@ -13,8 +16,6 @@ import contextlib
 import signal
 import sys
 import threading
-
-import numpy as np
 
 from lstm_viz.errors import Cancelled, InputError, LstmVizError
 
@@ -61,65 +62,51 @@ def _interrupt_flag():
         signal.signal(signal.SIGINT, previous)
 
 
+def open_request(args):
+    """The OpenRequest that the reading options on the command line describe (window and trace)."""
+    from lstm_viz.io.tables import table_options_from_args
+    from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOptions
+
+    table = table_options_from_args(args)
+    return OpenRequest(
+        sequence_path=getattr(args, "sequence", None),
+        model_path=args.model,
+        random=RandomSpec(args.random, args.seed) if args.random else None,
+        sequence_options=SequenceOptions(
+            normalize=args.normalize,
+            fill=args.fill,
+            text_mode="words" if args.words else "chars",
+            table={"roles": dict(table.roles)} if table.roles else None,
+        ),
+        model_options=ModelOptions(
+            prefix=args.prefix, forget_bias=args.forget_bias, cell_clip=args.cell_clip, proj_clip=args.proj_clip
+        ),
+        dtype="float64" if getattr(args, "float64", False) else "float32",
+    )
+
+
 def trace_command(args) -> int:
     from tqdm import tqdm
 
-    from lstm_viz.engine import LSTM
-    from lstm_viz.io import load_model, load_sequence
+    from lstm_viz.workbench import load, trace_meta
 
-    model = None
-    if args.model:
-        model = load_model(
-            args.model,
-            prefix=args.prefix,
-            forget_bias=args.forget_bias,
-            cell_clip=args.cell_clip,
-            proj_clip=args.proj_clip,
-        )
-    metadata = model.metadata if model is not None else {}
-    normalize = args.normalize or metadata.get("normalization") or "none"
-    sequence = load_sequence(
-        args.sequence,
-        normalize=normalize,
-        fill=args.fill,
-        text_mode="words" if args.words else "chars",
-        vocabulary=metadata.get("vocabulary"),
-    )
-    if model is not None:
-        source = args.model
-    else:
-        model = LSTM.random(sequence.width, args.random, seed=args.seed)
-        source = f"random {','.join(map(str, args.random))} seed {args.seed}"
-    if sequence.width != model.input_size:
-        raise InputError(
-            f"{args.sequence} has {sequence.width} features per step but the model ({source}) expects "
-            f"{model.input_size}; pick a model made for this data or use --random"
-        )
-    total = sequence.length * len(model.all_layers())
-    with (
-        _interrupt_flag() as stop,
-        tqdm(total=total, unit="step", unit_scale=True, desc="recording", disable=args.quiet) as bar,
-    ):
+    request = open_request(args)
+    bars = []  # made at the first progress report, once the files are read
+    with _interrupt_flag() as stop:
 
         def progress(done, total):
-            bar.n = done
-            bar.refresh()
+            if not bars:
+                bars.append(tqdm(total=total, unit="step", unit_scale=True, desc="recording", disable=args.quiet))
+            bars[0].n = done
+            bars[0].refresh()
 
-        trace = model.run(
-            sequence.values,
-            dtype=np.float64 if args.float64 else np.float32,
-            progress=progress,
-            cancel=stop.is_set,
-        )
-    trace.meta.update(
-        sequence=str(args.sequence),
-        model_source=source,
-        encoding=sequence.encoding,
-        feature_names=sequence.feature_names,
-        labels=sequence.labels[:100_000],
-        lengths=sequence.lengths.tolist(),
-        normalization=sequence.normalization,
-    )
+        try:
+            loaded = load(request, None, progress, stop.is_set)
+        finally:
+            for bar in bars:
+                bar.close()
+    trace, model = loaded.trace, loaded.model
+    trace.meta.update(trace_meta(loaded))
     trace.save(args.output)
     if not args.quiet:
         sizes = ", ".join(str(h) for h in model.hidden_sizes)
@@ -176,16 +163,20 @@ def tasks_command(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lstm-viz", description="See inside an LSTM, one step at a time.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_reading_options(p: argparse.ArgumentParser, window: bool = False) -> None:
+    """The options for reading a sequence and a model: the same for the window and ``trace``."""
+    from lstm_viz.io.formats import describe
+    from lstm_viz.io.tables import add_table_arguments
+    from lstm_viz.workbench.options import FILLS, NORMALIZATIONS
 
-    p = sub.add_parser("trace", help="record every gate and state of a model on a sequence")
-    p.add_argument("sequence", help="sequence file: .npy/.npz, CSV/TSV, JSON, text or FASTA")
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument(
-        "--model", help="model: native .npz, PyTorch .pt/.safetensors, Keras .keras/.h5, ONNX, TF1 checkpoint"
-    )
+    if window:
+        p.add_argument(
+            "sequence", nargs="?", help="sequence file (the built-in demo opens when omitted): " + describe("sequence")
+        )
+    else:
+        p.add_argument("sequence", help="sequence file: " + describe("sequence"))
+    source = p.add_mutually_exclusive_group(required=not window)
+    source.add_argument("--model", help="model file: " + describe("model"))
     source.add_argument("--random", type=_sizes, metavar="H1,H2,...", help="a random LSTM with these layer sizes")
     p.add_argument("--seed", type=int, default=0, help="seed of the random model (default 0)")
     p.add_argument("--prefix", help="which nn.LSTM of a PyTorch file to use, e.g. encoder.rnn.")
@@ -194,20 +185,61 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--cell-clip", type=float, help="TF1 checkpoints: the cells' cell_clip")
     p.add_argument("--proj-clip", type=float, help="TF1 checkpoints: the cells' proj_clip")
-    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
-    p.add_argument(
-        "--normalize", choices=["none", "zscore", "minmax"], help="scale the features (default: the model's)"
-    )
-    p.add_argument("--fill", choices=["previous", "zero", "mean"], help="fill missing table values instead of refusing")
+    p.add_argument("--normalize", choices=NORMALIZATIONS, help="scale the features (default: the model's)")
+    p.add_argument("--fill", choices=FILLS, help="fill (or drop) missing table values instead of refusing")
     p.add_argument("--words", action="store_true", help="read a text file as words instead of characters")
-    p.add_argument(
-        "--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)"
-    )
+    add_table_arguments(p, fill=False)
     p.add_argument(
         "--max-memory",
         type=_memory_size,
         metavar="SIZE",
         help="largest memory a file, sequence or trace may take, e.g. 16G (default 4G or LSTM_VIZ_MAX_MEMORY)",
+    )
+
+
+def window_parser() -> argparse.ArgumentParser:
+    """``lstm-viz [FILE] [options]``: the window."""
+    parser = argparse.ArgumentParser(
+        prog="lstm-viz",
+        description="See inside an LSTM, one step at a time. With no FILE the window opens on a built-in demo.",
+        epilog="Commands without a window: 'lstm-viz trace' records a trace file, 'lstm-viz train' trains a "
+        "model on a built-in task, 'lstm-viz tasks' lists the tasks; add --help to any of them.",
+    )
+    add_reading_options(parser, window=True)
+    parser.add_argument(
+        "--example",
+        metavar="NAME",
+        help="open an example of the Examples menu: tutorial_cell, tutorial_stack, adding, brackets, sine, text",
+    )
+    parser.add_argument("--select", default="", metavar="UNITS", help="select these units, e.g. 3,5")
+    parser.add_argument("--screenshot", metavar="PNG", help="render the window to this file and exit")
+    parser.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
+    parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
+    parser.add_argument(
+        "--raise",
+        dest="raise_panels",
+        default="",
+        metavar="PANELS",
+        help="bring these panels to the front of their tabs, e.g. diagram,equations (with --screenshot)",
+    )
+    parser.add_argument("--fresh-layout", action="store_true", help="ignore the saved window layout")
+    parser.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="add lstm-viz with its icon to the desktop's application menu (for this user) and exit",
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lstm-viz", description="See inside an LSTM, one step at a time.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("trace", help="record every gate and state of a model on a sequence")
+    add_reading_options(p)
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
+    p.add_argument(
+        "--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)"
     )
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=trace_command)
@@ -231,23 +263,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def gui_main(argv: list[str]) -> int:
+    from lstm_viz import limits
+
+    args = window_parser().parse_args(argv)
+    if args.install_desktop:
+        from lstm_viz.desktop import install_desktop_entry
+
+        for path in install_desktop_entry():
+            print(f"wrote {path}")
+        return 0
     try:
-        from lstm_viz.ui.app import main as app_main
-    except ImportError as exc:
-        if "lstm_viz.ui.app" not in str(exc):
-            raise
-        print(
-            "lstm-viz: the window is not part of this build yet; the headless commands are "
-            f"{', '.join(SUBCOMMANDS)} (see 'lstm-viz trace --help')",
-            file=sys.stderr,
-        )
+        request = open_request(args) if (args.sequence or args.model or args.random) else None
+    except LstmVizError as exc:
+        print(f"lstm-viz: error: {exc}", file=sys.stderr)
         return 2
-    return app_main(argv)
+    from lstm_viz.ui.app import main as app_main
+
+    with limits.using(args.max_memory):
+        return app_main(args, request)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] not in (*SUBCOMMANDS, "-h", "--help"):
+    if not argv or argv[0] not in SUBCOMMANDS:
         return gui_main(argv)
     from lstm_viz import limits
 

@@ -51,7 +51,7 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
         == 2
     )
     err = capsys.readouterr().err
-    assert "wide.npy has 7 features per step but the model" in err and "expects 1" in err
+    assert "wide.npy has 7 features per step but the model (m.npz) reads 1" in err
     (tmp_path / "junk.npy").write_bytes(b"not numpy at all")
     assert main(["trace", str(tmp_path / "junk.npy"), "--random", "3", "-o", str(tmp_path / "t.npz")]) == 2
     assert "junk.npy: has the .npy extension but is not a NumPy file" in capsys.readouterr().err

@@ -14,13 +14,17 @@ Each task draws batches from a NumPy generator, so training is reproducible from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from lstm_viz.errors import InputError
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+def _alice() -> str:
+    """The text of Alice shipped in the package ``lstm_viz.resources``."""
+    from importlib.resources import files
+
+    return files("lstm_viz.resources").joinpath("text", "alice.txt").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -166,7 +170,7 @@ class TextTask(Task):
     def __init__(self, length: int, text: str | None = None):
         super().__init__(length)
         if text is None:
-            text = (RESOURCES / "text" / "alice.txt").read_text(encoding="utf-8")
+            text = _alice()
         text = " ".join(text.split())
         if len(text) < self.length + 2:
             raise InputError(f"the text has {len(text)} characters; the task needs more than {self.length + 1}")

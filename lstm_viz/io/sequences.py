@@ -4,11 +4,12 @@ Formats (decided from the content, with the extension as a tie-breaker):
 
 - NumPy ``.npy`` / ``.npz``: a 2-D array is one sequence (T, D), a 3-D array a batch
   (B, T, D). Never unpickles.
-- CSV / TSV: delimiter sniffed, header detected; numeric columns become features; a
-  time/index column (by name, or the first non-numeric column) gives the labels; an
-  id column (``id``, ``sequence``, ``series``...) splits the rows into a batch of
-  sequences of different lengths. Missing values are reported with their line and column,
-  or filled when asked (``fill="previous" | "zero" | "mean"``).
+- CSV / TSV: read by pandas (:mod:`lstm_viz.io.tables`): delimiter, header, encoding
+  and decimal commas sniffed; each column is a time (labels), series id (splits the rows
+  into a batch of sequences of different lengths), feature, categorical (one-hot) or
+  ignored column, detected or chosen (``table=TableOptions(...)``). Missing values are
+  reported with their line and column, or filled when asked (``fill="previous" | "zero"
+  | "mean" | "drop"``).
 - JSON: a list of steps, a list of sequences, or ``{"values": ..., "labels": ...,
   "features": ...}``.
 - Plain text: one-hot characters (or words, ``text_mode="words"``) over a vocabulary built
@@ -23,7 +24,6 @@ each one's real length.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -33,13 +33,9 @@ import numpy as np
 from lstm_viz import limits
 from lstm_viz.engine.sequence import Sequence, SequenceKind
 from lstm_viz.errors import FileFormatError, InputError
-from lstm_viz.safe_arrays import NPY_MAGIC, ZIP_MAGIC, NpzReader, load_npy, opening, regular_file, sniff
+from lstm_viz.safe_arrays import NPY_MAGIC, NpzReader, load_npy, opening, regular_file, sniff
 
 MAX_TEXT_BYTES = 1 << 31
-TIME_NAMES = {"time", "timestamp", "date", "datetime", "t", "index", "step", "row"}
-ID_NAMES = {"id", "sequence", "sequence_id", "seq", "seq_id", "series", "series_id", "batch"}
-MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
-FILLS = ("previous", "zero", "mean")
 NORMALIZATIONS = ("none", "zscore", "minmax")
 
 
@@ -143,14 +139,6 @@ def _read_text(path) -> str:
         raise FileFormatError(path, f"line {line}: not UTF-8 text ({exc.reason})") from None
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def load_json_sequence(path: str | os.PathLike) -> Sequence:
     try:
         data = json.loads(_read_text(path))
@@ -208,187 +196,19 @@ def load_json_sequence(path: str | os.PathLike) -> Sequence:
 
 
 # -- CSV -------------------------------------------------------------------------------
-def _sniff_dialect(sample: str) -> str:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return "\t" if sample.count("\t") > sample.count(",") else ","
+def load_table_sequence(path: str | os.PathLike, *, fill: str | None = None, table=None) -> Sequence:
+    """CSV/TSV, read by pandas with a role per column; see :mod:`lstm_viz.io.tables`.
 
-
-HEAD_BYTES = 1 << 16
-
-
-def load_table_sequence(path: str | os.PathLike, *, fill: str | None = None) -> Sequence:
-    """CSV/TSV; see the module docstring.
-
-    The head of the file decides the layout; NumPy's C parser then reads the columns
-    straight from the file. Only when that fails is the file parsed cell by cell, to say
-    exactly which line and column is wrong.
+    ``table``: a :class:`~lstm_viz.io.tables.TableOptions` or its dict; ``fill``, when
+    given, overrides its missing-value handling.
     """
-    if fill is not None and fill not in FILLS:
-        raise InputError(f"fill must be one of {', '.join(FILLS)} or None, got {fill!r}")
-    head_bytes = sniff(path, HEAD_BYTES)
-    if b"\x00" in head_bytes:
-        raise FileFormatError(path, "is a binary file, not a table")
-    head_lines = head_bytes.decode("utf-8-sig", "replace").splitlines()
-    if len(head_bytes) == HEAD_BYTES and len(head_lines) > 1:
-        head_lines = head_lines[:-1]  # the last line may be cut
-    first = next((k for k, line in enumerate(head_lines) if line.strip()), None)
-    if first is None:
-        raise FileFormatError(path, "is empty")
-    delimiter = _sniff_dialect("\n".join(head_lines[first : first + 50]))
-    sample = [r for r in csv.reader(head_lines[first : first + 200], delimiter=delimiter) if r]
-    header_row = sample[0]
-    has_header = any(cell.strip() and not _is_number(cell) for cell in header_row) and len(sample) > 1
-    rows_sample = sample[1:] if has_header else sample
-    ncols = len(header_row)
-    if has_header:
-        names = [c.strip() or f"column {k + 1}" for k, c in enumerate(header_row)]
-    else:
-        names = [f"x{k}" for k in range(ncols)]
-    lowered = [n.lower() for n in names]
-    id_col = next((k for k, n in enumerate(lowered) if n in ID_NAMES), None) if has_header else None
-    time_col = next((k for k, n in enumerate(lowered) if n in TIME_NAMES and k != id_col), None) if has_header else None
+    from lstm_viz.io.tables import TableOptions, read_table
 
-    def numeric_column(k):
-        """Mostly numbers: a feature (stray bad cells are reported when parsed)."""
-        cells = [r[k].strip() for r in rows_sample if k < len(r)]
-        present = [c for c in cells if c.lower() not in MISSING]
-        return bool(present) and sum(_is_number(c) for c in present) >= 0.5 * len(present)
-
-    if time_col is None:
-        time_col = next((k for k in range(ncols) if k != id_col and not numeric_column(k)), None)
-    feature_cols = [k for k in range(ncols) if k not in (id_col, time_col)]
-    bad = [names[k] for k in feature_cols if not numeric_column(k)]
-    if bad:
-        raise FileFormatError(
-            path, f"column(s) {', '.join(repr(b) for b in bad)} are not numeric and not a time or id column"
-        )
-    if not feature_cols:
-        raise FileFormatError(path, "has no numeric column to use as features")
-    if not rows_sample:
-        raise FileFormatError(path, "has a header but no rows")
-    skip = first + (1 if has_header else 0)
-    table = _Table(path, delimiter, skip, names)
-    values = table.numeric(feature_cols, fill)
-    labels = table.strings(time_col) if time_col is not None else [str(t) for t in range(len(values))]
-    feature_names = [names[k] for k in feature_cols]
-    if id_col is None:
-        return Sequence(values[None], labels=labels, feature_names=feature_names, source=os.fspath(path))
-    order: dict[str, list[int]] = {}
-    for row, key in enumerate(table.strings(id_col)):
-        order.setdefault(key, []).append(row)
-    rows = [values[idx] for idx in order.values()]
-    padded, lengths = _pad(path, rows, values.shape[1])
-    batch_labels = _pad_labels([[labels[i] for i in idx] for idx in order.values()], padded.shape[1])
-    return Sequence(
-        padded,
-        feature_names=feature_names,
-        source=os.fspath(path),
-        lengths=lengths,
-        batch_labels=batch_labels,
-        names=list(order),
-    )
-
-
-class _Table:
-    """The data rows of a delimited file, read by NumPy's parser, cell by cell on trouble."""
-
-    def __init__(self, path, delimiter: str, skip: int, names: list[str]):
-        self.path, self.delimiter, self.skip, self.names = path, delimiter, skip, names
-        self._cells = None
-
-    def _loadtxt(self, cols, dtype):
-        return np.loadtxt(
-            self.path,
-            delimiter=self.delimiter,
-            skiprows=self.skip,
-            usecols=cols,
-            dtype=dtype,
-            ndmin=2,
-            comments=None,
-            encoding="utf-8-sig",
-        )
-
-    def numeric(self, cols: list[int], fill: str | None) -> np.ndarray:
-        try:
-            values = self._loadtxt(cols, np.float32)
-            missing = ~np.isfinite(values)
-        except (ValueError, UnicodeError, OSError):
-            values, missing = self._parse_slowly(cols)
-        if missing.any():
-            if fill is None:
-                row, col = (int(i) for i in np.argwhere(missing)[0])
-                raise FileFormatError(
-                    self.path,
-                    f"line {self.line_numbers()[row]}, column {self.names[cols[col]]!r}: missing or non-finite value "
-                    f"({int(missing.sum())} in all); fill them with fill='previous', 'zero' or 'mean' "
-                    "(--fill in lstm-viz trace)",
-                )
-            values = _fill(values, missing, fill)
-        return values
-
-    def strings(self, col: int) -> list[str]:
-        if self._cells is not None:
-            return [cells[col].strip() if col < len(cells) else "" for _, cells in self._cells]
-        try:
-            column = self._loadtxt([col], str)[:, 0]
-        except (ValueError, UnicodeError, OSError):
-            return [cells[col].strip() if col < len(cells) else "" for _, cells in self.cells()]
-        return [value.strip() for value in column]
-
-    def cells(self) -> list[tuple[int, list[str]]]:
-        """(file line number, cells) of every non-blank data row."""
-        if self._cells is None:
-            text = _read_text(self.path)
-            lines = text.splitlines()
-            reader = csv.reader(lines[self.skip :], delimiter=self.delimiter)
-            self._cells = [
-                (self.skip + k + 1, row) for k, row in enumerate(reader) if any(cell.strip() for cell in row)
-            ]
-        return self._cells
-
-    def line_numbers(self) -> list[int]:
-        return [number for number, _ in self.cells()]
-
-    def _parse_slowly(self, cols):
-        rows = self.cells()
-        values = np.empty((len(rows), len(cols)), np.float32)
-        for r, (number, cells) in enumerate(rows):
-            for j, k in enumerate(cols):
-                cell = cells[k].strip() if k < len(cells) else ""
-                if cell.lower() in MISSING:
-                    values[r, j] = np.nan
-                    continue
-                try:
-                    values[r, j] = float(cell)
-                except ValueError:
-                    raise FileFormatError(
-                        self.path, f"line {number}, column {self.names[k]!r}: {cell!r} is not a number"
-                    ) from None
-        return values, ~np.isfinite(values)
-
-
-def _fill(values, missing, how) -> np.ndarray:
-    values = values.copy()
-    if how == "zero":
-        values[missing] = 0.0
-    elif how == "mean":
-        clean = np.where(missing, np.nan, values)
-        means = np.nan_to_num(np.nanmean(clean, axis=0)) if (~missing).any() else np.zeros(values.shape[1])
-        values[missing] = np.broadcast_to(means, values.shape)[missing]
-    else:  # previous value in the column, or the next one before the first value
-        for j in range(values.shape[1]):
-            col, gap = values[:, j], missing[:, j]
-            if gap.all():
-                col[:] = 0.0
-                continue
-            index = np.where(~gap, np.arange(len(col)), 0)
-            np.maximum.accumulate(index, out=index)
-            first_valid = int(np.argmax(~gap))
-            index[:first_valid] = first_valid
-            col[:] = col[index]
-    return values
+    options = TableOptions.coerce(table)
+    if fill is not None:
+        options.fill = fill
+        options.validate()
+    return read_table(path, options)
 
 
 # -- text ------------------------------------------------------------------------------
@@ -563,29 +383,22 @@ FASTA_EXTENSIONS = {".fa", ".fasta", ".fna", ".ffn", ".frn", ".fas"}
 
 
 def detect_format(path) -> str:
-    """'arrays', 'json', 'fasta', 'table' or 'text', from the content and then the extension."""
-    head = sniff(path, 4096)
-    if head.startswith(NPY_MAGIC) or head.startswith(ZIP_MAGIC):
-        return "arrays"
-    stripped = head.lstrip()
-    ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext in (".npy", ".npz"):
-        raise FileFormatError(path, f"has the {ext} extension but is not a NumPy file (no NumPy or zip header)")
-    if stripped.startswith(b">") or ext in FASTA_EXTENSIONS:
-        return "fasta"
-    if stripped[:1] in (b"[", b"{") and ext != ".txt":
-        return "json"
-    if ext in TABLE_EXTENSIONS:
-        return "table"
-    if ext == ".txt" or b"\x00" in head:
-        return "text"
-    sample = head.decode("utf-8", "replace").splitlines()[:20]
-    if len(sample) >= 2:
-        delimiter = _sniff_dialect("\n".join(sample))
-        cells = [c.strip() for line in sample[1:] for c in line.split(delimiter)]
-        if cells and sum(_is_number(c) or c.lower() in MISSING for c in cells) >= 0.8 * len(cells):
-            return "table"
-    return "text"
+    """'arrays', 'json', 'fasta', 'table' or 'text': the sequence format registered in
+    :mod:`lstm_viz.io.formats` that recognises the file."""
+    from lstm_viz.io.formats import detect
+
+    return detect(path, "sequence").name
+
+
+def load_table_with_options(path, *, fill=None, table=None, normalize="none") -> Sequence:
+    """A table read with :class:`~lstm_viz.io.tables.TableOptions`; ``fill`` and a named
+    ``normalize`` other than "none" override the options' own."""
+    from lstm_viz.io.tables import TableOptions
+
+    options = TableOptions.coerce(table)
+    if isinstance(normalize, str) and normalize != "none":
+        options.normalize = normalize
+    return load_table_sequence(path, fill=fill, table=options)
 
 
 def load_sequence(
@@ -596,26 +409,22 @@ def load_sequence(
     text_mode: str = "chars",
     vocabulary: list[str] | None = None,
     format: str | None = None,
+    table=None,
 ) -> Sequence:
     """Load any supported sequence file (see the module docstring).
 
     ``normalize``: "none", "zscore", "minmax", or a recorded ``{"kind", "offset",
     "scale"}`` to reproduce a model's training scale. ``fill``: how to fill missing table
-    values (None reports them). ``vocabulary``: tokens a model was trained on.
+    values (None reports them; "previous", "zero", "mean" or "drop"). ``table``: a
+    :class:`~lstm_viz.io.tables.TableOptions` (or its dict) for tables: column roles,
+    fill, normalisation; ``fill`` and a ``normalize`` other than "none" override its own.
+    ``vocabulary``: tokens a model was trained on.
     """
-    kind = format or detect_format(path)
-    if kind == "arrays":
-        sequence = load_array_sequence(path)
-    elif kind == "json":
-        sequence = load_json_sequence(path)
-    elif kind == "table":
-        sequence = load_table_sequence(path, fill=fill)
-    elif kind == "fasta":
-        sequence = load_fasta_sequence(path)
-    elif kind == "text":
-        sequence = load_text_sequence(path, text_mode=text_mode, vocabulary=vocabulary)
-    else:
-        raise InputError(f"unknown sequence format {format!r}")
-    if normalize not in (None, "none"):
+    from lstm_viz.io.formats import detect, reader
+
+    chosen = reader("sequence", format) if format else detect(path, "sequence")
+    given = {"fill": fill, "table": table, "normalize": normalize, "text_mode": text_mode, "vocabulary": vocabulary}
+    sequence = chosen.loader()(path, **{name: given[name] for name in chosen.options})
+    if normalize not in (None, "none") and sequence.normalization is None:
         sequence.values, sequence.normalization = normalize_values(sequence.values, sequence.lengths, normalize)
     return sequence

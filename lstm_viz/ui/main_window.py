@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -21,60 +20,17 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
-from lstm_viz.engine import LSTM
-from lstm_viz.errors import InputError, LstmVizError
+from lstm_viz.errors import LstmVizError
 from lstm_viz.ui.panels import PANELS
-from lstm_viz.ui.session import Loaded, Session
+from lstm_viz.ui.panels.base import AREAS
+from lstm_viz.ui.session import Session
 from lstm_viz.ui.transport import Transport
 from lstm_viz.ui.worker import Job
+from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOptions, WidthMismatch, Work
 
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-DEMO_MODEL = RESOURCES / "demo" / "adding_model.npz"
-DEMO_SEQUENCE = RESOURCES / "demo" / "adding_sequence.json"
+DEMO_EXAMPLE = "adding"
 LAYOUT_VERSION = 1
 MAX_RECENT = 8
-
-SEQUENCE_FILTER = "Sequences (*.npy *.npz *.csv *.tsv *.json *.txt *.fa *.fasta *.fna);;All files (*)"
-MODEL_FILTER = "Models (*.npz *.pt *.pth *.safetensors *.keras *.h5 *.onnx *.index);;All files (*)"
-
-
-def build(model_path, sequence_path, random_spec, current: Loaded | None, progress, cancelled) -> Loaded:
-    """Load what was asked (keeping the rest of ``current``) and record the trace. Runs in a worker."""
-    from lstm_viz.io import load_model, load_sequence
-
-    model = current.model if current is not None else None
-    description_model = None if current is None else current.model_description
-    if model_path is not None:
-        model = load_model(model_path)
-        description_model = Path(model_path).name
-    vocabulary = None if model is None or random_spec else model.metadata.get("vocabulary")
-    normalization = None if model is None or random_spec else model.metadata.get("normalization")
-    if sequence_path is not None:
-        sequence = load_sequence(sequence_path, vocabulary=vocabulary, normalize=normalization or "none")
-    elif current is not None:
-        sequence = current.sequence
-        sequence_path = current.sequence_path
-    else:
-        raise InputError("open a sequence first")
-    if random_spec is not None or model is None:
-        sizes, seed = random_spec if random_spec is not None else ([32], 0)
-        model = LSTM.random(sequence.width, sizes, seed=seed)
-        description_model = f"random model {','.join(map(str, sizes))} (seed {seed})"
-    if sequence.width != model.input_size:
-        raise InputError(
-            f"{Path(sequence_path).name if sequence_path else 'the sequence'} has {sequence.width} features per step "
-            f"but the model expects {model.input_size}; open a matching sequence or make a new random model "
-            "(Model > New random model)"
-        )
-    trace = model.run(sequence.values, progress=progress, cancel=cancelled)
-    return Loaded(
-        model=model,
-        sequence=sequence,
-        trace=trace,
-        model_description=description_model,
-        model_path=model_path if model_path is not None else (None if current is None else current.model_path),
-        sequence_path=sequence_path,
-    )
 
 
 class RandomModelDialog(QDialog):
@@ -93,17 +49,9 @@ class RandomModelDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-    def spec(self):
-        text = self.sizes.text()
-        try:
-            sizes = [int(s) for s in text.replace(" ", "").split(",") if s]
-        except ValueError:
-            sizes = []
-        if not sizes or any(s <= 0 or s > 4096 for s in sizes):
-            raise ValueError(
-                f"Layer sizes {text!r}: give positive whole numbers up to 4096, one per layer, such as 32,16."
-            )
-        return sizes, self.seed.value()
+    def spec(self) -> RandomSpec:
+        """The sizes and seed typed; raises InputError for sizes that are not positive whole numbers."""
+        return RandomSpec.parse(self.sizes.text(), self.seed.value())
 
 
 def settle_garbage_collector() -> None:
@@ -126,37 +74,49 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.settings = settings or QSettings("lstm-viz", "lstm-viz")
         self.session = Session(self)
+        self.core = self.session.core
         self.setAcceptDrops(True)
         self.setDockNestingEnabled(True)
         self.transport = Transport(self.session, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport)
         self.panels = [panel_type(self.session, self) for panel_type in PANELS]
         for panel in self.panels:
-            self.addDockWidget(panel.area, panel)
+            self.addDockWidget(AREAS[panel.place.area], panel)
         self._link_time_axes()
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
         self.job: Job | None = None
+        self.abandoned: list[Job] = []  # cancelled jobs still finishing; their results are dropped
         self.progress: QProgressDialog | None = None
         self.last_error: str | None = None
+        self.offer: OpenRequest | None = None  # what the last error offered to open instead
         self._build_menus()
         self.default_state = self._default_layout()
-        for panel in self.panels:
-            if hasattr(panel, "requested") and hasattr(panel, "restoreRequested"):
-                panel.requested.connect(self.run_what_if)
-                panel.restoreRequested.connect(self.session.clear_what_if)
-            if hasattr(panel, "typed"):
-                panel.typed.connect(lambda text: self.run_typed(text=text))
-                panel.tableEdited.connect(lambda values: self.run_typed(values=values))
+        self.session.handle("what_if", self.run_what_if)
+        self.session.handle("restore_original", lambda panel: self.core.clear_what_if())
+        self.session.handle("typed_text", lambda panel, text: self.run_typed(text=text, panel=panel))
+        self.session.handle("edited_values", lambda panel, values: self.run_typed(values=values, panel=panel))
         self.restore_layout()
         self.session.traceChanged.connect(self._on_trace)
         self.session.stepChanged.connect(self._on_step)
         self.setWindowTitle("lstm-viz")
+        self._route_transport_keys()
         settle_garbage_collector()
+
+    def _route_transport_keys(self) -> None:
+        """Space, Left/Right, Shift+Left/Right, Home/End step from the first moment on.
+
+        The window itself holds the keyboard focus at start (otherwise Qt gives it to the
+        first box of the toolbar, the speed, and the keys edit "8 steps/s"), and the
+        transport's key router lets the keys through every widget but a field being typed in.
+        """
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.key_router = self.transport.route_keys(self)
+        self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- layout -----------------------------------------------------------------------
     def _default_layout(self) -> QByteArray:
-        """The default arrangement, as a state blob for ``restoreState``.
+        """The default arrangement, derived from each panel's ``place``, as a state blob.
 
         Built in a scratch window with stand-in docks of the same names: tabifying docks
         in a window that is not yet shown leaves a stray copy of the tab bar visible
@@ -169,36 +129,55 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar()
         toolbar.setObjectName(self.transport.objectName())
         scratch.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
-        docks = {}
+        docks, places = {}, {}
         for panel in self.panels:
             dock = QDockWidget(panel.windowTitle())
             dock.setObjectName(panel.objectName())
             dock.setWidget(QWidget())
             docks[panel.objectName()] = dock
-        gates, heat = docks["GateBarsPanel"], docks["GateHeatmapsPanel"]
-        traj, memory, inputs = docks["CellTrajectoryPanel"], docks["MemoryPanel"], docks["InputPanel"]
-        diagram, equations, whatif = docks["CellDiagramPanel"], docks["EquationsPanel"], docks["WhatIfPanel"]
-        typing, guide = docks["TypingPanel"], docks["GuidePanel"]
-        scratch.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, gates)
-        scratch.splitDockWidget(gates, heat, Qt.Orientation.Vertical)
-        scratch.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, traj)
-        scratch.splitDockWidget(traj, memory, Qt.Orientation.Vertical)
-        scratch.splitDockWidget(heat, inputs, Qt.Orientation.Vertical)
-        # The teaching panels share places with the plots, as tabs.
-        scratch.tabifyDockWidget(traj, diagram)
-        scratch.tabifyDockWidget(memory, equations)
-        scratch.tabifyDockWidget(equations, guide)
-        scratch.tabifyDockWidget(inputs, whatif)
-        scratch.tabifyDockWidget(whatif, typing)
-        for front in (traj, memory, inputs):
-            front.raise_()
-        placed = {gates, heat, traj, memory, inputs, diagram, equations, whatif, typing, guide}
-        for panel in self.panels:  # any other panel goes to its own side
-            if docks[panel.objectName()] not in placed:
-                scratch.addDockWidget(panel.area, docks[panel.objectName()])
-        scratch.resizeDocks([gates, heat, inputs], [26, 52, 22], Qt.Orientation.Vertical)
-        scratch.resizeDocks([traj, memory], [55, 45], Qt.Orientation.Vertical)
-        scratch.resizeDocks([gates, traj], [60, 40], Qt.Orientation.Horizontal)
+            places[panel.objectName()] = panel.place
+        placed: list[str] = []
+        waiting = list(docks)
+        while waiting:  # a panel goes in once the panel it is placed against is in
+            progressed = False
+            for name in list(waiting):
+                place = places[name]
+                anchor = place.anchor if place.anchor in docks else None
+                if anchor is not None and anchor not in placed:
+                    continue
+                if place.tab and anchor:
+                    scratch.tabifyDockWidget(docks[anchor], docks[name])
+                elif place.below and anchor:
+                    scratch.splitDockWidget(docks[anchor], docks[name], Qt.Orientation.Vertical)
+                else:
+                    scratch.addDockWidget(AREAS[place.area], docks[name])
+                placed.append(name)
+                waiting.remove(name)
+                progressed = True
+            if not progressed:  # a circle of anchors: the rest go to their own sides
+                for name in waiting:
+                    scratch.addDockWidget(AREAS[places[name].area], docks[name])
+                placed.extend(waiting)
+                waiting = []
+        for name in placed:
+            if places[name].front:
+                docks[name].raise_()
+        columns = [name for name in placed if places[name].anchor is None and places[name].width]
+        for top in columns:
+            column, below = [top], top
+            while True:
+                nxt = next((n for n in placed if places[n].below == below), None)
+                if nxt is None:
+                    break
+                column.append(nxt)
+                below = nxt
+            if len(column) > 1:
+                scratch.resizeDocks(
+                    [docks[n] for n in column], [max(1, places[n].height) for n in column], Qt.Orientation.Vertical
+                )
+        if len(columns) > 1:
+            widths = [places[n].width for n in columns]
+            scratch.resizeDocks([docks[n] for n in columns], widths, Qt.Orientation.Horizontal)
         state = scratch.saveState(LAYOUT_VERSION)
         scratch.deleteLater()
         return state
@@ -253,9 +232,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.transport.pause()
-        if self.job is not None and self.job.isRunning():
-            self.job.cancel()
-            self.job.wait(5000)
+        for job in [self.job, *self.abandoned]:
+            if job is not None and job.isRunning():
+                job.cancel()
+                job.wait(1000)  # a read blocked in the system is left to end with the process
         self.save_layout()
         super().closeEvent(event)
 
@@ -269,10 +249,13 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_menus(self):
+        from lstm_viz.workbench.examples import examples
+
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "Open &sequence…", self.ask_sequence, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &model…", self.ask_model, "Ctrl+M")
+        self._action(file_menu, "Open with &options…", self.ask_open_with_options, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "&Reload", self.reload, QKeySequence.StandardKey.Refresh)
         self._action(file_menu, "Save &trace…", self.ask_save_trace, QKeySequence.StandardKey.Save)
@@ -281,8 +264,6 @@ class MainWindow(QMainWindow):
         model_menu = bar.addMenu("&Model")
         self._action(model_menu, "New &random model…", self.ask_random_model)
         examples_menu = bar.addMenu("&Examples")
-        from lstm_viz.ui.examples import examples
-
         for number, example in enumerate(examples()):
             if number == 2:
                 examples_menu.addSeparator()  # the tutorial's own, then the trained models
@@ -361,42 +342,55 @@ class MainWindow(QMainWindow):
 
     # -- opening -----------------------------------------------------------------------
     def ask_sequence(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open sequence", "", SEQUENCE_FILTER)
+        from lstm_viz.io.formats import dialog_filter
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open sequence", "", dialog_filter("sequence"))
         if path:
             self.open_files(sequence_path=path)
 
     def ask_model(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", MODEL_FILTER)
+        from lstm_viz.io.formats import dialog_filter
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", "", dialog_filter("model"))
         if path:
             self.open_files(model_path=path)
+
+    def ask_open_with_options(self):
+        """Every option of ``lstm-viz trace`` for reading a sequence and a model, in one dialog."""
+        from lstm_viz.ui.open_dialog import OpenDialog
+
+        loaded = self.core.loaded
+        dialog = OpenDialog(self, None if loaded is None else loaded.request)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            try:
+                request = dialog.request()
+            except LstmVizError as exc:
+                self.show_error("Open with options", str(exc))
+                return
+            self.open_request(request)
 
     def ask_random_model(self):
         dialog = RandomModelDialog(self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             try:
                 spec = dialog.spec()
-            except ValueError as exc:
+            except LstmVizError as exc:
                 self.show_error("New random model", str(exc))
                 return
-            self.open_files(random_spec=spec)
+            self.open_request(OpenRequest(random=spec))
 
     def reload(self):
-        loaded = self.session.loaded
-        if loaded is not None:
-            self.open_files(model_path=loaded.model_path, sequence_path=loaded.sequence_path)
+        loaded = self.core.loaded
+        if loaded is not None and loaded.request is not None:
+            self.open_request(loaded.request, remember=False, import_step=False)
 
     def open_demo(self, wait: bool = False):
         """The built-in demo: the adding problem, explained in the Guide."""
-        from lstm_viz.ui.examples import EXAMPLES
-
-        if (EXAMPLES / "adding" / "example.json").exists():
-            self.open_example("adding", wait=wait, raise_guide=False, apply_view=False)
-        else:
-            self.open_files(model_path=str(DEMO_MODEL), sequence_path=str(DEMO_SEQUENCE), wait=wait, remember=False)
+        self.open_example(DEMO_EXAMPLE, wait=wait, raise_guide=False, apply_view=False)
 
     def open_example(self, slug: str, wait: bool = False, raise_guide: bool = True, apply_view: bool = True):
         """Open an example of the Examples menu: its model, sequence, units, step and note."""
-        from lstm_viz.ui.examples import load_example
+        from lstm_viz.workbench.examples import load_example
 
         try:
             example = load_example(slug)
@@ -404,182 +398,220 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not open the example {slug!r}", str(exc))
             return
         guide = next((p for p in self.panels if p.objectName() == "GuidePanel"), None)
-
-        def arrived():
-            if not apply_view:  # the start-up demo opens at its first step
-                return
-            if example.select:
-                self.session.select_units(example.select)
-            self.session.set_step(example.step)
-            if raise_guide and guide is not None:
-                guide.raise_()
-
-        self.open_files(
-            model_path=str(example.model),
-            sequence_path=str(example.sequence),
-            wait=wait,
-            remember=False,
-            example=example,
-            then=arrived,
-        )
+        work = self.core.open_example(example) if apply_view else self.core.open(example.request(), example)
+        if raise_guide and guide is not None:
+            work = Work(work.run, lambda loaded, apply=work.apply: (apply(loaded), guide.raise_()), work.message)
+        self.run_work(work, lambda message, error: self._open_failed(example.sequence, message, error), wait=wait)
 
     def open_files(
-        self, model_path=None, sequence_path=None, random_spec=None, wait=False, remember=True, example=None, then=None
+        self,
+        model_path=None,
+        sequence_path=None,
+        random_spec=None,
+        wait=False,
+        remember=True,
+        sequence_options: SequenceOptions | None = None,
+        model_options: ModelOptions | None = None,
     ):
-        """Load in a worker (or at once with ``wait``); the current session stays until it succeeds."""
-        if self.job is not None and self.job.isRunning():
-            self.job.cancel()
-            self.job.wait()
-        current = self.session.loaded
+        """Open files (or a random model, ``random_spec`` = (sizes, seed) or a RandomSpec)."""
+        if random_spec is not None and not isinstance(random_spec, RandomSpec):
+            random_spec = RandomSpec(*random_spec)
+        try:
+            request = OpenRequest(
+                sequence_path=sequence_path,
+                model_path=model_path,
+                random=random_spec,
+                sequence_options=sequence_options or SequenceOptions(),
+                model_options=model_options or ModelOptions(),
+            )
+        except LstmVizError as exc:
+            self.show_error("Could not open", str(exc))
+            return
+        self.open_request(request, wait=wait, remember=remember)
 
-        def work(progress, cancelled):
-            return build(model_path, sequence_path, random_spec, current, progress, cancelled)
+    def ask_table(self, request: OpenRequest) -> OpenRequest | None:
+        """The table import step: a table opened without column roles shows a preview whose
+        roles, missing values and normalisation the user sets (detected ones pre-filled, the
+        last choices for the file remembered). None when cancelled or unreadable."""
+        from dataclasses import replace
 
-        def done(loaded):
-            self._finish()
-            loaded.example = example
-            self.session.set_loaded(loaded)
-            if then is not None:
-                then()
+        from lstm_viz.io.formats import detect
+
+        path = request.sequence_path
+        if path is None or request.sequence_options.table is not None:
+            return request
+        try:
+            if detect(path, "sequence").name != "table":
+                return request
+        except LstmVizError:
+            return request  # the load itself says what is wrong
+        from lstm_viz.ui.table_dialog import ask_table_options, remembered_options
+
+        try:
+            if os.environ.get("LSTM_VIZ_NO_DIALOGS"):
+                options = remembered_options(self.settings, path)
+            else:
+                options = ask_table_options(self, path, self.settings)
+                if options is None:
+                    self.status.setText(f"Opening {Path(path).name} cancelled; the previous session is kept.")
+                    return None
+        except LstmVizError as exc:
+            self._open_failed(path, str(exc), exc)
+            return None
+        if options is None:
+            return request
+        table = options.to_dict()
+        fill = request.sequence_options.fill or table.get("fill")
+        normalize = request.sequence_options.normalize
+        if normalize is None and table.get("normalize") not in (None, "none"):
+            normalize = table["normalize"]
+        sequence_options = replace(request.sequence_options, table=table, fill=fill, normalize=normalize)
+        return replace(request, sequence_options=sequence_options)
+
+    def open_request(
+        self, request: OpenRequest, wait: bool = False, remember: bool = True, import_step: bool = True
+    ) -> None:
+        """Load in a worker (or at once with ``wait``); the current session stays until it succeeds.
+        Tables go through the import step first (``import_step``)."""
+        if import_step:
+            request = self.ask_table(request)
+            if request is None:
+                return
+        work = self.core.open(request)
+
+        def apply(loaded):
+            work.apply(loaded)
             if remember:
-                for path, kind in ((model_path, "model"), (sequence_path, "sequence")):
+                for path, kind in ((request.model_path, "model"), (request.sequence_path, "sequence")):
                     if path:
                         self._remember(path, kind)
+            if loaded.notes:
+                self.statusBar().showMessage(" ".join(loaded.notes), 15000)
 
-        def failed(message):
+        what = request.sequence_path or request.model_path or "the model"
+        self.run_work(
+            Work(work.run, apply, work.message),
+            lambda message, error: self._open_failed(what, message, error),
+            wait=wait,
+        )
+
+    def _open_failed(self, what, message: str, error: LstmVizError | None = None) -> None:
+        title = f"Could not open {Path(str(what)).name}"
+        if isinstance(error, WidthMismatch):
+            self.offer = error.request
+            self.show_error(title, message, offer=("Open with a random model", error.request))
+        else:
+            self.show_error(title, message)
+
+    def run_work(self, work: Work, failed, wait: bool = False) -> None:
+        """Run ``work`` in a worker with a progress dialog (or at once with ``wait`` or when it
+        is quick); apply its result on the GUI thread. ``failed(message, error)`` gets any error
+        (``error`` is the LstmVizError itself when there is one)."""
+
+        def fail(message, error=None):
             self._finish()
-            what = sequence_path or model_path or "the model"
-            self.show_error(f"Could not open {Path(str(what)).name}", message)
+            failed(message, error)
 
-        self._run_job(work, done, failed, "Loading and recording every gate…", wait=wait)
-
-    def _run_job(self, work, done, failed, message: str, wait: bool = False) -> None:
-        """Run ``work(progress, cancelled)`` in a worker with a progress dialog (or at once)."""
-        if wait:
+        if wait or work.quick:
             try:
-                result = work(lambda *_: None, lambda: False)
+                result = work.run(lambda *_: None, lambda: False)
             except LstmVizError as exc:
-                failed(str(exc))
+                fail(str(exc), exc)
                 return
-            done(result)
+            except MemoryError:
+                fail("not enough memory for this model and sequence")
+                return
+            work.apply(result)
             return
-        if self.job is not None and self.job.isRunning():
-            self.job.cancel()
-            self.job.wait()
-        self.job = Job(work, self)
-        self.progress = QProgressDialog(message, "Cancel", 0, 0, self)
+        self._abandon_job()
+        job = Job(lambda progress, cancelled: work.run(progress, cancelled), self)
+        self.job = job
+        self.progress = QProgressDialog(work.message, "Cancel", 0, 0, self)
         self.progress.setWindowTitle("lstm-viz")
         self.progress.setMinimumDuration(400)
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
-        self.progress.canceled.connect(self.job.cancel)
-        self.job.progressed.connect(self._progress)
-        self.job.succeeded.connect(done)
-        self.job.failed.connect(failed)
-        self.job.stopped.connect(self._cancelled)
-        self.job.start()
+        self.progress.canceled.connect(self.cancel_job)
+        job.progressed.connect(self._progress)
 
-    # -- what-if and typed input ---------------------------------------------------------
-    def run_typed(self, text: str | None = None, values=None, wait: bool = False) -> None:
+        def succeeded(result):
+            if job is self.job:
+                self._finish()
+                self.job = None
+                work.apply(result)
+
+        def job_failed(message):
+            if job is self.job:
+                self.job = None
+                fail(message, job.error)
+
+        def stopped():
+            if job is self.job:
+                self.job = None
+                self._cancelled()
+
+        job.succeeded.connect(succeeded)
+        job.failed.connect(job_failed)
+        job.stopped.connect(stopped)
+        job.finished.connect(lambda: job in self.abandoned and self.abandoned.remove(job))
+        job.start()
+
+    def cancel_job(self) -> None:
+        """Stop waiting for the current job at once; it is told to stop and its result dropped.
+
+        A read that blocks in the system (a pipe, a slow disk) cannot be interrupted, so the
+        window never waits for it: the session stays as it was and the window responds."""
+        job = self.job
+        if job is None:
+            return
+        self.job = None
+        job.cancel()
+        if job.isRunning():
+            self.abandoned.append(job)
+        self._cancelled()
+
+    def _abandon_job(self) -> None:
+        if self.job is not None and self.job.isRunning():
+            self.job.cancel()
+            self.abandoned.append(self.job)
+        self.job = None
+        self._finish()
+
+    # -- requests from panels: what-if and typed input --------------------------------------
+    def run_typed(self, text: str | None = None, values=None, wait: bool = False, panel=None) -> None:
         """Run the loaded model on text (or bases) typed by the user, or on edited numbers."""
-        from lstm_viz.engine.sequence import Sequence
-        from lstm_viz.io.sequences import dna_sequence, text_sequence
-
-        loaded = self.session.loaded
-        if loaded is None:
+        if self.core.loaded is None:
             return
-        typing_panel = next((p for p in self.panels if hasattr(p, "typed")), None)
-        model, current = loaded.model, loaded.sequence
-        try:
-            if text is not None:
-                if current.is_dna:
-                    sequence = dna_sequence(text, rna=current.feature_names[-1] == "U")
-                else:
-                    vocabulary = model.metadata.get("vocabulary") or current.vocabulary
-                    sequence = text_sequence(text, vocabulary=vocabulary)
-                sequence.names = ["typed"]
+        name = "typed_text" if text is not None else "edited_values"
+
+        def failed(message, error=None):
+            if panel is not None:
+                panel.request_failed(name, message)
             else:
-                sequence = Sequence(
-                    np.asarray(values, np.float32)[None],
-                    feature_names=list(current.feature_names),
-                    encoding=current.encoding,
-                    kind=current.kind,
-                    normalization=current.normalization,
-                    names=["edited"],
-                )
-            if sequence.width != model.input_size:
-                raise InputError(
-                    f"the typed sequence has {sequence.width} features; the model reads {model.input_size}"
-                )
+                self.status.setText(message.splitlines()[0])
+
+        try:
+            work = self.core.typed(text=text, values=values)
         except LstmVizError as exc:
-            if typing_panel is not None:
-                typing_panel.failed(str(exc))
+            failed(str(exc), exc)
             return
+        self.run_work(work, failed, wait=wait)
 
-        def work(progress, cancelled):
-            return model.run(sequence.values, progress=progress, cancel=cancelled)
-
-        def done(trace):
-            self._finish()
-            self.session.set_loaded(
-                Loaded(
-                    model=model,
-                    sequence=sequence,
-                    trace=trace,
-                    model_description=loaded.model_description,
-                    model_path=loaded.model_path,
-                    sequence_path=None,
-                ),
-                keep_selection=True,
-            )
-            if text is not None:
-                self.session.set_step(self.session.length - 1)  # the character just typed
-
-        def failed(message):
-            self._finish()
-            if typing_panel is not None:
-                typing_panel.failed(message)
-
-        self._run_job(work, done, failed, "Running on your input…", wait=wait or sequence.length <= 5000)
-
-    def run_what_if(self, clamps, edits, wait: bool = False) -> None:
+    def run_what_if(self, panel, clamps, edits, wait: bool = False) -> None:
         """Re-run the loaded trace with ``clamps`` and input ``edits`` ({step: (row, label)})."""
-        from dataclasses import replace
-
-        from lstm_viz.engine.whatif import rerun
-        from lstm_viz.ui.session import WhatIf
-
-        loaded = self.session.loaded
-        if loaded is None:
+        if self.core.loaded is None:
             return
-        whatif_panel = next((p for p in self.panels if hasattr(p, "restoreRequested")), None)
-        if not clamps and not edits:
-            self.session.clear_what_if()
-            return
-        batch = self.session.batch
-        x = loaded.trace.x.copy()
-        batch_labels = [list(labels) for labels in loaded.sequence.batch_labels]
-        for step, (row, label) in edits.items():
-            x[batch, step] = row
-            batch_labels[batch][step] = label
-        start = min([c.start for c in clamps] + list(edits))
-        model, base = loaded.model, loaded.trace
 
-        def work(progress, cancelled):
-            return rerun(model, base, x, start=start, clamps=clamps)
-
-        def done(trace):
-            self._finish()
-            sequence = replace(loaded.sequence, values=x, batch_labels=batch_labels, labels=list(batch_labels[0]))
-            parts = [c.describe() for c in clamps] + [f"input at t = {t} set to {e[1]!r}" for t, e in edits.items()]
-            self.session.set_what_if(WhatIf(trace, sequence, "; ".join(parts), start))
-
-        def failed(message):
-            self._finish()
-            if whatif_panel is not None:
-                whatif_panel.failed(message)
+        def failed(message, error=None):
+            if panel is not None:
+                panel.request_failed("what_if", message)
             self.status.setText(message.splitlines()[0])
 
-        self._run_job(work, done, failed, "Re-running from the changed step…", wait=wait or x.shape[1] <= 2000)
+        try:
+            work = self.core.rerun(clamps, edits)
+        except LstmVizError as exc:
+            failed(str(exc), exc)
+            return
+        self.run_work(work, failed, wait=wait)
 
     def _progress(self, done, total):
         if self.progress is not None:
@@ -592,31 +624,44 @@ class MainWindow(QMainWindow):
 
     def _finish(self):
         if self.progress is not None:
+            self.progress.canceled.disconnect()
             self.progress.reset()
             self.progress.deleteLater()
             self.progress = None
 
     def wait_for_job(self, timeout_ms: int = 60000) -> None:
-        """Block until the current load finishes (for scripts and tests)."""
+        """Block until the current job finishes (for scripts and tests)."""
         from PySide6.QtCore import QCoreApplication, QElapsedTimer
 
         clock = QElapsedTimer()
         clock.start()
-        while (
-            self.job is not None
-            and (self.job.isRunning() or not self.job.isFinished())
-            and clock.elapsed() < timeout_ms
-        ):
+        while self.job is not None and clock.elapsed() < timeout_ms:
             QCoreApplication.processEvents()
-            self.job.wait(10)
+            job = self.job
+            if job is not None:
+                job.wait(10)
         QCoreApplication.processEvents()
 
-    def show_error(self, title: str, message: str) -> None:
+    def show_error(self, title: str, message: str, offer: tuple[str, OpenRequest] | None = None) -> None:
+        """Say what went wrong; ``offer`` adds a button that opens another request instead."""
         self.last_error = message
         self.status.setText(message.splitlines()[0])
         if os.environ.get("LSTM_VIZ_NO_DIALOGS"):
             return
-        QMessageBox.warning(self, title, message)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Close, self)
+        button = None
+        if offer is not None:
+            button = box.addButton(offer[0], QMessageBox.ButtonRole.AcceptRole)
+            box.setDefaultButton(button)
+        box.exec()
+        if button is not None and box.clickedButton() is button:
+            self.open_request(offer[1], import_step=False)
+
+    def accept_offer(self, wait: bool = False) -> None:
+        """Open what the last error offered (the button of its message)."""
+        if self.offer is not None:
+            request, self.offer = self.offer, None
+            self.open_request(request, wait=wait, import_step=False)
 
     # -- saving ---------------------------------------------------------------------------
     def ask_save_trace(self):
@@ -624,10 +669,18 @@ class MainWindow(QMainWindow):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save trace", "trace.npz", "Trace (*.npz)")
         if path:
-            try:
-                self.session.trace.save(path)
-            except OSError as exc:
-                self.show_error("Could not save the trace", f"{path}: {exc.strerror or exc}")
+            self.save_trace(path)
+
+    def save_trace(self, path: str) -> None:
+        from lstm_viz.workbench import trace_meta
+
+        trace = self.session.trace
+        try:
+            if self.core.loaded is not None and self.core.what_if is None:
+                trace.meta.update(trace_meta(self.core.loaded))
+            trace.save(path)
+        except OSError as exc:
+            self.show_error("Could not save the trace", f"{path}: {exc.strerror or exc}")
 
     # -- drops -----------------------------------------------------------------------------
     def dragEnterEvent(self, event):
@@ -635,16 +688,11 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
-        from lstm_viz.io import detect_model_format
+        from lstm_viz.io.formats import role_of
 
         for url in event.mimeData().urls():
             path = url.toLocalFile()
-            try:
-                detect_model_format(path)
-                is_model = True
-            except LstmVizError:
-                is_model = False
-            if is_model and not path.endswith((".npy", ".csv", ".json", ".txt", ".fa", ".fasta")):
+            if role_of(path) == "model":
                 self.open_files(model_path=path)
             else:
                 self.open_files(sequence_path=path)
@@ -652,30 +700,14 @@ class MainWindow(QMainWindow):
 
     # -- reflecting the Session ----------------------------------------------------------------
     def _on_trace(self):
-        loaded = self.session.loaded
+        loaded = self.core.loaded
         self.setWindowTitle(f"lstm-viz — {loaded.description}")
-        model = loaded.model
-        sizes = ", ".join(str(h) for h in model.hidden_sizes)
-        self.status.setText(
-            f"{loaded.sequence.batch_size} sequence(s) x {self.session.length} steps · layers of {sizes} units · "
-            f"{loaded.sequence.encoding}"
-        )
-        if self.session.what_if is not None:
-            self.status.setText(
-                f"What-if, re-run from t = {self.session.what_if.start}: {self.session.what_if.description}"
-            )
+        self.status.setText(self.core.summary())
+        if self.core.what_if is not None:
+            self.status.setText(f"What-if, re-run from t = {self.core.what_if.start}: {self.core.what_if.description}")
 
     def _on_step(self, step):
-        model = self.session.model
-        if model is not None and model.readout is not None and step == self.session.length - 1:
-            features = self.session.trace.output[self.session.batch, step]
-            prediction = model.readout.forward(features[None, None])[0, 0]
-            labels = model.readout.labels
-            if model.readout.kind == "classification" and labels:
-                top = int(np.argmax(prediction))
-                self.statusBar().showMessage(
-                    f"prediction at the last step: {labels[top]!r} ({prediction[top]:.2f})", 5000
-                )
-            else:
-                text = ", ".join(f"{v:.3f}" for v in np.ravel(prediction)[:4])
-                self.statusBar().showMessage(f"prediction at the last step: {text}", 5000)
+        if self.core.model is not None and step == self.core.length - 1:
+            prediction = self.core.prediction(step)
+            if prediction is not None:
+                self.statusBar().showMessage(f"prediction at the last step: {prediction.describe()}", 5000)

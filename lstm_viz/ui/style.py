@@ -36,3 +36,12 @@ def configure_plots() -> None:
     import pyqtgraph as pg
 
     pg.setConfigOptions(imageAxisOrder="row-major", background=BACKGROUND, foreground=FOREGROUND, antialias=True)
+
+
+def app_icon():
+    """The application's icon (the window, the task bar, the desktop entry)."""
+    from PySide6.QtGui import QIcon
+
+    from lstm_viz.workbench.resources import resource
+
+    return QIcon(str(resource("icons", "lstm-viz.svg")))

@@ -20,29 +20,30 @@ class Stop:
     text: str
 
 
-STOPS = (
-    Stop("Transport", "Move through time", "Left and Right step once (Shift: ten steps), Space plays, Home and End "
-         "jump to the ends; or drag the slider. The label says which step you are at and what the input was."),
-    Stop("GateBarsPanel", "The gates at this step", "For every unit, its keep (forget), write (input) and read "
-         "(output) gate, each between 0 and 1. Click a unit's bars to select it; Ctrl+click adds more."),
-    Stop("GateHeatmapsPanel", "Every gate over time", "Rows are units, columns are steps: bright means open. A "
-         "click selects that unit and jumps to that step; hover for the exact value."),
-    Stop("CellDiagramPanel", "One unit, drawn as the classic diagram", "The memory line runs along the top: "
-         "multiplied by the keep gate, added to by write x candidate. Every wire shows its value at this step."),
-    Stop("CellTrajectoryPanel", "Memory over time", "The memory cell c(t) of the selected units, with the current "
-         "step marked. Switch to h(t) or tanh(c) above the plot."),
-    Stop("MemoryPanel", "The update, as bars", "old = keep x previous cell, new = write x candidate; their sum is "
-         "the new cell (red dash), and read x tanh(cell) is sent out."),
-    Stop("EquationsPanel", "The equations, with numbers", "The tutorial's equations for the selected unit, with "
-         "this step's numbers put in: the input and recurrent parts add up to what goes into the sigmoid."),
-    Stop("InputPanel", "The sequence itself", "Numbers as curves, text and DNA as a strip coloured by the first "
-         "selected unit's output. Click a character to go to it."),
-    Stop("WhatIfPanel", "What if…", "Hold a gate at a value from a step on, or change the input, and re-run: the "
-         "original stays as a ghost. Try keep = 0, write = 1: the old memory is forgotten and overwritten."),
-    Stop("TypingPanel", "Your own input", "Type text or bases, or edit the numbers: the model re-runs as you type."),
-    Stop("menu", "Examples", "The Examples menu has the tutorial's own examples and trained models, each with a "
-         "note in the Guide saying which unit to watch. That is the tour: Help > Tour shows it again."),
-)  # fmt: skip
+FIRST = Stop(
+    "Transport",
+    "Move through time",
+    "Left and Right step once (Shift: ten steps), Space plays, Home "
+    "and End jump to the ends; or drag the slider. The label says which step you are at and what the input "
+    "was.",
+)
+LAST = Stop("menu", "Examples", "The Examples menu has the tutorial's own examples and trained models, each with a "
+            "note in the Guide saying which unit to watch. That is the tour: Help > Tour shows it again.")  # fmt: skip
+
+
+def stops(panels) -> tuple[Stop, ...]:
+    """The transport, then every registered panel that has a ``tour`` stop, then the menu."""
+    from_panels = [Stop(panel.object_name or panel.__name__, *panel.tour) for panel in panels if panel.tour is not None]
+    return (FIRST, *from_panels, LAST)
+
+
+def _registered() -> tuple[Stop, ...]:
+    from lstm_viz.ui.panels import PANELS
+
+    return stops(PANELS)
+
+
+STOPS = _registered()
 
 
 class _Frame(QWidget):
@@ -63,6 +64,7 @@ class Tour(QFrame):
     def __init__(self, window):
         super().__init__(window)
         self.window_ = window
+        self.stops = stops(type(panel) for panel in window.panels)
         self.setObjectName("Tour")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setStyleSheet(
@@ -103,23 +105,23 @@ class Tour(QFrame):
 
     @property
     def stop(self) -> Stop:
-        return STOPS[self.index]
+        return self.stops[self.index]
 
     def start(self) -> None:
         self.escape.setEnabled(True)
         self.go(0)
 
     def go(self, index: int) -> None:
-        if index >= len(STOPS):
+        if index >= len(self.stops):
             self.finish()
             return
         self.index = max(0, index)
         stop = self.stop
-        self.counter.setText(f"Tour · {self.index + 1} of {len(STOPS)}")
+        self.counter.setText(f"Tour · {self.index + 1} of {len(self.stops)}")
         self.heading.setText(stop.title)
         self.body.setText(stop.text)
         self.back.setEnabled(self.index > 0)
-        self.next.setText("Done" if self.index == len(STOPS) - 1 else "Next")
+        self.next.setText("Done" if self.index == len(self.stops) - 1 else "Next")
         target = self.target_rect(stop)
         self.frame.setGeometry(target.adjusted(-3, -3, 3, 3))
         self.frame.show()

@@ -28,6 +28,7 @@ class Job(QThread):
         super().__init__(parent)
         self.work = work
         self._cancel = threading.Event()
+        self.error: LstmVizError | None = None  # the error behind ``failed``, when it was one of ours
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -38,9 +39,10 @@ class Job(QThread):
         except Cancelled:
             self.stopped.emit()
         except LstmVizError as exc:
+            self.error = exc
             self.failed.emit(str(exc))
         except MemoryError:
-            self.failed.emit("not enough memory for this model and sequence")
+            self.failed.emit("not enough memory for this model and sequence; open a shorter one or smaller model")
         except Exception as exc:  # noqa: BLE001 - shown to the user; the app must not die
             self.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=3)}")
         else:

@@ -56,8 +56,12 @@ def test_non_numeric_cells_are_named(tmp_path):
     path = write(tmp_path, "bad.csv", "a,b\n1,2\n3,x7\n")
     with pytest.raises(FileFormatError, match=r"line 3, column 'b': 'x7' is not a number"):
         load_sequence(path, fill="zero")
+    # Free text is no longer refused: it is left out, and the roles say why (see test_tables.py).
     path = write(tmp_path, "words.csv", "a,name,other\n1,foo,bar\n2,baz,qux\n")
-    with pytest.raises(FileFormatError, match="'other' are not numeric"):
+    seq = load_sequence(path)
+    assert seq.feature_names == ["a"] and seq.options["table"]["roles"]["other"] == "ignore"
+    path = write(tmp_path, "only_words.csv", "name,other\nfoo,bar\nbaz,qux\n")
+    with pytest.raises(FileFormatError, match="has no numeric column"):
         load_sequence(path)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QAction
 
-from lstm_viz.ui.examples import ORDER, examples
+from lstm_viz.workbench.examples import ORDER, examples
 from tests.ui.conftest import panel
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -82,7 +82,7 @@ def test_each_trained_example_and_its_claim(window, slug):
 
 
 def test_a_damaged_example_says_so_and_keeps_the_session(window, tmp_path, monkeypatch, capsys):
-    import lstm_viz.ui.examples as examples_module
+    import lstm_viz.workbench.examples as examples_module
 
     (tmp_path / "brackets").mkdir()
     (tmp_path / "brackets" / "example.json").write_text("{not json", encoding="utf-8")

@@ -96,7 +96,12 @@ def test_a_bad_file_leaves_the_session_intact(window, tmp_path):
     wide = tmp_path / "wide.npy"
     np.save(wide, np.zeros((5, 7), np.float32))
     window.open_files(sequence_path=str(wide), wait=True)
-    assert window.session.loaded is before and "has 7 features per step but the model expects 2" in window.last_error
+    assert window.session.loaded is before and "has 7 features per step but the model" in window.last_error
+    assert "reads 2" in window.last_error and "random model sized to it" in window.last_error
+    # the message's button opens the same file with a random model sized to it: no dead end
+    window.accept_offer(wait=True)
+    assert window.session.loaded.sequence_path == str(wide)
+    assert window.session.model.input_size == 7 and window.session.trace.x.shape == (1, 5, 7)
 
 
 def test_loading_runs_in_a_worker_with_progress(window, qtbot, tmp_path):
@@ -207,16 +212,18 @@ def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhil
     timer.start(5)
     progressed = []
     window.open_files(sequence_path=str(tmp_path / "long.npy"), random_spec=([256], 0))
-    window.job.progressed.connect(lambda done, total: progressed.append((done, total)))
+    job = window.job
+    job.progressed.connect(lambda done, total: progressed.append((done, total)))
     qtbot.waitUntil(lambda: len(progressed) > 0, timeout=20000)
-    assert window.job.isRunning() and window.progress is not None
+    assert job.isRunning() and window.progress is not None
     assert progressed[0][1] == 400_000 and 0 < progressed[0][0] < 400_000
     from PySide6.QtWidgets import QPushButton
 
     button = window.progress.findChild(QPushButton)
     assert button.text() == "Cancel"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.job.isFinished(), timeout=20000)
+    assert window.job is None  # the window stops waiting at once
+    qtbot.waitUntil(lambda: job.isFinished(), timeout=20000)
     qtbot.wait(50)
     timer.stop()
     assert window.session.loaded is before and window.progress is None
@@ -268,3 +275,29 @@ def test_the_toolbar_selectors_fit_what_they_hold_after_a_load_that_ends_after_t
     text = QSize(layer.fontMetrics().horizontalAdvance(layer.currentText()), layer.fontMetrics().height())
     needed = layer.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option, text, layer).width()
     assert layer.width() >= needed  # text, frame and arrow all fit
+
+
+def test_cancelling_a_load_that_blocks_frees_the_window_at_once_and_drops_its_result(window, qtbot):
+    """A read stuck in the system (a pipe, a hung disk) cannot be interrupted: the window must
+    not wait for it, and what it returns late must not replace the session."""
+    import threading
+    import time
+
+    from lstm_viz.workbench import Work
+
+    before = window.session.loaded
+    release, applied = threading.Event(), []
+    work = Work(lambda progress, cancel: release.wait(30) and "late result", applied.append, "Loading…")
+    window.run_work(work, lambda message, error=None: None)
+    job = window.job
+    qtbot.waitUntil(job.isRunning, timeout=5000)
+    started = time.perf_counter()
+    window.cancel_job()
+    assert time.perf_counter() - started < 0.2 and window.job is None and window.progress is None
+    assert job.isRunning()  # still stuck, and the window is free
+    window.session.set_step(4)
+    assert window.session.step == 4 and window.session.loaded is before
+    release.set()
+    qtbot.waitUntil(job.isFinished, timeout=5000)
+    qtbot.wait(50)
+    assert applied == [] and window.session.loaded is before

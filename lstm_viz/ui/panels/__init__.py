@@ -1,4 +1,7 @@
-"""The panels. Adding one is a new file here plus one line in ``PANELS``."""
+"""The panels. Adding one is a new file here plus one line in ``PANELS``.
+
+The order is the tour's; where each goes in the default layout is its own ``place``.
+"""
 
 from lstm_viz.ui.panels.diagram import CellDiagramPanel
 from lstm_viz.ui.panels.equations import EquationsPanel
@@ -14,11 +17,11 @@ from lstm_viz.ui.panels.whatif import WhatIfPanel
 PANELS = [
     GateBarsPanel,
     GateHeatmapsPanel,
+    CellDiagramPanel,
     CellTrajectoryPanel,
     MemoryPanel,
-    InputPanel,
-    CellDiagramPanel,
     EquationsPanel,
+    InputPanel,
     WhatIfPanel,
     TypingPanel,
     GuidePanel,

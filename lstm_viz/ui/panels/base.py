@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -12,6 +14,35 @@ from lstm_viz.ui.session import Session
 # Legends sit over the data: a light backing keeps them readable over curves.
 LEGEND_BRUSH = (255, 255, 255, 215)
 
+AREAS = {
+    "left": Qt.DockWidgetArea.LeftDockWidgetArea,
+    "right": Qt.DockWidgetArea.RightDockWidgetArea,
+    "top": Qt.DockWidgetArea.TopDockWidgetArea,
+    "bottom": Qt.DockWidgetArea.BottomDockWidgetArea,
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a panel goes in the default layout.
+
+    First in a side of the window (``area``), or ``below`` another panel, or in a ``tab``
+    next to one (by object name). ``height`` is its share of its column, ``width`` the
+    column's share of the window (for the first panel of a side); ``front`` brings it to
+    the front of its tabs.
+    """
+
+    area: str = "right"
+    below: str | None = None
+    tab: str | None = None
+    height: int = 0
+    width: int = 0
+    front: bool = False
+
+    @property
+    def anchor(self) -> str | None:
+        return self.below or self.tab
+
 
 class Panel(QDockWidget):
     """Subclasses build their items once in ``build`` and update them in place.
@@ -19,15 +50,22 @@ class Panel(QDockWidget):
     ``on_trace`` runs when the data, layer or batch sequence changes; ``on_step`` on every
     step (keep it cheap: move cursors, set heights); ``on_selection`` when units are
     selected. ``time_plots`` lists plot items whose x axis is time, for the window to link.
+
+    What the window derives from the class: ``title`` (dock title and View menu),
+    ``place`` (the default layout), ``tour`` (a (heading, text) stop of Help > Tour, in
+    the order the panels are registered), and ``requests``, the names of the requests the
+    panel may send with :meth:`request` (see ``lstm_viz.ui.session.REQUESTS``).
     """
 
     title = ""
-    object_name = ""
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    object_name = ""  # defaults to the class name
+    place = Place()
+    tour: tuple[str, str] | None = None
+    requests: tuple[str, ...] = ()
 
     def __init__(self, session: Session, parent=None):
         super().__init__(self.title, parent)
-        self.setObjectName(self.object_name)
+        self.setObjectName(self.object_name or type(self).__name__)
         self.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -58,6 +96,16 @@ class Panel(QDockWidget):
 
     def time_plots(self) -> list[pg.PlotItem]:
         return []
+
+    def request(self, name: str, *args) -> None:
+        """Ask the window to carry out a request this panel declares in ``requests``."""
+        self.session.request(self, name, *args)
+
+    def request_failed(self, name: str, message: str) -> None:
+        """A request of this panel could not be carried out; say so where the user looks."""
+
+    def settle(self) -> None:
+        """Finish any animation now (screenshots show the step itself)."""
 
     def _offscreen(self) -> bool:
         """Closed, behind another tab, or in a window not shown: nothing of it is on screen."""

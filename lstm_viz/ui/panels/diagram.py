@@ -20,7 +20,7 @@ from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QCheckBox, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import OneUnitPanel
+from lstm_viz.ui.panels.base import OneUnitPanel, Place
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 WIDTH, HEIGHT = 1000.0, 540.0  # the drawing's own coordinates, scaled to the widget
@@ -401,8 +401,12 @@ class DiagramCanvas(QWidget):
 
 class CellDiagramPanel(OneUnitPanel):
     title = "Cell diagram"
-    object_name = "CellDiagramPanel"
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    place = Place(tab="CellTrajectoryPanel")
+    tour = (
+        "One unit, drawn as the classic diagram",
+        "The memory line runs along the top: "
+        "multiplied by the keep gate, added to by write x candidate. Every wire shows its value at this step.",
+    )
     unit_tooltip = "The unit drawn (the first selected unit by default)"
 
     def build(self):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
 
 from lstm_viz.engine.explain import UnitStep, unit_step
-from lstm_viz.ui.panels.base import OneUnitPanel
+from lstm_viz.ui.panels.base import OneUnitPanel, Place
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 RENDER_MS = 40  # at most 25 renders a second during playback
@@ -123,8 +123,12 @@ def equations_html(u: UnitStep, label: str) -> str:
 
 class EquationsPanel(OneUnitPanel):
     title = "Equations with this step's numbers"
-    object_name = "EquationsPanel"
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    place = Place(tab="MemoryPanel")
+    tour = (
+        "The equations, with numbers",
+        "The tutorial's equations for the selected unit, with "
+        "this step's numbers put in: the input and recurrent parts add up to what goes into the sigmoid.",
+    )
     unit_tooltip = "The unit whose equations are shown (the first selected unit by default)"
 
     def build(self):

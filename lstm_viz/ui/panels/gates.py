@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, cache_axes, unit_ticks
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, Place, cache_axes, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_COLORS, QUANTITY_LABELS
 
 
 class GateBarsPanel(Panel):
     title = "Gates at this step"
-    object_name = "GateBarsPanel"
-    area = Qt.DockWidgetArea.TopDockWidgetArea
+    place = Place("left", height=26, width=60)
+    tour = (
+        "The gates at this step",
+        "For every unit, its keep (forget), write (input) and read "
+        "(output) gate, each between 0 and 1. Click a unit's bars to select it; Ctrl+click adds more.",
+    )
     GROUP = 4.0  # three bars and a gap per unit
 
     def build(self):

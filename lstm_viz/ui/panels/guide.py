@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTextBrowser
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Panel, Place
 
 INTRO = """
 <h3>What am I looking at?</h3>
@@ -25,8 +24,7 @@ The <b>Examples</b> menu has the tutorial's own examples and trained models, eac
 
 class GuidePanel(Panel):
     title = "Guide"
-    object_name = "GuidePanel"
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    place = Place(tab="EquationsPanel")
 
     def build(self):
         self.text = QTextBrowser()

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, cache_axes, cache_static, integer_steps
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps
 from lstm_viz.ui.style import QUANTITY_LABELS
 
 QUANTITIES = ("forget", "input", "output", "candidate")
@@ -35,8 +35,12 @@ class _ClickableImage(pg.ImageItem):
 
 class GateHeatmapsPanel(Panel):
     title = "Gate heatmaps (units x time)"
-    object_name = "GateHeatmapsPanel"
-    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    place = Place(below="GateBarsPanel", height=52)
+    tour = (
+        "Every gate over time",
+        "Rows are units, columns are steps: bright means open. A "
+        "click selects that unit and jumps to that step; hover for the exact value.",
+    )
 
     def build(self):
         container = QWidget()

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, cache_axes, cache_static, integer_steps
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, Place, cache_axes, cache_static, integer_steps
 
 WINDOW = 30  # tokens shown either side of the current step
 # The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
@@ -23,8 +23,12 @@ BASE_COLORS = {"A": "#1a9e1a", "C": "#1f5fd6", "G": "#c77800", "T": "#d62728", "
 
 class InputPanel(Panel):
     title = "Input sequence"
-    object_name = "InputPanel"
-    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    place = Place(below="GateHeatmapsPanel", height=22, front=True)
+    tour = (
+        "The sequence itself",
+        "Numbers as curves, text and DNA as a strip coloured by the first "
+        "selected unit's output. Click a character to go to it.",
+    )
 
     def build(self):
         self.stack = QStackedWidget()

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, cache_axes
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, Place, cache_axes
 from lstm_viz.ui.style import QUANTITY_COLORS
 
 PARTS = (("old", "old = keep x c(t-1)"), ("new", "new = write x candidate"))
@@ -19,8 +19,12 @@ PARTS = (("old", "old = keep x c(t-1)"), ("new", "new = write x candidate"))
 
 class MemoryPanel(Panel):
     title = "Memory update at this step"
-    object_name = "MemoryPanel"
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    place = Place(below="CellTrajectoryPanel", height=45, front=True)
+    tour = (
+        "The update, as bars",
+        "old = keep x previous cell, new = write x candidate; their sum is "
+        "the new cell (red dash), and read x tanh(cell) is sent out.",
+    )
 
     def build(self):
         container = QWidget()

@@ -7,15 +7,19 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, cache_axes, cache_static, integer_steps
+from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, Place, cache_axes, cache_static, integer_steps
 
 CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
 
 
 class CellTrajectoryPanel(Panel):
     title = "Trajectories of the selected units"
-    object_name = "CellTrajectoryPanel"
-    area = Qt.DockWidgetArea.RightDockWidgetArea
+    place = Place("right", height=55, width=40, front=True)
+    tour = (
+        "Memory over time",
+        "The memory cell c(t) of the selected units, with the current "
+        "step marked. Switch to h(t) or tanh(c) above the plot.",
+    )
 
     def build(self):
         container = QWidget()

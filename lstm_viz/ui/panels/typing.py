@@ -8,7 +8,7 @@ rows. The panel never runs the engine: it emits what was typed and the window re
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Panel, Place
 
 DEBOUNCE_MS = 250
 MAX_TABLE_ROWS = 5000  # longer numeric sequences are edited in their files
@@ -30,11 +30,10 @@ MAX_TABLE_ROWS = 5000  # longer numeric sequences are edited in their files
 
 class TypingPanel(Panel):
     title = "Your input"
-    object_name = "TypingPanel"
-    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    place = Place(tab="WhatIfPanel")
+    tour = ("Your own input", "Type text or bases, or edit the numbers: the model re-runs as you type.")
 
-    typed = Signal(str)  # text or bases
-    tableEdited = Signal(object)  # (T, D) float32 values
+    requests = ("typed_text", "edited_values")
 
     def build(self):
         self.stack = QStackedWidget()
@@ -188,7 +187,7 @@ class TypingPanel(Panel):
                 self._mine = False
                 self.hint.setText("Type at least one character.")
                 return
-            self.typed.emit(text)
+            self.request("typed_text", text)
         else:
             try:
                 values = self.table_values()
@@ -197,9 +196,9 @@ class TypingPanel(Panel):
                 self.table_status.setText(str(exc))
                 return
             self.table_status.setText("")
-            self.tableEdited.emit(values)
+            self.request("edited_values", values)
 
-    def failed(self, message: str) -> None:
+    def request_failed(self, name: str, message: str) -> None:
         self._mine = False
         (self.hint if self.stack.currentIndex() == 0 else self.table_status).setText(message)
 

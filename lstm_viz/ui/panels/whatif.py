@@ -7,13 +7,13 @@ the layer, at a value from a chosen step on; an edit changes the input at the cu
 at the earliest change; the trajectory and memory panels show the original ghosted, and
 the units whose memory changed most are listed here. "Restore original" undoes it all.
 
-The panel never runs the engine: it asks (``requested``) and the window runs it.
+The panel never runs the engine: it sends the ``what_if`` and ``restore_original`` requests
+and the window has the application core run them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from lstm_viz.engine.whatif import Clamp
 from lstm_viz.errors import InputError
 from lstm_viz.io.sequences import encode_token
-from lstm_viz.ui.panels.base import Panel
+from lstm_viz.ui.panels.base import Panel, Place
 from lstm_viz.ui.style import QUANTITY_LABELS
 
 GATE_CHOICES = ("forget", "input", "candidate", "output")
@@ -42,11 +42,14 @@ TOP = 10  # units listed as changed most
 
 class WhatIfPanel(Panel):
     title = "What if…"
-    object_name = "WhatIfPanel"
-    area = Qt.DockWidgetArea.BottomDockWidgetArea
+    place = Place(tab="InputPanel")
+    tour = (
+        "What if…",
+        "Hold a gate at a value from a step on, or change the input, and re-run: the "
+        "original stays as a ghost. Try keep = 0, write = 1: the old memory is forgotten and overwritten.",
+    )
 
-    requested = Signal(object, object)  # clamps: list[Clamp], edits: {step: (row, label)}
-    restoreRequested = Signal()
+    requests = ("what_if", "restore_original")
 
     def build(self):
         container = QWidget()
@@ -212,19 +215,19 @@ class WhatIfPanel(Panel):
 
     def _request(self):
         self.status.setText("Re-running…")
-        self.requested.emit(list(self.clamps), dict(self.edits))
+        self.request("what_if", list(self.clamps), dict(self.edits))
 
     def restore_original(self):
         self.clamps, self.edits = [], {}
         self.changes.clear()
         self.status.setText("")
-        self.restoreRequested.emit()
+        self.request("restore_original")
 
     def _remember(self) -> None:
         """What to go back to if the re-run about to be asked for fails."""
         self._before = (list(self.clamps), dict(self.edits), self.changes.count())
 
-    def failed(self, message: str) -> None:
+    def request_failed(self, name: str, message: str) -> None:
         """The window could not run the request: take back the changes it asked for and say why."""
         self.clamps, self.edits, count = self._before
         while self.changes.count() > count:

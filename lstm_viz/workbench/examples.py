@@ -1,6 +1,7 @@
 """The Examples menu: the tutorial's own examples and the trained demos, each with a note.
 
-Each example is a folder in ``resources/examples`` holding ``example.json``: the model and
+Each example is a folder in ``resources/examples`` (shipped as ``lstm_viz.resources``)
+holding ``example.json``: the model and
 sequence files (relative to the folder), a title, a guided note, the units to select and
 the step to show, and the claim the note makes (checked by the tests).
 """
@@ -12,8 +13,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lstm_viz.engine.tasks import RESOURCES
 from lstm_viz.errors import FileFormatError
+from lstm_viz.workbench.resources import RESOURCES
 
 EXAMPLES = RESOURCES / "examples"
 ORDER = ("tutorial_cell", "tutorial_stack", "adding", "brackets", "sine", "text")
@@ -29,6 +30,12 @@ class Example:
     select: list[int] = field(default_factory=list)
     step: int = 0
     claim: dict = field(default_factory=dict)
+
+    def request(self):
+        """The files to open for this example."""
+        from lstm_viz.workbench.loading import OpenRequest
+
+        return OpenRequest(sequence_path=str(self.sequence), model_path=str(self.model))
 
 
 def load_example(slug: str) -> Example:
@@ -53,6 +60,10 @@ def load_example(slug: str) -> Example:
         raise FileFormatError(path, f"is not a valid example description: {exc}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise FileFormatError(path, f"is not a valid example description: missing or wrong {exc}") from None
+
+
+def example_exists(slug: str) -> bool:
+    return slug in ORDER and (EXAMPLES / slug / "example.json").exists()
 
 
 def examples() -> list[Example]:

@@ -1,0 +1,353 @@
+"""The Workbench: the session's state and the use cases, without Qt.
+
+It owns what is shown (the loaded model, sequence and trace, a what-if run in its place,
+the current step, batch sequence, layer and selected units) and announces every change
+with `psygnal <https://psygnal.readthedocs.io>`_ signals, so the window, a notebook or a
+test can follow it. The window's Qt ``Session`` is a thin adapter that re-emits them.
+
+Use cases that take time (opening files, re-running) come as a :class:`Work`: ``run``
+computes a result from a snapshot of the state and may run in a worker thread; ``apply``
+shows it, at once and whole, on the thread that owns the Workbench. ``Work.now()`` does
+both (scripts, the command line, tests).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+from psygnal import Signal
+
+from lstm_viz.engine import Trace
+from lstm_viz.engine.sequence import Sequence
+from lstm_viz.engine.whatif import Clamp
+from lstm_viz.errors import InputError, LstmVizError
+from lstm_viz.workbench.loading import CancelFlag, Loaded, OpenRequest, Progress, load, plural
+
+R = TypeVar("R")
+
+
+@dataclass
+class Work(Generic[R]):
+    """Long work split in two: ``run(progress, cancel)`` (any thread) and ``apply(result)``."""
+
+    run: Callable[[Progress, CancelFlag], R]
+    apply: Callable[[R], None]
+    message: str = "Working…"
+    quick: bool = False  # small enough to run at once on the caller's thread
+
+    def now(self) -> R:
+        result = self.run(lambda done, total: None, lambda: False)
+        self.apply(result)
+        return result
+
+
+@dataclass
+class WhatIf:
+    """A changed run shown in place of the loaded one; the loaded one stays as the original."""
+
+    trace: Trace
+    sequence: Sequence
+    description: str
+    start: int
+    clamps: list[Clamp] = field(default_factory=list)
+    edits: dict[int, tuple[np.ndarray, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Prediction:
+    """The readout at one step: values for regression, the top classes for classification."""
+
+    step: int
+    kind: str
+    values: np.ndarray
+    top: list[tuple[str, float]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        if self.top:
+            label, probability = self.top[0]
+            return f"{label!r} ({probability:.2f})"
+        return ", ".join(f"{v:.3f}" for v in np.ravel(self.values)[:4])
+
+
+class Workbench:
+    """Session state plus the use cases. Signals (psygnal, emitted on the owner's thread):
+
+    - ``data_changed()``: model, sequence and trace replaced, or a what-if shown or cleared;
+    - ``step_changed(step)``; ``selection_changed()``; ``view_changed()`` (layer or batch).
+    """
+
+    data_changed = Signal()
+    step_changed = Signal(int)
+    selection_changed = Signal()
+    view_changed = Signal()
+
+    MAX_DEFAULT_SELECTION = 8
+
+    def __init__(self):
+        self.loaded: Loaded | None = None
+        self.what_if: WhatIf | None = None
+        self.step = 0
+        self.batch = 0
+        self.layer = 0
+        self.selected: list[int] = []
+
+    # -- what is shown -------------------------------------------------------------------
+    @property
+    def trace(self) -> Trace | None:
+        """The what-if run when there is one, else the loaded trace."""
+        if self.what_if is not None:
+            return self.what_if.trace
+        return None if self.loaded is None else self.loaded.trace
+
+    @property
+    def original_trace(self) -> Trace | None:
+        """The loaded trace while a what-if run is shown (for ghosts), else None."""
+        return None if self.what_if is None or self.loaded is None else self.loaded.trace
+
+    @property
+    def model(self):
+        return None if self.loaded is None else self.loaded.model
+
+    @property
+    def sequence(self) -> Sequence | None:
+        if self.what_if is not None:
+            return self.what_if.sequence
+        return None if self.loaded is None else self.loaded.sequence
+
+    @property
+    def layer_trace(self):
+        return self.trace.layers[self.layer]
+
+    @property
+    def length(self) -> int:
+        """Steps of the current sequence of the batch (its real length, padding excluded)."""
+        if self.loaded is None:
+            return 0
+        lengths = self.sequence.lengths
+        return int(lengths[self.batch]) if lengths is not None else self.trace.length
+
+    def label(self, step: int | None = None) -> str:
+        step = self.step if step is None else step
+        labels = self.sequence.batch_labels[self.batch]
+        return labels[step] if 0 <= step < len(labels) else ""
+
+    def quantity(self, name: str) -> np.ndarray:
+        """(T, H) of the current layer and batch sequence, the engine's own numbers."""
+        return self.layer_trace.quantity(name)[self.batch]
+
+    def original_quantity(self, name: str) -> np.ndarray | None:
+        """(T, H) of the original run while a what-if is shown, else None."""
+        original = self.original_trace
+        return None if original is None else original.layers[self.layer].quantity(name)[self.batch]
+
+    def summary(self) -> str:
+        """One line on what is open: sequences, steps, layers, encoding."""
+        if self.loaded is None:
+            return "Nothing open yet."
+        sequence, sizes = self.loaded.sequence, ", ".join(str(h) for h in self.loaded.model.hidden_sizes)
+        return (
+            f"{plural(sequence.batch_size, 'sequence')} x {plural(self.length, 'step')} · "
+            f"layers of {sizes} units · {sequence.encoding}"
+        )
+
+    # -- replacing the data -----------------------------------------------------------------
+    def show(self, loaded: Loaded, keep_selection: bool = False) -> None:
+        """Replace model, sequence and trace at once; keeps the step where it can (and the
+        selected units with ``keep_selection``, when the layer still has them)."""
+        kept = list(self.selected)
+        self.loaded = loaded
+        self.what_if = None
+        self.batch = min(self.batch, loaded.trace.batch_size - 1)
+        self.layer = min(self.layer, len(loaded.trace.layers) - 1)
+        self.step = int(np.clip(self.step, 0, self.length - 1))
+        units = self.layer_trace.hidden_size
+        keep = keep_selection and kept and all(u < units for u in kept)
+        self.selected = kept if keep else self._default_selection()
+        self.data_changed.emit()
+        self.step_changed.emit(self.step)
+
+    def show_what_if(self, what_if: WhatIf) -> None:
+        """Show a changed run; step, layer and selection stay."""
+        if self.loaded is None:
+            return
+        self.what_if = what_if
+        self.data_changed.emit()
+        self.step_changed.emit(self.step)
+
+    def clear_what_if(self) -> None:
+        if self.what_if is not None:
+            self.what_if = None
+            self.data_changed.emit()
+            self.step_changed.emit(self.step)
+
+    def _default_selection(self) -> list[int]:
+        units = self.layer_trace.hidden_size
+        if units <= self.MAX_DEFAULT_SELECTION:
+            return list(range(units))
+        # The units that change most over the sequence are the interesting ones.
+        cell = self.layer_trace.cell if self.layer_trace.cell is not None else self.layer_trace.hidden
+        spread = np.ptp(cell[self.batch], axis=0)
+        return sorted(int(u) for u in np.argsort(spread)[::-1][: self.MAX_DEFAULT_SELECTION])
+
+    # -- navigation ---------------------------------------------------------------------------
+    def set_step(self, step: int) -> None:
+        if self.loaded is None:
+            return
+        step = int(np.clip(step, 0, self.length - 1))
+        if step != self.step:
+            self.step = step
+            self.step_changed.emit(step)
+
+    def set_layer(self, layer: int) -> None:
+        if self.loaded is None or layer == self.layer or not 0 <= layer < len(self.trace.layers):
+            return
+        self.layer = layer
+        self.selected = self._default_selection()
+        self.view_changed.emit()
+        self.selection_changed.emit()
+
+    def set_batch(self, batch: int) -> None:
+        if self.loaded is None or batch == self.batch or not 0 <= batch < self.trace.batch_size:
+            return
+        self.batch = batch
+        self.step = min(self.step, self.length - 1)
+        self.view_changed.emit()
+        self.step_changed.emit(self.step)
+
+    def select_units(self, units) -> None:
+        if self.loaded is None:
+            return
+        units = sorted({int(u) for u in units if 0 <= int(u) < self.layer_trace.hidden_size})
+        if units != self.selected:
+            self.selected = units
+            self.selection_changed.emit()
+
+    # -- use cases ----------------------------------------------------------------------------
+    def open(self, request: OpenRequest, example: Any = None) -> Work[Loaded]:
+        """Open files (or a random model) as ``request`` says; the rest of the session stays."""
+        current = self.loaded
+
+        def run(progress, cancel):
+            loaded = load(request, current, progress, cancel)
+            loaded.example = example
+            return loaded
+
+        return Work(run, self.show, "Loading and recording every gate…")
+
+    def open_example(self, example) -> Work[Loaded]:
+        """An example of :mod:`lstm_viz.workbench.examples`: its files, units and step."""
+        work = self.open(example.request(), example)
+
+        def apply(loaded):
+            self.show(loaded)
+            if example.select:
+                self.select_units(example.select)
+            self.set_step(example.step)
+
+        return Work(work.run, apply, work.message)
+
+    def typed(self, text: str | None = None, values=None) -> Work[Loaded]:
+        """Run the loaded model on text (or bases) typed by the user, or on edited numbers.
+        Raises :class:`InputError` at once when the input cannot be encoded for the model."""
+        from lstm_viz.io.sequences import dna_sequence, text_sequence
+
+        loaded = self._require()
+        model, current = loaded.model, loaded.sequence
+        if text is not None:
+            if current.is_dna:
+                sequence = dna_sequence(text, rna=current.feature_names[-1] == "U")
+            else:
+                vocabulary = model.metadata.get("vocabulary") or current.vocabulary
+                sequence = text_sequence(text, vocabulary=vocabulary)
+            sequence.names = ["typed"]
+        else:
+            sequence = Sequence(
+                np.asarray(values, np.float32)[None],
+                feature_names=list(current.feature_names),
+                encoding=current.encoding,
+                kind=current.kind,
+                normalization=current.normalization,
+                names=["edited"],
+            )
+        if sequence.width != model.input_size:
+            raise InputError(
+                f"the typed sequence has {plural(sequence.width, 'feature')}; the model reads {model.input_size}"
+            )
+
+        def run(progress, cancel):
+            trace = model.run(sequence.values, progress=progress, cancel=cancel)
+            return replace(loaded, sequence=sequence, trace=trace, sequence_path=None, example=None)
+
+        def apply(result):
+            self.show(result, keep_selection=True)
+            if text is not None:
+                self.set_step(self.length - 1)  # the character just typed
+
+        return Work(run, apply, "Running on your input…", quick=sequence.length <= 5000)
+
+    def rerun(self, clamps: list[Clamp], edits: dict[int, tuple[np.ndarray, str]]) -> Work[WhatIf | None]:
+        """Re-run the loaded trace from the earliest change with ``clamps`` and input ``edits``
+        ({step: (row, label)}) of the current batch sequence; no change restores the original."""
+        from lstm_viz.engine.whatif import rerun
+
+        loaded = self._require()
+        clamps, edits = list(clamps), dict(edits)
+        if not clamps and not edits:
+            return Work(lambda progress, cancel: None, lambda _: self.clear_what_if(), quick=True)
+        batch = self.batch
+        x = loaded.trace.x.copy()
+        batch_labels = [list(labels) for labels in loaded.sequence.batch_labels]
+        for step, (row, label) in edits.items():
+            if not 0 <= step < x.shape[1]:
+                raise InputError(f"step {step} is outside the sequence (0 to {x.shape[1] - 1})")
+            x[batch, step] = row
+            batch_labels[batch][step] = label
+        start = min([c.start for c in clamps] + list(edits))
+        model, base = loaded.model, loaded.trace
+
+        def run(progress, cancel):
+            trace = rerun(model, base, x, start=start, clamps=clamps)
+            sequence = replace(loaded.sequence, values=x, batch_labels=batch_labels, labels=list(batch_labels[0]))
+            parts = [c.describe() for c in clamps] + [f"input at t = {t} set to {e[1]!r}" for t, e in edits.items()]
+            return WhatIf(trace, sequence, "; ".join(parts), start, clamps, edits)
+
+        return Work(run, self.show_what_if, "Re-running from the changed step…", quick=x.shape[1] <= 2000)
+
+    def prediction(self, step: int | None = None) -> Prediction | None:
+        """The readout at ``step`` of the current batch sequence (None without a readout)."""
+        model = self.model
+        if model is None or model.readout is None:
+            return None
+        step = self.step if step is None else int(step)
+        features = self.trace.output[self.batch, step]
+        values = model.readout.forward(features[None, None])[0, 0]
+        top = []
+        if model.readout.kind == "classification" and model.readout.labels:
+            order = np.argsort(values)[::-1][:5]
+            top = [(model.readout.labels[k], float(values[k])) for k in order]
+        return Prediction(step, model.readout.kind, values, top)
+
+    def _require(self) -> Loaded:
+        if self.loaded is None:
+            raise InputError("open a sequence first")
+        return self.loaded
+
+    # -- state as plain data ---------------------------------------------------------------
+    def state(self) -> dict:
+        """Everything needed to come back to this view: files and options, step, batch, layer,
+        selection, what-if clamps and edits. Plain JSON-able data (see :meth:`restore`)."""
+        from lstm_viz.workbench.state import session_state
+
+        return session_state(self)
+
+    def restore(self, state: dict) -> Work:
+        """Open what ``state`` (from :meth:`state`) names and come back to its view."""
+        from lstm_viz.workbench.state import restore_work
+
+        return restore_work(self, state)
+
+
+__all__ = ["LstmVizError", "Prediction", "WhatIf", "Work", "Workbench"]

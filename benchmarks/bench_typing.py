@@ -28,9 +28,9 @@ def main() -> None:
     from window_setup import PaintCounter, on_screen_viewports, open_window
 
     from lstm_viz.engine import LSTM
-    from lstm_viz.workbench.resources import RESOURCES
     from lstm_viz.io.sequences import text_sequence
     from lstm_viz.ui.session import Loaded
+    from lstm_viz.workbench.resources import RESOURCES
 
     app, window = open_window("bench-typing")
     text = (RESOURCES / "text" / "alice.txt").read_text(encoding="utf-8")
@@ -56,7 +56,7 @@ def main() -> None:
         model.run(text_sequence(typed, vocabulary=vocabulary).values)
         engine.append((time.perf_counter() - t0) * 1000)
         typing.box.setPlainText(typed)
-        typing.timer.stop()
+        typing.emit_later.cancel()
         painted.seen.clear()
         t0 = time.perf_counter()
         typing._emit()
@@ -70,7 +70,7 @@ def main() -> None:
     )
     print(
         f"typed character to repainted window: median {lat:.1f} ms (min {min(latencies):.1f}, max {max(latencies):.1f})"
-        f" + the {typing.timer.interval()} ms typing pause"
+        f" + the {typing.emit_later.timeout()} ms typing pause"
     )
     print(f"engine run alone (reference): median {eng:.1f} ms; window work {lat / eng:.1f}x the engine's")
     np.testing.assert_equal(window.session.sequence.length, args.steps)

@@ -3,7 +3,7 @@
 Imports NumPy only (no Qt, no file-format libraries).
 """
 
-from lstm_viz.engine.layer import GATES, LSTMLayer
+from lstm_viz.engine.layer import LSTMLayer
 from lstm_viz.engine.network import LSTM, RNN
 from lstm_viz.engine.readout import Readout
 from lstm_viz.engine.rnn_layer import RNNLayer
@@ -11,7 +11,6 @@ from lstm_viz.engine.sequence import Sequence, SequenceKind
 from lstm_viz.engine.trace import LayerTrace, Trace, load_trace
 
 __all__ = [
-    "GATES",
     "LSTM",
     "LSTMLayer",
     "LayerTrace",

@@ -3,9 +3,10 @@
     z = (input part: x_t @ W_x) + (recurrent part: h_{t-1} @ W_h) + b [+ forget_bias]
         [+ peephole * c]  then [clip to ±gate_clip]  then sigmoid (tanh for the candidate)
 
-Everything is recomputed in float64 from the model's weights and the trace's own inputs and
-previous states, so the parts add up exactly to the pre-activation whose sigmoid is the
-recorded gate (to the trace's precision). Used by the equations panel and the diagram.
+Everything is recomputed in float64 by the reference step (:mod:`lstm_viz.engine.reference`)
+from the model's weights and the trace's own inputs and previous states, so the parts add
+up exactly to the pre-activation whose sigmoid is the recorded gate (to the trace's
+precision). Used by the equations panel and the diagram.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lstm_viz.engine.reference import lstm_step
 from lstm_viz.engine.trace import Trace
-
-GATE_ORDER = ("input", "forget", "candidate", "output")  # column blocks of W_x, W_h, b
+from lstm_viz.vocabulary import WEIGHT_BLOCKS
 
 
 @dataclass
@@ -82,7 +83,6 @@ def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: i
     lt = trace.layers[layer]
     entry = model.layers[layer]
     params = entry[0] if isinstance(entry, tuple | list) else entry  # a bidirectional pair: its forward layer
-    H = lt.hidden_size
     x = np.asarray(layer_input_at(trace, layer, batch, step), dtype=np.float64)
     previous = step + 1 if lt.reverse_time else step - 1
     if 0 <= previous < trace.length:
@@ -93,21 +93,21 @@ def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: i
         c_prev = float(lt.initial_cell[batch, unit])
     c = float(lt.cell[batch, step, unit])
     result = UnitStep(layer=layer, unit=unit, step=step, cell_prev=c_prev, cell=c, cell_clip=lt.cell_clip)
-    for k, gate in enumerate(GATE_ORDER):
-        column = k * H + unit
-        terms = GateTerms(
+    c_prev_row = np.asarray(lt.cell[batch, previous] if 0 <= previous < trace.length else lt.initial_cell[batch])
+    reference = lstm_step(params, x[None], h_prev[None], np.asarray(c_prev_row, dtype=np.float64)[None])
+    for gate in WEIGHT_BLOCKS:
+        parts = reference.parts[gate]
+        peephole = parts.peephole
+        result.gates[gate] = GateTerms(
             gate=gate,
-            input_part=float(x @ params.W_x[:, column]),
-            recurrent_part=float(h_prev @ params.W_h[:, column]),
-            bias=float(params.b[column]),
-            forget_bias=float(params.forget_bias) if gate == "forget" else 0.0,
+            input_part=float(parts.input_part[0, unit]),
+            recurrent_part=float(parts.recurrent_part[0, unit]),
+            bias=float(parts.bias[unit]),
+            forget_bias=parts.forget_bias,
+            peephole=0.0 if np.isscalar(peephole) else float(peephole[0, unit]),
             clip=params.gate_clip,
             recorded=float(lt.quantity(gate)[batch, step, unit]),
         )
-        if params.peepholes is not None and gate != "candidate":
-            row = {"input": 0, "forget": 1, "output": 2}[gate]
-            terms.peephole = float(params.peepholes[row, unit]) * (c if gate == "output" else c_prev)
-        result.gates[gate] = terms
     g = result.gates
     result.old = g["forget"].recorded * c_prev
     result.new = g["input"].recorded * g["candidate"].recorded

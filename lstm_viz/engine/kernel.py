@@ -6,10 +6,14 @@ Speed comes from doing as little as possible per timestep:
   straight into the trace's gate storage;
 - per step there is one small GEMM (h_{t-1} @ W_h) and about ten in-place ufunc calls,
   all into preallocated buffers, with no allocation;
-- internally the gate columns are reordered to [i, f, o, g] and the sigmoid columns of
-  every weight are pre-scaled by 0.5 (exact in binary floating point), so that
-  sigmoid(z) = 0.5 * tanh(z / 2) + 0.5 and all four gates take one ``tanh`` call. This form
-  is also overflow-free for any |z|.
+- internally the gate columns are reordered to [g, f, i, o] (candidate first, so that
+  one scratch row [c, g, f, i, o, h] holds [c, g] next to [f, i] and old and new come
+  from one multiply) and the sigmoid columns of every weight are pre-scaled by 0.5
+  (exact in binary floating point), so that sigmoid(z) = 0.5 * tanh(z / 2) + 0.5 and all
+  four gates take one ``tanh`` call. This form is also overflow-free for any |z|.
+
+The readable float64 step of the same equations is :func:`lstm_viz.engine.reference.lstm_step`;
+tests/engine/test_reference.py checks that both give the same numbers with every option.
 
 Storage is feature-major: gates (T, 4H, B), cell (T, H, B), hidden (T, H_out, B), so
 every quantity's block at a step is contiguous for any batch size (a single sequence
@@ -236,10 +240,10 @@ def record_lstm(
         R = np.empty(width, dtype)
         R[:H], R[H5:] = c0[0], h0[0]
         W_rec = p.W_h  # (H_out, 4H): rec = h @ W_rec
-    c, z, pb, pa, o, h = R[:H], R[H:H5], R[:H2], R[H2:H4], R[H4:H5], R[H5:]
+    c, z, c_g, f_i, o, h = R[:H], R[H:H5], R[:H2], R[H2:H4], R[H4:H5], R[H5:]
     sig = R[H2:H5]  # f, i, o
     tail = R[H:H4]  # g, f, i (activated before o when the output gate peeks at c_t)
-    pair = np.empty(pa.shape, dtype)
+    pair = np.empty(f_i.shape, dtype)
     old, new = pair[:H], pair[H:]
     rec = np.empty(z.shape, dtype)
     tmp = np.empty(c.shape, dtype)
@@ -249,7 +253,7 @@ def record_lstm(
         peep_fi = _vector(p.peep_fi, batched)
         peep_o = _vector(p.peep_o, batched)
         peep_tmp = np.empty((2, *c.shape), dtype)
-        peep_flat = peep_tmp.reshape(pa.shape)
+        peep_flat = peep_tmp.reshape(f_i.shape)
         c_b = c[None]
     lo = hi = None
     if p.gate_lo is not None:
@@ -287,7 +291,7 @@ def record_lstm(
                     add(P[t - t0], rec, z)
                     if peep_fi is not None:
                         multiply(c_b, peep_fi, peep_tmp)
-                        add(pa, peep_flat, pa)
+                        add(f_i, peep_flat, f_i)
                     if lo is not None:
                         if peep_o is None:
                             minimum(z, hi, out=z)
@@ -301,9 +305,9 @@ def record_lstm(
                         add(sig, half, sig)
                     else:
                         tanh(tail, tail)
-                        multiply(pa, half, pa)
-                        add(pa, half, pa)
-                    multiply(pa, pb, pair)
+                        multiply(f_i, half, f_i)
+                        add(f_i, half, f_i)
+                    multiply(f_i, c_g, pair)
                     add(old, new, c)
                     if cell_hi is not None:
                         minimum(c, cell_hi, out=c)
@@ -343,7 +347,7 @@ def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched):
     ``W_rec @ h`` instead of ``h @ W_rec``).
     """
     H = tmp.shape[0]
-    c, z, pb, pa, o, h = R[:H], R[H : 5 * H], R[: 2 * H], R[2 * H : 4 * H], R[4 * H : 5 * H], R[5 * H :]
+    c, z, c_g, f_i, o, h = R[:H], R[H : 5 * H], R[: 2 * H], R[2 * H : 4 * H], R[4 * H : 5 * H], R[5 * H :]
     sig = R[2 * H : 5 * H]
     old, new = pair[:H], pair[H:]
     dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
@@ -360,7 +364,7 @@ def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched):
         tanh(z, z)
         multiply(sig, half, sig)
         add(sig, half, sig)
-        multiply(pa, pb, pair)
+        multiply(f_i, c_g, pair)
         add(old, new, c)
         tanh(c, tmp)
         multiply(o, tmp, h)

@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_viz.errors import ModelError
+from lstm_viz.vocabulary import WEIGHT_BLOCKS
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 """Parameters are run in float32 by default: larger values would become infinities."""
 
-GATES = ("input", "forget", "candidate", "output")
 """Canonical gate order of the 4H columns."""
 
 
@@ -164,7 +164,7 @@ class LSTMLayer:
 
     def gate_block(self, gate: str) -> slice:
         """Column slice of ``gate`` ('input', 'forget', 'candidate', 'output') in W_x, W_h, b."""
-        k = GATES.index(gate)
+        k = WEIGHT_BLOCKS.index(gate)
         h = self.hidden_size
         return slice(k * h, (k + 1) * h)
 

@@ -15,10 +15,11 @@ import numpy as np
 
 from lstm_viz.errors import FileFormatError
 from lstm_viz.safe_arrays import ZIP_MAGIC, NpzReader, sniff
+from lstm_viz.vocabulary import RECORDED
 
 TRACE_FORMAT = "lstm-viz-trace"
 TRACE_VERSION = 1
-QUANTITIES = ("forget", "input", "candidate", "output", "cell", "hidden")
+QUANTITIES = RECORDED  # what every LSTM layer records per step
 """The stored per-layer quantities, in the order of the trace file."""
 
 

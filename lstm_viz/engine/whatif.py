@@ -6,8 +6,8 @@ to a value from a chosen step on, or change the input at a step, and re-run from
 Steps before ``start`` are the original trace's; the run continues from its states.
 
 Without clamps the engine's own kernel runs the rest of the sequence (the same numbers a
-full run would give). With clamps each step runs here, in float64, with the equations of
-DESIGN.md written out; the result is stored in the trace's dtype.
+full run would give). With clamps each step runs the float64 reference step (engine/reference.py),
+the equations of DESIGN.md written out; the result is stored in the trace's dtype.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lstm_viz.engine.reference import lstm_step
 from lstm_viz.engine.trace import LayerTrace, Trace
 from lstm_viz.errors import InputError
+from lstm_viz.vocabulary import GATES_AND_CANDIDATE
 
-CLAMPABLE = ("forget", "input", "candidate", "output")
+CLAMPABLE = GATES_AND_CANDIDATE
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,6 @@ class Clamp:
     def describe(self) -> str:
         who = "every unit" if self.units is None else "unit " + ", ".join(map(str, self.units))
         return f"{self.gate} of {who} in layer {self.layer} held at {self.value:g} from t = {self.start}"
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
 def _check(model, trace: Trace, x: np.ndarray, start: int, clamps) -> None:
@@ -116,7 +114,8 @@ def rerun(model, trace: Trace, x: np.ndarray | None = None, *, start: int, clamp
 
 
 def _clamped_tail(model, x, start, clamps, states) -> list[LayerTrace]:
-    """The steps from ``start`` on, one layer trace each, with ``clamps`` applied."""
+    """The steps from ``start`` on, one layer trace each, with ``clamps`` applied, run by the
+    float64 reference step (:func:`lstm_viz.engine.reference.lstm_step`)."""
     B, T, _ = x.shape
     steps = T - start
     inputs = x[:, start:].astype(np.float64)
@@ -127,47 +126,25 @@ def _clamped_tail(model, x, start, clamps, states) -> list[LayerTrace]:
         layer = entry[0]
         H, P = layer.hidden_size, layer.output_size
         h, c = (np.array(s, dtype=np.float64) for s in states[index])
-        W_x, W_h, b = layer.W_x, layer.W_h, layer.b
-        peep = layer.peepholes
-        record = {name: np.empty((B, steps, H)) for name in ("forget", "input", "candidate", "output", "cell")}
+        record = {name: np.empty((B, steps, H)) for name in (*GATES_AND_CANDIDATE, "cell")}
         record["hidden"] = np.empty((B, steps, P))
         mine = [clamp for clamp in clamps if clamp.layer == index]
-        projected = inputs @ W_x + b
+        input_parts = inputs @ np.asarray(layer.W_x, dtype=np.float64)  # every step at once, as the kernel
         for k in range(steps):
             t = start + k
-            z = projected[:, k] + h @ W_h
-            z_i, z_f, z_g, z_o = (z[:, j * H : (j + 1) * H] for j in range(4))
-            z_f = z_f + layer.forget_bias
-            if peep is not None:
-                z_i = z_i + peep[0] * c
-                z_f = z_f + peep[1] * c
-            if layer.gate_clip is not None:
-                z_i, z_f, z_g = (np.clip(v, -layer.gate_clip, layer.gate_clip) for v in (z_i, z_f, z_g))
-            gates = {"input": _sigmoid(z_i), "forget": _sigmoid(z_f), "candidate": np.tanh(z_g)}
-            for clamp in mine:
-                if t >= clamp.start and clamp.gate in gates:
-                    columns = slice(None) if clamp.units is None else list(clamp.units)
-                    gates[clamp.gate][:, columns] = clamp.value
-            c = gates["forget"] * c + gates["input"] * gates["candidate"]
-            if layer.cell_clip is not None:
-                c = np.clip(c, -layer.cell_clip, layer.cell_clip)
-            if peep is not None:
-                z_o = z_o + peep[2] * c
-            if layer.gate_clip is not None:
-                z_o = np.clip(z_o, -layer.gate_clip, layer.gate_clip)
-            o = _sigmoid(z_o)
-            for clamp in mine:
-                if t >= clamp.start and clamp.gate == "output":
-                    o[:, slice(None) if clamp.units is None else list(clamp.units)] = clamp.value
-            m = o * np.tanh(c)
-            if layer.W_proj is not None:
-                h = m @ layer.W_proj
-                if layer.proj_clip is not None:
-                    h = np.clip(h, -layer.proj_clip, layer.proj_clip)
-            else:
-                h = m
-            for name, value in (*gates.items(), ("output", o), ("cell", c), ("hidden", h)):
-                record[name][:, k] = value
+
+            def hold(gate, values, t=t):
+                for clamp in mine:
+                    if t >= clamp.start and clamp.gate == gate:
+                        values[:, slice(None) if clamp.units is None else list(clamp.units)] = clamp.value
+                return values
+
+            step = lstm_step(layer, None, h, c, hold=hold if mine else None, input_parts=input_parts[:, k])
+            h, c = step.hidden, step.cell
+            for name in GATES_AND_CANDIDATE:
+                record[name][:, k] = step.gate(name)
+            record["cell"][:, k] = c
+            record["hidden"][:, k] = h
         layers.append(LayerTrace(**record, initial_hidden=None))
         inputs = record["hidden"]
     return layers

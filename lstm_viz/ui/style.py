@@ -1,32 +1,12 @@
-"""One colour and one name per quantity, used by every panel."""
+"""The window's look: colours and names of the quantities (from :mod:`lstm_viz.vocabulary`),
+plot options, the icon."""
 
 from __future__ import annotations
 
-QUANTITY_COLORS = {
-    "forget": "#1f77b4",  # keep: blue
-    "input": "#ff7f0e",  # write: orange
-    "output": "#2ca02c",  # read: green
-    "candidate": "#9467bd",  # candidate: purple
-    "cell": "#d62728",  # memory cell: red
-    "hidden": "#17becf",  # output h_t: teal
-    "old": "#6baed6",
-    "new": "#fdae6b",
-    "tanh_cell": "#e377c2",
-}
+from lstm_viz.vocabulary import COLORS as QUANTITY_COLORS
+from lstm_viz.vocabulary import GATES
+from lstm_viz.vocabulary import LABELS as QUANTITY_LABELS
 
-QUANTITY_LABELS = {
-    "forget": "Keep (forget)",
-    "input": "Write (input)",
-    "output": "Read (output)",
-    "candidate": "Candidate",
-    "cell": "Memory cell c",
-    "hidden": "Output h",
-    "old": "Old = keep x c(t-1)",
-    "new": "New = write x candidate",
-    "tanh_cell": "tanh(c)",
-}
-
-GATES = ("forget", "input", "output")
 BACKGROUND = "w"
 FOREGROUND = "#333333"
 
@@ -45,3 +25,6 @@ def app_icon():
     from lstm_viz.workbench.resources import resource
 
     return QIcon(str(resource("icons", "lstm-viz.svg")))
+
+
+__all__ = ["GATES", "QUANTITY_COLORS", "QUANTITY_LABELS", "app_icon", "configure_plots"]

@@ -316,6 +316,15 @@ class Workbench:
 
         return Work(run, self.show_what_if, "Re-running from the changed step…", quick=x.shape[1] <= 2000)
 
+    def encode_token(self, token: str) -> np.ndarray:
+        """The input row one token (a base, a character or word of the vocabulary) becomes in
+        the sequence shown; raises InputError for a token the sequence cannot hold."""
+        from lstm_viz.io.sequences import encode_token
+
+        if self.sequence is None:
+            raise InputError("open a sequence first")
+        return encode_token(self.sequence, token)
+
     def prediction(self, step: int | None = None) -> Prediction | None:
         """The readout at ``step`` of the current batch sequence (None without a readout)."""
         model = self.model

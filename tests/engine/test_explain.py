@@ -24,7 +24,9 @@ def test_parts_add_up_to_the_recorded_gates(dtype):
                 for terms in u.gates.values():
                     assert terms.value == pytest.approx(terms.recorded, abs=tol)
                 lt = trace.layers[layer]
-                assert u.old + u.new == pytest.approx(u.cell_unclipped)
+                # old and new from the recorded gates, against the trace's own derived quantities
+                assert u.old == pytest.approx(float(lt.old[1, step, unit]), abs=tol)
+                assert u.new == pytest.approx(float(lt.new[1, step, unit]), abs=tol)
                 assert u.cell == pytest.approx(float(np.clip(u.cell_unclipped, -1.1, 1.1)), abs=tol)
                 assert u.hidden_unprojected == pytest.approx(lt.hidden_unprojected[1, step, unit], abs=tol)
                 assert (u.hidden is None) == (layer == 0)

@@ -30,7 +30,15 @@ def test_equations_show_this_steps_numbers(window, qtbot):
     assert (u.unit, u.step) == (10, 21)
     text = equations.text.toPlainText()
     f = u.gates["forget"]
-    assert f.input_part + f.recurrent_part + f.bias == pytest.approx(f.total, abs=1e-12)
+    # the parts, recomputed here from the weights and the trace's own input and h(t-1)
+    layer = window.session.model.layers[0]
+    column = layer.hidden_size * 1 + 10  # the forget block is the second of i, f, g, o
+    x_t = window.session.trace.layer_input[0, 21].astype(np.float64)
+    assert f.input_part == pytest.approx(x_t @ layer.W_x[:, column], abs=1e-9)
+    assert f.recurrent_part == pytest.approx(lt.hidden[0, 20].astype(np.float64) @ layer.W_h[:, column], abs=1e-9)
+    assert f.bias == layer.b[column] and f.total == pytest.approx(
+        f.input_part + f.recurrent_part + f.bias + f.forget_bias
+    )
     assert f.value == pytest.approx(lt.forget[0, 21, 10], abs=1e-6)
     assert f"σ({f.total:.4f}) = {lt.forget[0, 21, 10]:.4f}" in text
     parts = f"σ({num(f.input_part)} (input) {num(f.recurrent_part, True)} (recurrent) {num(f.bias, True)} (bias))"
@@ -115,13 +123,20 @@ def test_the_diagram_eases_between_steps_and_ends_on_the_exact_values(window, qt
 
 def test_whole_layer_mode_shows_every_unit(window, qtbot):
     diagram = show(window, "CellDiagramPanel")
-    diagram.vector.setChecked(True)
     window.session.set_step(5)
+    diagram.settle()
+    alone = diagram.canvas.grab().toImage()
+    diagram.vector.setChecked(True)
     diagram.settle()
     lt = window.session.trace.layers[0]
     np.testing.assert_array_equal(diagram.canvas.vectors["forget"], lt.forget[0, 5])
     np.testing.assert_allclose(diagram.canvas.vectors["old"], lt.old[0, 5], rtol=1e-6)
-    assert diagram.canvas.grab().toImage().width() > 0
+    strips = diagram.canvas.grab().toImage()
+    assert strips.size() == alone.size()
+    changed = sum(
+        strips.pixel(x, y) != alone.pixel(x, y) for y in range(0, alone.height(), 2) for x in range(0, alone.width(), 2)
+    )
+    assert changed > 400  # a strip of bars on each wire (2,453 sampled pixels measured at this size)
 
 
 def test_a_panel_behind_a_tab_catches_up_when_brought_to_the_front(window, qtbot):

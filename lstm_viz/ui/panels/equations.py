@@ -8,14 +8,13 @@ number inside the sigmoid, whose value is the recorded gate.
 
 from __future__ import annotations
 
-import time
-
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
+from superqt.utils import qthrottled
 
 from lstm_viz.engine.explain import UnitStep, unit_step
 from lstm_viz.ui.panels.base import OneUnitPanel, Place
 from lstm_viz.ui.style import QUANTITY_COLORS
+from lstm_viz.vocabulary import GATES_AND_CANDIDATE, QUANTITIES
 
 RENDER_MS = 40  # at most 25 renders a second during playback
 
@@ -24,10 +23,12 @@ NUMBERS = "font-family: 'DejaVu Sans Mono', monospace; font-size: 10pt; color: #
 
 # The tutorial's letter for each gate, its two names, and its squashing function.
 GATE_TEXT = {
-    "forget": ("K", "Keep (forget) gate", "σ"),
-    "input": ("I", "Write (input) gate", "σ"),
-    "candidate": ("C", "Candidate", "tanh"),
-    "output": ("O", "Read (output) gate", "σ"),
+    name: (
+        QUANTITIES[name].letter,
+        QUANTITIES[name].label if name == "candidate" else f"{QUANTITIES[name].label} gate",
+        "tanh" if name == "candidate" else "σ",
+    )
+    for name in GATES_AND_CANDIDATE
 }
 
 
@@ -143,31 +144,22 @@ class EquationsPanel(OneUnitPanel):
         layout.addWidget(self.text, 1)
         self.setWidget(container)
         self.current: UnitStep | None = None
-        self._rendered_at = 0.0
-        self._pending = QTimer(self)
-        self._pending.setSingleShot(True)
-        self._pending.timeout.connect(self._show)
+        # Typesetting costs about 2 ms: during fast playback render at most every RENDER_MS,
+        # at once on the first step and always ending on the step the session is at.
+        self.show_soon = qthrottled(self._show, RENDER_MS, leading=True, parent=self)
 
     def unit_changed(self):
         self._show()
 
     def on_step(self, step):
-        # Typesetting costs about 2 ms: during fast playback render at most every
-        # RENDER_MS, always ending on the step the session is at.
-        now = time.perf_counter()
-        wait_ms = RENDER_MS - (now - self._rendered_at) * 1000
-        if wait_ms <= 0:
-            self._show()
-        elif not self._pending.isActive():
-            self._pending.start(int(wait_ms) + 1)
+        self.show_soon()
 
     def settle(self) -> None:
         """Render the current step now (for screenshots and tests)."""
-        self._pending.stop()
+        self.show_soon.cancel()
         self._show()
 
     def _show(self):
-        self._rendered_at = time.perf_counter()
         session = self.session
         if session.loaded is None:
             return

@@ -8,9 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps
-from lstm_viz.ui.style import QUANTITY_LABELS
+from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 
-QUANTITIES = ("forget", "input", "output", "candidate")
+QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
 
 
 class _ClickableImage(pg.ImageItem):

@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, Place, cache_axes
 from lstm_viz.ui.style import QUANTITY_COLORS
+from lstm_viz.vocabulary import QUANTITIES
 
-PARTS = (("old", "old = keep x c(t-1)"), ("new", "new = write x candidate"))
+PARTS = tuple((name, QUANTITIES[name].axis) for name in ("old", "new"))
 
 
 class MemoryPanel(Panel):

@@ -8,8 +8,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, Place, cache_axes, cache_static, integer_steps
+from lstm_viz.vocabulary import QUANTITIES
 
-CHOICES = (("cell", "memory cell c(t)"), ("hidden", "output h(t)"), ("tanh_cell", "tanh(c(t))"))
+CHOICES = tuple((name, QUANTITIES[name].axis) for name in ("cell", "hidden", "tanh_cell"))
 
 
 class CellTrajectoryPanel(Panel):

@@ -8,7 +8,6 @@ rows. The panel never runs the engine: it emits what was typed and the window re
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import qdebounced
 
 from lstm_viz.ui.panels.base import Panel, Place
 
@@ -70,10 +70,8 @@ class TypingPanel(Panel):
         layout.addWidget(self.table_status)
         self.stack.addWidget(table_page)
         self.setWidget(self.stack)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
-        self.timer.setInterval(DEBOUNCE_MS)
-        self.timer.timeout.connect(self._emit)
+        # the trace follows a pause in typing, not every key
+        self.emit_later = qdebounced(self._emit, DEBOUNCE_MS, parent=self)
         self._filling = False
         self._mine = False  # the loaded sequence came from this panel: leave the editor alone
         self._base = np.zeros((0, 0), np.float32)
@@ -136,11 +134,11 @@ class TypingPanel(Panel):
     # -- edits ------------------------------------------------------------------------------
     def _text_changed(self):
         if not self._filling:
-            self.timer.start()
+            self.emit_later()
 
     def _cell_changed(self, item):
         if not self._filling:
-            self.timer.start()
+            self.emit_later()
 
     def _add_row(self):
         rows = self.table.rowCount()
@@ -150,12 +148,12 @@ class TypingPanel(Panel):
             previous = self.table.item(rows - 1, d) if rows else None
             self.table.setItem(rows, d, QTableWidgetItem(previous.text() if previous else "0"))
         self._filling = False
-        self.timer.start()
+        self.emit_later()
 
     def _remove_row(self):
         if self.table.rowCount() > 1:
             self.table.removeRow(self.table.rowCount() - 1)
-            self.timer.start()
+            self.emit_later()
 
     def table_values(self) -> np.ndarray:
         """The table as numbers; raises ValueError naming the first bad cell."""
@@ -204,6 +202,4 @@ class TypingPanel(Panel):
 
     def settle(self) -> None:
         """Send a pending edit now (for tests and scripts)."""
-        if self.timer.isActive():
-            self.timer.stop()
-            self._emit()
+        self.emit_later.flush(restart_timer=False)

@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 
 from lstm_viz.engine.whatif import Clamp
 from lstm_viz.errors import InputError
-from lstm_viz.io.sequences import encode_token
 from lstm_viz.ui.panels.base import Panel, Place
 from lstm_viz.ui.style import QUANTITY_LABELS
+from lstm_viz.vocabulary import GATES_AND_CANDIDATE
 
-GATE_CHOICES = ("forget", "input", "candidate", "output")
+GATE_CHOICES = GATES_AND_CANDIDATE
 TOP = 10  # units listed as changed most
 
 
@@ -195,7 +195,7 @@ class WhatIfPanel(Panel):
                 token = self.edit.text() if self.edit.text() == " " else text
                 if self._dna():
                     token = token.upper()
-                row, label = encode_token(s.sequence, token), token
+                row, label = s.core.encode_token(token), token
             else:
                 numbers = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
                 if len(numbers) != s.trace.x.shape[2] or not np.all(np.isfinite(numbers)):

@@ -1,0 +1,223 @@
+"""The application core without Qt: the load policy, the use cases, the signals, the state."""
+
+import json
+
+import numpy as np
+import pytest
+
+from lstm_viz import LSTM
+from lstm_viz.engine.readout import softmax
+from lstm_viz.engine.whatif import Clamp
+from lstm_viz.errors import InputError
+from lstm_viz.io import load_model, save_model
+from lstm_viz.io.sequences import text_sequence
+from lstm_viz.workbench import (
+    ModelOptions,
+    OpenRequest,
+    RandomSpec,
+    SequenceOptions,
+    WidthMismatch,
+    Workbench,
+    load,
+    trace_meta,
+)
+from lstm_viz.workbench.examples import load_example
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    x3 = rng.normal(size=(2, 12, 3)).astype(np.float32)
+    np.save(tmp_path / "three.npy", x3)
+    np.save(tmp_path / "one.npy", rng.normal(size=(9, 1)).astype(np.float32))
+    model = LSTM.random(3, [5, 4], seed=2)
+    save_model(model, tmp_path / "model.npz")
+    return tmp_path, x3, model
+
+
+def recorder(bench):
+    events = []
+    bench.data_changed.connect(lambda: events.append("data"))
+    bench.step_changed.connect(lambda step: events.append(("step", step)))
+    bench.selection_changed.connect(lambda: events.append("selection"))
+    bench.view_changed.connect(lambda: events.append("view"))
+    return events
+
+
+def test_open_records_the_trace_and_announces_data_then_step(files):
+    path, x3, model = files
+    bench = Workbench()
+    events = recorder(bench)
+    bench.open(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz")).now()
+    assert events == ["data", ("step", 0)]
+    np.testing.assert_array_equal(bench.trace.layers[1].cell, model.run(x3).layers[1].cell)
+    assert bench.selected == [0, 1, 2, 3, 4] and bench.length == 12
+    assert bench.summary() == "2 sequences x 12 steps · layers of 5, 4 units · numeric"
+    events.clear()
+    bench.set_step(99)  # clamped to the last step
+    bench.set_step(11)  # no change, no signal
+    bench.set_layer(1)
+    bench.select_units([3, 0, 3, 17])
+    assert events == [("step", 11), "view", "selection", "selection"]
+    assert bench.layer == 1 and bench.selected == [0, 3]
+    np.testing.assert_array_equal(bench.quantity("forget"), model.run(x3).layers[1].forget[0])
+
+
+def test_a_new_sequence_keeps_the_model_and_a_random_model_is_sized_to_the_sequence(files):
+    path, _, model = files
+    current = load(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz"))
+    kept = load(OpenRequest(sequence_path=path / "three.npy"), current)
+    assert kept.model is current.model and kept.model_path == str(path / "model.npz")
+    with pytest.raises(WidthMismatch) as caught:
+        load(OpenRequest(sequence_path=path / "one.npy"), current)
+    assert "one.npy has 1 feature per step but the model (model.npz) reads 3" in str(caught.value)
+    offered = load(caught.value.request, current)  # the one-click way out
+    assert offered.model.input_size == 1 and offered.sequence_path == str(path / "one.npy")
+    fresh = load(OpenRequest(sequence_path=path / "one.npy", random=RandomSpec([7, 2], seed=4)), current)
+    expected = LSTM.random(1, [7, 2], seed=4).run(fresh.sequence.values)
+    np.testing.assert_array_equal(fresh.trace.layers[1].hidden, expected.layers[1].hidden)
+    assert fresh.model_description == "random model 7,2 (seed 4)"
+
+
+def test_options_reach_the_loaders(files, tmp_path):
+    path, x3, _ = files
+    raw = np.arange(20, dtype=np.float32).reshape(10, 2) * 10
+    np.save(tmp_path / "big.npy", raw)
+    loaded = load(
+        OpenRequest(
+            sequence_path=tmp_path / "big.npy",
+            random=RandomSpec([3]),
+            sequence_options=SequenceOptions(normalize="zscore"),
+        )
+    )
+    np.testing.assert_allclose(loaded.sequence.values[0], (raw - raw.mean(0)) / raw.std(0), rtol=1e-5, atol=1e-6)
+    (tmp_path / "words.txt").write_text("the cat saw the dog", encoding="utf-8")
+    words = load(
+        OpenRequest(
+            sequence_path=tmp_path / "words.txt",
+            random=RandomSpec([3]),
+            sequence_options=SequenceOptions(text_mode="words"),
+        )
+    )
+    assert words.sequence.labels == ["the", "cat", "saw", "the", "dog"] and words.sequence.width == 4
+    with pytest.raises(InputError, match="fill must be one of"):
+        SequenceOptions(fill="guess")
+    with pytest.raises(InputError, match="unknown options: colour"):
+        ModelOptions.from_dict({"colour": "red"})
+
+
+def test_the_model_s_vocabulary_is_used_unless_the_model_is_random(tmp_path):
+    model = LSTM.random(3, [4], seed=0)
+    model.metadata["vocabulary"] = ["a", "b", "c"]
+    save_model(model, tmp_path / "text_model.npz")
+    (tmp_path / "t.txt").write_text("cabd", encoding="utf-8")
+    loaded = load(OpenRequest(sequence_path=tmp_path / "t.txt", model_path=tmp_path / "text_model.npz"))
+    expected = np.zeros((4, 3), np.float32)
+    expected[[0, 1, 2], [2, 0, 1]] = 1.0  # 'd' is outside the model's vocabulary: all zero
+    np.testing.assert_array_equal(loaded.sequence.values[0], expected)
+    random = load(OpenRequest(sequence_path=tmp_path / "t.txt", random=RandomSpec([2])), loaded)
+    assert random.sequence.feature_names == ["a", "b", "c", "d"] and random.model.input_size == 4
+
+
+def test_typed_text_runs_the_loaded_model():
+    example = load_example("text")
+    bench = Workbench()
+    bench.open_example(example).now()
+    model = bench.model
+    bench.typed(text="the queen said").now()
+    vocabulary = model.metadata["vocabulary"]
+    expected = model.run(text_sequence("the queen said", vocabulary=vocabulary).values)
+    np.testing.assert_array_equal(bench.trace.layers[0].hidden, expected.layers[0].hidden)
+    assert bench.step == len("the queen said") - 1 and bench.sequence.names == ["typed"]
+    with pytest.raises(InputError):
+        bench.typed(values=np.zeros((4, 2))).now()  # two features for a model that reads many
+
+
+def test_what_if_edits_match_a_full_run_and_clamps_match_the_hand_rule(files):
+    path, x3, model = files
+    bench = Workbench()
+    bench.open(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz")).now()
+    bench.set_batch(1)
+    row = np.array([0.5, -1.0, 2.0], np.float32)
+    bench.rerun([], {6: (row, "edited")}).now()
+    edited = x3.copy()
+    edited[1, 6] = row
+    np.testing.assert_allclose(bench.trace.layers[1].cell, model.run(edited).layers[1].cell, atol=1e-6)
+    assert bench.original_trace is bench.loaded.trace and bench.label(6) == "edited"
+    # keep = 1, write = 0 from t = 4: the cell of unit 2 stays what it was at t = 3
+    bench.rerun([Clamp(layer=0, gate="forget", value=1.0, start=4, units=(2,)),
+                 Clamp(layer=0, gate="input", value=0.0, start=4, units=(2,))], {}).now()  # fmt: skip
+    cell = bench.trace.layers[0].cell[1, :, 2]
+    np.testing.assert_allclose(cell[4:], cell[3], rtol=0, atol=1e-6)
+    events = recorder(bench)
+    bench.rerun([], {}).now()  # nothing changed: the original again
+    assert bench.what_if is None and events == ["data", ("step", bench.step)]
+
+
+def test_predictions_are_the_readout_of_the_recorded_output():
+    bench = Workbench()
+    bench.open_example(load_example("text")).now()
+    step = 17
+    prediction = bench.prediction(step)
+    readout = bench.model.readout
+    h = bench.trace.output[0, step].astype(np.float64)
+    expected = softmax(h @ readout.W + readout.b)
+    np.testing.assert_allclose(prediction.values, expected, rtol=1e-4, atol=1e-6)
+    best = int(np.argmax(expected))
+    assert prediction.top[0] == (readout.labels[best], pytest.approx(expected[best], rel=1e-4))
+    assert len(prediction.top) == 5 and all(a[1] >= b[1] for a, b in zip(prediction.top, prediction.top[1:]))
+
+
+def test_the_state_is_plain_data_that_brings_the_same_view_back(files):
+    path, x3, model = files
+    bench = Workbench()
+    bench.open(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz")).now()
+    bench.set_batch(1)
+    bench.set_layer(1)
+    bench.select_units([1, 3])
+    bench.set_step(7)
+    bench.rerun([Clamp(layer=1, gate="output", value=0.0, start=5, units=None)], {2: (x3[1, 2] * 0, "zero")}).now()
+    text = json.dumps(bench.state())  # plain data
+    again = Workbench()
+    again.restore(json.loads(text)).now()
+    assert (again.batch, again.layer, again.selected, again.step) == (1, 1, [1, 3], 7)
+    np.testing.assert_array_equal(again.trace.layers[1].hidden, bench.trace.layers[1].hidden)
+    np.testing.assert_array_equal(again.original_trace.layers[1].hidden, bench.original_trace.layers[1].hidden)
+    assert np.all(again.trace.layers[1].output[1, 5:] == 0)
+
+
+def test_a_typed_sequence_is_recorded_by_its_values(files):
+    path, _, _ = files
+    bench = Workbench()
+    bench.open(OpenRequest(sequence_path=path / "three.npy", random=RandomSpec([4], seed=9))).now()
+    values = np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3)
+    bench.typed(values=values).now()
+    again = Workbench()
+    again.restore(json.loads(json.dumps(bench.state()))).now()
+    np.testing.assert_array_equal(again.trace.x[0], values)
+    np.testing.assert_array_equal(again.trace.layers[0].cell, bench.trace.layers[0].cell)
+
+
+def test_trace_meta_names_every_sequence_and_how_it_was_read(files):
+    path, _, _ = files
+    loaded = load(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz"))
+    meta = json.loads(json.dumps(trace_meta(loaded)))
+    assert meta["names"] == ["sequence 0", "sequence 1"] and len(meta["batch_labels"]) == 2
+    assert meta["request"]["model_path"] == str(path / "model.npz")
+    assert meta["request"]["sequence_options"]["normalize"] is None
+
+
+def test_a_model_file_reloads_with_its_options(tmp_path):
+    """Model options recorded in the request are what reload uses (TF1 forget_bias here)."""
+    from tests.conftest import FIXTURES
+
+    folder = FIXTURES / "tf_checkpoints"
+    index = sorted(folder.rglob("*.index"))[0]
+    sequence = tmp_path / "x.npy"
+    model = load_model(index, forget_bias=0.0)
+    np.save(sequence, np.ones((4, model.input_size), np.float32))
+    first = load(OpenRequest(sequence_path=sequence, model_path=index, model_options=ModelOptions(forget_bias=0.0)))
+    again = load(first.request)
+    np.testing.assert_array_equal(again.trace.layers[0].forget, first.trace.layers[0].forget)
+    default = load(OpenRequest(sequence_path=sequence, model_path=index))
+    assert not np.allclose(default.trace.layers[0].forget, first.trace.layers[0].forget)

@@ -2,13 +2,35 @@
 
 It only writes the Session's step; playback advances one step per tick, so every step is
 shown.
+
+The transport keys (Space, Left/Right, Shift+Left/Right, Home/End) are window shortcuts.
+Qt lets the widget with the keyboard focus claim a shortcut's key first (a spin box claims
+Left, Right, Home, End and Space to edit its text, a button Space), so :class:`KeyRouter`
+decides who gets them: a field the user is typing in keeps them (a text box, an editable
+table, a spin box once a character was typed into it), every other widget of the window
+passes them on to the transport.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QSlider, QSpinBox, QStyle, QToolBar
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSpinBox,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QTextEdit,
+    QToolBar,
+    QWidget,
+)
 
 from lstm_viz.ui.session import Session
 
@@ -59,6 +81,7 @@ class Transport(QToolBar):
         self.speed.setRange(1, 240)
         self.speed.setValue(8)
         self.speed.setSuffix(" steps/s")
+        self.speed.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not taken by a passing mouse wheel
         self.speed.valueChanged.connect(self._interval)
         self.addWidget(self.speed)
         self.loop = QCheckBox("loop")
@@ -83,6 +106,14 @@ class Transport(QToolBar):
         session.traceChanged.connect(self._on_trace)
         session.viewChanged.connect(self._on_view)
         session.stepChanged.connect(self._on_step)
+
+    def key_actions(self) -> list[QAction]:
+        """The actions whose keys move through time."""
+        return [self.first, self.back, self.play, self.forward, self.last, self.back10, self.forward10]
+
+    def route_keys(self, window: QWidget) -> KeyRouter:
+        """Let the transport keys reach the transport from anywhere in ``window`` (see KeyRouter)."""
+        return KeyRouter(window, self.key_actions())
 
     # -- playback ----------------------------------------------------------------------
     def move(self, delta: int) -> None:
@@ -143,3 +174,114 @@ class Transport(QToolBar):
         self.slider.blockSignals(False)
         label = self.session.label(step)
         self.position.setText(f"t = {step} / {self.session.length - 1} · {label!r}")
+
+
+EDITING = "lstm_viz_editing"  # property of a spin box: the user typed into it since it got the focus
+
+
+def is_typing_field(widget: QWidget | None) -> bool:
+    """True when keys typed into ``widget`` edit text: the transport keys belong to it.
+
+    Text boxes and line edits that can be edited, editable tables (Left/Right move between
+    cells), and spin boxes once the user typed a character into them (until Enter or the
+    focus leaves). A spin box only clicked, a combo box, a button, a plot: not typing.
+    """
+    while widget is not None:
+        if isinstance(widget, QAbstractSpinBox):
+            return bool(widget.property(EDITING))
+        if isinstance(widget, QLineEdit):
+            parent = widget.parentWidget()
+            if isinstance(parent, QAbstractSpinBox):  # the spin box's own text
+                return bool(parent.property(EDITING))
+            return not widget.isReadOnly()
+        if isinstance(widget, (QPlainTextEdit, QTextEdit)):
+            return not widget.isReadOnly()
+        if isinstance(widget, QAbstractItemView):
+            editing = widget.state() == QAbstractItemView.State.EditingState
+            return editing or widget.editTriggers() != QAbstractItemView.EditTrigger.NoEditTriggers
+        if isinstance(widget, QComboBox):
+            return widget.isEditable()
+        return False
+    return False
+
+
+class KeyRouter(QObject):
+    """An application event filter that hands the transport keys to the transport.
+
+    - When the focus widget is asked whether it wants a transport key (Qt's
+      ShortcutOverride), the router answers "no" for every widget of the window except a
+      field being typed in, so the shortcut fires from spin boxes only clicked, combo
+      boxes, buttons, check boxes, plots and read-only text.
+    - A spin box counts as being typed in from the first character typed until Enter,
+      Escape or the focus leaves it; Enter also gives the focus back to the window, so
+      stray digits do not change the speed afterwards.
+    - When the widget holding the focus is hidden (the tour's Close button, a closed
+      panel), the focus goes back to the window instead of the next widget in the tab
+      order (often the speed box).
+    The window itself takes the focus at start (MainWindow._route_transport_keys).
+    """
+
+    def __init__(self, window: QWidget, actions: list[QAction]):
+        super().__init__(window)
+        self.window_ = window
+        self.keys: set[tuple[int, int]] = set()
+        for action in actions:
+            for sequence in action.shortcuts():
+                combo = sequence[0]
+                self.keys.add((int(combo.key().value), int(combo.keyboardModifiers().value)))
+        QApplication.instance().installEventFilter(self)
+
+    def _ours(self, widget) -> bool:
+        return isinstance(widget, QWidget) and (widget is self.window_ or self.window_.isAncestorOf(widget))
+
+    def is_transport_key(self, event) -> bool:
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        return (int(event.key()), int(modifiers.value)) in self.keys
+
+    def home(self) -> None:
+        """Give the keyboard focus to the window itself (it claims no key)."""
+        if self.window_.isVisible():
+            self.window_.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def eventFilter(self, obj, event) -> bool:
+        try:
+            return self._filter(obj, event)
+        except RuntimeError:  # the window is being destroyed
+            return False
+
+    def _filter(self, obj, event) -> bool:  # noqa: C901 - one switch over event types
+        kind = event.type()
+        if kind == QEvent.Type.ShortcutOverride:
+            if self._ours(obj) and self.is_transport_key(event):
+                if is_typing_field(QApplication.focusWidget()):
+                    event.accept()  # the field gets the key (a table does not claim arrows itself)
+                else:
+                    event.ignore()  # nobody claims it: the window shortcut fires
+                return True
+        elif kind == QEvent.Type.KeyPress:
+            if isinstance(obj, QAbstractSpinBox) and self._ours(obj):
+                key = event.key()
+                if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+                    obj.setProperty(EDITING, False)
+                    if key != Qt.Key.Key_Escape:
+                        QTimer.singleShot(0, self.home)  # after the spin box took the value
+                elif (event.text() and event.text().isprintable()) or key in (
+                    Qt.Key.Key_Backspace,
+                    Qt.Key.Key_Delete,
+                ):
+                    obj.setProperty(EDITING, True)
+        elif kind == QEvent.Type.FocusOut:
+            if isinstance(obj, QAbstractSpinBox) and obj.property(EDITING):
+                obj.setProperty(EDITING, False)
+        elif kind == QEvent.Type.Hide:
+            focus = QApplication.focusWidget()
+            if (
+                isinstance(obj, QWidget)
+                and focus is not None
+                and obj is not self.window_
+                and (obj is focus or obj.isAncestorOf(focus))
+                and self._ours(obj)
+                and not obj.isWindow()
+            ):
+                self.home()  # before Qt moves the focus to the next widget in the tab order
+        return False

@@ -34,3 +34,176 @@ def test_app_starts_in_a_real_x_window_and_renders(tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+# -- the transport keys at a real X display: real key events, sent by the X server -----------
+
+needs_xdotool = pytest.mark.skipif(
+    shutil.which("xdotool") is None or shutil.which("import") is None,
+    reason="xdotool and ImageMagick's import are needed to type and look at a real window",
+)
+
+
+def _free_display() -> str:
+    for number in range(90 + os.getpid() % 50, 400):
+        if not os.path.exists(f"/tmp/.X11-unix/X{number}") and not os.path.exists(f"/tmp/.X{number}-lock"):
+            return f":{number}"
+    pytest.skip("no free X display number")
+
+
+class RealWindow:
+    """The app started as a user starts it, in an Xvfb display without a window manager."""
+
+    def __init__(self, tmp_path):
+        self.tmp = tmp_path
+        self.display = _free_display()
+        self.server = subprocess.Popen(
+            ["Xvfb", self.display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+        self.env.update(DISPLAY=self.display, QT_QPA_PLATFORM="xcb", HOME=str(tmp_path), LSTM_VIZ_NO_DIALOGS="1")
+        self.env.pop("XDG_CONFIG_HOME", None)
+        self.app = None
+        self.shots = 0
+
+    def start(self):
+        deadline = time.monotonic() + 10
+        while not os.path.exists(f"/tmp/.X11-unix/X{self.display[1:]}"):
+            assert time.monotonic() < deadline, "Xvfb did not start"
+            time.sleep(0.05)
+        self.app = subprocess.Popen(
+            [sys.executable, "-m", "lstm_viz", "--fresh-layout"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # Qt makes a 1x1 helper window of the same name too: the one of the window's size
+        self.xdotool("search", "--sync", "--name", "lstm-viz", timeout=30)
+        deadline = time.monotonic() + 15
+        while True:
+            seen = []
+            for wid in self.xdotool("search", "--name", "lstm-viz").split():
+                seen.append(self.xdotool("getwindowgeometry", wid))
+                if "Geometry: 1600x1000" in seen[-1]:
+                    self.wid = wid
+                    return
+            assert time.monotonic() < deadline, f"no 1600x1000 lstm-viz window appeared: {seen}"
+            time.sleep(0.1)
+
+    def xdotool(self, *args, timeout=10) -> str:
+        result = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def focus(self) -> None:
+        """Give the window the keyboard focus (no window manager does it); retried until it is mapped."""
+        deadline = time.monotonic() + 10
+        while True:
+            result = subprocess.run(
+                ["xdotool", "windowfocus", "--sync", self.wid], env=self.env, capture_output=True, text=True, timeout=10
+            )
+            if result.returncode == 0 and "BadMatch" not in result.stderr:
+                return
+            assert time.monotonic() < deadline, result.stderr
+            time.sleep(0.1)
+
+    def shot(self) -> QImage:
+        self.shots += 1
+        path = self.tmp / f"shot{self.shots}.png"
+        subprocess.run(["import", "-window", "root", str(path)], env=self.env, check=True, timeout=10)
+        return QImage(str(path)).convertToFormat(QImage.Format.Format_RGB32)
+
+    def wait_for(self, rect, different_from: QImage, timeout=5.0) -> QImage:
+        """The next screenshot whose ``rect`` differs from ``different_from``'s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            image = self.shot()
+            if image.copy(rect) != different_from.copy(rect) or time.monotonic() > deadline:
+                return image
+            time.sleep(0.1)
+
+    def close(self):
+        for process in (self.app, self.server):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(5)
+
+
+def _rect_in_window(widget, window):
+    from PySide6.QtCore import QRect
+
+    return QRect(widget.mapTo(window, widget.rect().topLeft()), widget.size())
+
+
+def _pixels(image: QImage):
+    import numpy as np
+
+    image = image.convertToFormat(QImage.Format.Format_RGB32)
+    data = np.frombuffer(image.constBits(), dtype=np.uint8).reshape(image.height(), image.bytesPerLine())
+    return data[:, : image.width() * 4].reshape(image.height(), image.width(), 4)[..., :3].astype(np.int32)
+
+
+def shown_step(twin, real_label: QImage, steps=range(12)) -> int | None:
+    """Which step's label the real window shows (None: none clearly). The offscreen twin
+    draws each candidate; X and offscreen rendering differ by a few grey levels, not by a digit."""
+    rect = _rect_in_window(twin.transport.position, twin)
+    seen = _pixels(real_label)
+    distances = {}
+    for step in steps:
+        twin.session.set_step(step)
+        drawn = _pixels(twin.grab().toImage().copy(rect))
+        distances[step] = abs(drawn - seen).mean()
+    best = min(distances, key=distances.get)
+    return best if distances[best] < 0.5 * sorted(distances.values())[1] else None
+
+
+def wait_for_step(real, twin, rect, expected: int, timeout=8.0):
+    """Screenshots until the label shows ``expected``; the step last shown and its screenshot."""
+    deadline = time.monotonic() + timeout
+    while True:
+        image = real.shot()
+        step = shown_step(twin, image.copy(rect))
+        if step == expected or time.monotonic() > deadline:
+            if step != expected:
+                image.save(str(real.tmp / "unexpected.png"))
+            return step, image
+        time.sleep(0.1)
+
+
+@needs_xdotool
+def test_transport_keys_work_at_first_show_in_a_real_window(tmp_path, window):
+    """Right x 3 sent by the X server to the window just shown moves to step 3, and after a
+    click into the speed box Right still steps (the box does not swallow it)."""
+    twin = window  # the same window, offscreen: where the label and the speed box are
+    assert twin.size().width() == 1600 and twin.size().height() == 1000
+    label = _rect_in_window(twin.transport.position, twin)
+    speed = _rect_in_window(twin.transport.speed, twin)
+    real = RealWindow(tmp_path)
+    try:
+        real.start()
+        geometry = real.xdotool("getwindowgeometry", real.wid)
+        assert "Position: 0,0" in geometry and "1600x1000" in geometry, geometry
+        real.focus()
+        step, before = wait_for_step(real, twin, label, 0, timeout=15)  # the demo loaded and drawn
+        assert step == 0
+        real.xdotool("key", "--delay", "30", "Right", "Right", "Right")
+        step, after = wait_for_step(real, twin, label, 3)
+        assert step == 3, "Right x 3 did not move to step 3"
+        assert after.copy(speed) == before.copy(speed)  # the speed box was not edited
+
+        # a click into the speed box, then Right: still steps
+        x, y = speed.x() + 20, speed.center().y()
+        real.xdotool("mousemove", str(x), str(y), "click", "1")
+        clicked = real.wait_for(speed, after)  # the box shows it has the focus
+        assert clicked.copy(speed) != after.copy(speed), "the click did not reach the speed box"
+        real.xdotool("key", "Right")
+        step, _ = wait_for_step(real, twin, label, 4)
+        assert step == 4, "Right after a click in the speed box did not step"
+    finally:
+        real.close()

@@ -72,10 +72,13 @@ class Panel(QDockWidget):
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
         )
         self.session = session
+        self.empty_note = None  # what an empty window shows instead of empty axes (see _frame_empty)
         self.hover_text = ""  # what hovering last showed (also shown as a tooltip)
         self._stale = False  # a step arrived while the panel was off screen
         self._stale_trace = False  # so did new data or a new selection
         self.build()
+        plain_axes(self)
+        self._frame_empty()
         self.visibilityChanged.connect(self._shown)
         session.traceChanged.connect(self._refresh)
         session.viewChanged.connect(self._refresh)
@@ -84,6 +87,34 @@ class Panel(QDockWidget):
 
     def build(self) -> None:
         raise NotImplementedError
+
+    # What a panel shows before anything is loaded, instead of axes with nothing on them.
+    empty_text = "Open a sequence (Ctrl+O) or an example (Examples menu)"
+
+    def _frame_empty(self) -> None:
+        """Put the built content in a stack behind a centred note, shown until data arrives."""
+        from PySide6.QtWidgets import QLabel, QStackedWidget
+
+        content = self.widget()
+        if not self.empty_text or content is None or self.session.loaded is not None:
+            return
+        stack = QStackedWidget()
+        self.empty_note = QLabel(self.empty_text)
+        self.empty_note.setObjectName("EmptyNote")
+        self.empty_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setStyleSheet("color: #777; font-size: 12pt; background: white;")
+        stack.addWidget(self.empty_note)
+        stack.addWidget(content)
+        self.setWidget(stack)
+
+    def _show_content(self) -> None:
+        if self.empty_note is not None:
+            stack = self.widget()
+            stack.setCurrentIndex(1)
+            stack.removeWidget(self.empty_note)
+            self.empty_note.deleteLater()
+            self.empty_note = None
 
     def on_trace(self) -> None:
         pass
@@ -114,6 +145,7 @@ class Panel(QDockWidget):
     def _refresh(self) -> None:
         if self.session.loaded is None:
             return
+        self._show_content()
         if self._offscreen():  # rebuilt when it comes on screen (see _shown)
             self._stale_trace = True
             return
@@ -332,6 +364,20 @@ class Markers(pg.GraphicsObject):
             else:
                 painter.drawEllipse(p, r, r)
         painter.restore()
+
+
+def plain_axes(widget) -> None:
+    """No SI prefix or scale factor on any axis of ``widget``'s plots.
+
+    pyqtgraph writes "step (x0.001)" with ticks from -400 to 400 on an empty range, and
+    "selected unit (x0.001)" when one unit is shown: steps and units are whole numbers.
+    """
+    from pyqtgraph import AxisItem, GraphicsView
+
+    for view in widget.findChildren(GraphicsView):
+        for item in view.scene().items():
+            if isinstance(item, AxisItem):
+                item.enableAutoSIPrefix(False)
 
 
 def integer_steps(plot, length: int) -> None:

@@ -25,6 +25,7 @@ The <b>Examples</b> menu has the tutorial's own examples and trained models, eac
 class GuidePanel(Panel):
     title = "Guide"
     place = Place(tab="EquationsPanel")
+    empty_text = ""  # its introduction is worth reading before anything is open
 
     def build(self):
         self.text = QTextBrowser()

@@ -1,0 +1,57 @@
+"""An empty window looks intentionally empty, and no axis carries an SI prefix or a scale factor."""
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel
+
+from lstm_viz.ui.main_window import MainWindow
+from tests.ui.conftest import panel
+
+
+def axis_labels(window):
+    labels = []
+    for p in window.panels:
+        for view in p.findChildren(pg.GraphicsView):
+            for item in view.scene().items():
+                if isinstance(item, pg.AxisItem):
+                    labels.append((p.objectName(), item, item.labelString()))
+    return labels
+
+
+def test_an_empty_window_says_what_to_do_instead_of_drawing_empty_axes(qtbot, settings, monkeypatch):
+    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.show()
+    qtbot.waitExposed(window)
+    shown = 0
+    for p in window.panels:
+        note = p.findChild(QLabel, "EmptyNote")
+        if p.objectName() == "GuidePanel":
+            assert note is None  # its introduction is shown
+            continue
+        assert note is not None and "Ctrl+O" in note.text(), p.objectName()
+        if not p.visibleRegion().isEmpty():
+            assert note.isVisible() and not any(v.isVisible() for v in p.findChildren(pg.GraphicsView))
+            shown += 1
+    assert shown >= 4
+    for name, axis, label in axis_labels(window):
+        assert not axis.autoSIPrefix, (name, label)
+        assert "(x" not in label, (name, label)
+    window.open_demo(wait=True)
+    gates = panel(window, "GateBarsPanel")
+    note = gates.findChild(QLabel, "EmptyNote")
+    assert note is None or not note.isVisible()
+    assert gates.findChildren(pg.GraphicsView)[0].isVisible()
+
+
+def test_no_axis_shows_a_scale_factor_with_one_unit_selected(window, qtbot):
+    window.session.select_units([3])
+    for name in ("MemoryPanel", "GateHeatmapsPanel", "CellTrajectoryPanel", "InputPanel"):
+        panel(window, name).raise_()
+        qtbot.wait(10)
+        for p in window.panels:
+            p.settle()
+        for owner, axis, label in axis_labels(window):
+            assert "(x0." not in label and "(x1" not in label, (owner, label)
+            assert not axis.autoSIPrefix, (owner, label)

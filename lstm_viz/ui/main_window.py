@@ -296,15 +296,33 @@ class MainWindow(QMainWindow):
         self.start_tour()
         return True
 
+    SHORTCUTS = (
+        ("Space", "play / pause"),
+        ("Left / Right", "one step"),
+        ("Shift+Left / Right", "ten steps"),
+        ("Home / End", "first / last step"),
+        ("Ctrl+O", "open a sequence"),
+        ("Ctrl+M", "open a model"),
+        ("F5", "reload"),
+        ("Ctrl+S", "save the trace"),
+    )
+
     def show_shortcuts(self):
-        QMessageBox.information(
-            self,
-            "Keyboard shortcuts",
-            "Space\tplay / pause\nLeft / Right\tone step\nShift+Left / Right\tten steps\n"
-            "Home / End\tfirst / last step\n"
-            "Ctrl+O\topen a sequence\nCtrl+M\topen a model\nF5\treload\nCtrl+S\tsave the trace\n\n"
-            "Click a heatmap row to select that unit (Ctrl+click adds it); drag any cursor to move in time.",
+        """The keys, in a two-column table (tab stops misalign after a long key name)."""
+        rows = "".join(
+            f"<tr><td style='padding-right: 18px'><b>{key}</b></td><td>{what}</td></tr>" for key, what in self.SHORTCUTS
         )
+        box = QMessageBox(QMessageBox.Icon.Information, "Keyboard shortcuts", "", parent=self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(
+            f"<table cellspacing='0' cellpadding='2'>{rows}</table>"
+            "<p>Click a heatmap row to select that unit (Ctrl+click adds it); drag any cursor to move in time.</p>"
+        )
+        self.shortcuts_box = box
+        if environment.no_dialogs():
+            box.show()  # tests and screenshots do not wait for a click
+        else:
+            box.exec()
 
     def show_about(self):
         from lstm_viz import __version__

@@ -60,9 +60,17 @@ class MemoryPanel(Panel):
         self.numbers = QLabel()
         self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.numbers.setWordWrap(False)
-        self.numbers.setFixedHeight(self.numbers.fontMetrics().lineSpacing() * 5 + 6)
+        self.numbers.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # every selected unit's line, scrolled when there are more than fit in five lines
+        from PySide6.QtWidgets import QFrame, QScrollArea
+
+        self.numbers_area = QScrollArea()
+        self.numbers_area.setWidget(self.numbers)
+        self.numbers_area.setWidgetResizable(True)
+        self.numbers_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.numbers_area.setFixedHeight(self.numbers.fontMetrics().lineSpacing() * 5 + 8)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.numbers)
+        layout.addWidget(self.numbers_area)
         self.setWidget(container)
         self.units: list[int] = []
         self.available = False
@@ -142,4 +150,4 @@ class MemoryPanel(Panel):
         ]
         if was is not None:
             rows = [f"{row}   (was {w:+.3f})" for row, w in zip(rows, was)]
-        self.numbers.setText("\n".join(rows[:4]) + ("\n…" if len(rows) > 4 else ""))
+        self.numbers.setText("\n".join(rows))

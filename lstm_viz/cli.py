@@ -107,6 +107,8 @@ def trace_command(args) -> int:
                 bar.close()
     trace, model = loaded.trace, loaded.model
     trace.meta.update(trace_meta(loaded))
+    for note in loaded.notes:
+        print(f"lstm-viz: note: {note}", file=sys.stderr)
     trace.save(args.output)
     if not args.quiet:
         sizes = ", ".join(str(h) for h in model.hidden_sizes)

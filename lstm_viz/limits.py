@@ -16,9 +16,10 @@ import contextlib
 import os
 import re
 
+from lstm_viz import environment
 from lstm_viz.errors import FileFormatError, InputError
 
-ENV_VAR = "LSTM_VIZ_MAX_MEMORY"
+ENV_VAR = environment.MAX_MEMORY
 DEFAULT_BYTES = 4 << 30
 HOW_TO_RAISE = f"raise it with --max-memory or {ENV_VAR}"
 

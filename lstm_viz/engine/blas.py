@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
+
+from lstm_viz import environment
 
 TWO_THREADS_FROM = 1 << 20
 """Per-step multiply-adds (B * H_out * 4H) from which the step loop uses all BLAS threads."""
@@ -27,9 +28,9 @@ def _controller():
 
 def step_thread_count(batch: int, out: int, hidden: int) -> int | None:
     """Threads for the step loop of this shape; None leaves BLAS as configured."""
-    forced = os.environ.get("LSTM_VIZ_BLAS_THREADS")
-    if forced:
-        return max(1, int(forced))
+    forced = environment.blas_threads()
+    if forced is not None:
+        return forced
     if batch * out * 4 * hidden < TWO_THREADS_FROM:
         return 1
     return None

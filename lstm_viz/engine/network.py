@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from lstm_viz import limits
+from lstm_viz import environment, limits
 from lstm_viz.engine import blas
 from lstm_viz.engine.kernel import (
     InputPart,
@@ -380,9 +380,9 @@ class _Network:
 
     def _run_concurrently(self, B: int, T: int) -> bool:
         """Whether to run layer directions in threads: several of them and enough work."""
-        forced = os.environ.get("LSTM_VIZ_LAYER_THREADS")
+        forced = environment.layer_threads()
         if forced is not None:
-            return forced not in ("0", "1", "")
+            return forced
         directions = sum(len(entry) for entry in self._entries)
         work = T * B * sum(layer.hidden_size for layer in self.all_layers())
         return directions > 1 and (os.cpu_count() or 1) > 1 and work >= CONCURRENT_MIN_WORK

@@ -73,6 +73,24 @@ class LayerTrace:
     def output_size(self) -> int:
         return self.hidden.shape[2]
 
+    def at(self, batch: int, step: int) -> dict[str, np.ndarray]:
+        """Every quantity of one step of one sequence, (H,) each (``hidden`` and
+        ``hidden_prev`` (H_out,)), derived with the same operations as the whole-trace
+        properties, so the numbers are the same; cheap enough for every frame of playback."""
+        previous = step + 1 if self.reverse_time else step - 1
+        inside = 0 <= previous < self.hidden.shape[1]
+        values = {name: getattr(self, name)[batch, step] for name in ("forget", "input", "candidate", "output")}
+        values["cell"] = self.cell[batch, step]
+        values["hidden"] = self.hidden[batch, step]
+        values["cell_prev"] = self.cell[batch, previous] if inside else self.initial_cell[batch]
+        values["hidden_prev"] = self.hidden[batch, previous] if inside else self.initial_hidden[batch]
+        values["old"] = values["forget"] * values["cell_prev"]
+        values["new"] = values["input"] * values["candidate"]
+        values["cell_unclipped"] = values["old"] + values["new"]
+        values["tanh_cell"] = np.tanh(values["cell"])
+        values["hidden_unprojected"] = values["output"] * np.tanh(values["cell"])
+        return values
+
     def quantity(self, name: str) -> np.ndarray:
         """Any stored or derived quantity by name (e.g. 'forget', 'old', 'tanh_cell')."""
         value = getattr(self, name, None)

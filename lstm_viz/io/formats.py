@@ -117,12 +117,28 @@ def describe(role: str) -> str:
     return ", ".join(f"{r.title} ({' '.join(r.extensions)})" if r.extensions else r.title for r in readers(role))
 
 
+OPTION_FLAGS = {
+    "fill": "--fill",
+    "table": "--time --id --categorical --feature --ignore",
+    "normalize": "--normalize",
+    "text_mode": "--words",
+    "vocabulary": "(the model's vocabulary)",
+    "prefix": "--prefix",
+    "forget_bias": "--forget-bias",
+    "cell_clip": "--cell-clip",
+    "proj_clip": "--proj-clip",
+}
+"""How the command line (``lstm-viz FILE`` and ``lstm-viz trace``) spells each reader option."""
+
+
 def markdown_table() -> str:
     """README's table of formats."""
     lines = ["| reads | format | extensions | options | notes |", "|---|---|---|---|---|"]
     for r in READERS:
+        if not r.extensions:  # formats recognised only to be refused with advice
+            continue
         extensions = " ".join(f"`{e}`" for e in r.extensions)
-        options = ", ".join(f"`{o}`" for o in r.options)
+        options = " ".join(f"`{OPTION_FLAGS.get(o, o)}`" for o in r.options)
         lines.append(f"| {r.role} | {r.title} | {extensions} | {options} | {r.notes} |")
     return "\n".join(lines)
 
@@ -402,3 +418,7 @@ register(
         notes="refused with advice",
     )
 )
+
+
+if __name__ == "__main__":  # README's table: python -m lstm_viz.io.formats
+    print(markdown_table())

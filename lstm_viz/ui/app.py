@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from lstm_viz import environment
 from lstm_viz.workbench import OpenRequest
 
 
@@ -22,7 +23,7 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     if args.screenshot:
-        os.environ.setdefault("LSTM_VIZ_NO_DIALOGS", "1")
+        os.environ.setdefault(environment.NO_DIALOGS, "1")
 
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -66,7 +67,7 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     window.show()
     if window.session.loaded is None and window.job is None:
         QTimer.singleShot(0, window.open_demo)
-    if not os.environ.get("LSTM_VIZ_NO_DIALOGS"):
+    if not environment.no_dialogs():
         QTimer.singleShot(700, window.maybe_start_tour)  # once, on the very first start
     return app.exec()
 

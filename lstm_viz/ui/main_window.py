@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
 )
 
+from lstm_viz import environment
 from lstm_viz.errors import LstmVizError
 from lstm_viz.ui.panels import PANELS
 from lstm_viz.ui.panels.base import AREAS
@@ -395,7 +396,16 @@ class MainWindow(QMainWindow):
             except LstmVizError as exc:
                 self.show_error("New random model", str(exc))
                 return
-            self.open_request(OpenRequest(random=spec))
+            self.open_request(self.random_model_request(spec), import_step=False)
+
+    def random_model_request(self, spec: RandomSpec) -> OpenRequest:
+        """A random model for the sequence being opened: the one whose widths did not fit the
+        model just now, if that is what the last message was about, else the one shown."""
+        if self.offer is not None:
+            return OpenRequest(
+                sequence_path=self.offer.sequence_path, sequence_options=self.offer.sequence_options, random=spec
+            )
+        return OpenRequest(random=spec)
 
     def reload(self):
         loaded = self.core.loaded
@@ -466,7 +476,7 @@ class MainWindow(QMainWindow):
         from lstm_viz.ui.table_dialog import ask_table_options, remembered_options
 
         try:
-            if os.environ.get("LSTM_VIZ_NO_DIALOGS"):
+            if environment.no_dialogs():
                 options = remembered_options(self.settings, path)
             else:
                 options = ask_table_options(self, path, self.settings)
@@ -499,6 +509,7 @@ class MainWindow(QMainWindow):
 
         def apply(loaded):
             work.apply(loaded)
+            self.offer = None
             if remember:
                 for path, kind in ((request.model_path, "model"), (request.sequence_path, "sequence")):
                     if path:
@@ -664,7 +675,7 @@ class MainWindow(QMainWindow):
         """Say what went wrong; ``offer`` adds a button that opens another request instead."""
         self.last_error = message
         self.status.setText(message.splitlines()[0])
-        if os.environ.get("LSTM_VIZ_NO_DIALOGS"):
+        if environment.no_dialogs():
             return
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Close, self)
         button = None

@@ -115,8 +115,42 @@ class Loaded:
 
     @property
     def notes(self) -> list[str]:
-        """What the loaders want the user to know (a readout dropped, a prefix chosen...)."""
-        return [str(n) for n in self.model.metadata.get("notes", [])]
+        """What the user should know: the loaders' notes (a readout dropped, a prefix chosen...)
+        and whether unnormalised values saturate the gates."""
+        notes = [str(n) for n in self.model.metadata.get("notes", [])]
+        saturation = saturation_note(self)
+        if saturation:
+            notes.append(saturation)
+        return notes
+
+
+SATURATED = 0.01  # a gate within this of 0 or 1 no longer moves with its input
+SATURATED_SHARE = 0.5  # more than this share of the first layer's gate values saturated: say so
+
+
+def saturated_share(trace: Trace) -> float | None:
+    """The share of the first layer's keep, write and read values within SATURATED of 0 or 1."""
+    layer = trace.layers[0]
+    if not layer.is_lstm:
+        return None
+    shares = [np.mean((g < SATURATED) | (g > 1 - SATURATED)) for g in (layer.forget, layer.input, layer.output)]
+    return float(np.mean(shares))
+
+
+def saturation_note(loaded: Loaded) -> str | None:
+    """Suggest normalising when the sequence was read as raw numbers and most gate values of
+    the first layer are saturated (the figure quoted is measured on the trace)."""
+    sequence = loaded.sequence
+    if sequence.normalization is not None or not sequence.kind.value == "numbers":
+        return None
+    share = saturated_share(loaded.trace)
+    if share is None or share <= SATURATED_SHARE:
+        return None
+    peak = float(np.abs(sequence.values).max())
+    return (
+        f"{share:.0%} of the gate values are within {SATURATED} of 0 or 1 (the values reach {peak:.4g}): "
+        "the gates barely move. Normalise the sequence (z-score) to see them work."
+    )
 
 
 def load(

@@ -90,3 +90,15 @@ def test_a_hold_replaces_a_gate_and_the_step_goes_on_with_it():
     step = lstm_step(layer, x, h, c, hold=hold)
     assert step.cell[0, 1] == 0.5  # keep = 1, write = 0: the memory stays exactly
     assert step.hidden[0, 1] == pytest.approx(step.output_gate[0, 1] * math.tanh(0.5), abs=1e-15)
+
+
+def test_one_step_of_a_trace_has_the_whole_trace_s_numbers():
+    model = LSTM.random(3, [4], seed=5, bidirectional=True, peepholes=True)
+    x = np.random.default_rng(2).normal(size=(2, 9, 3))
+    layer = model.run(x).layers[0]
+    for direction in layer.directions():
+        for step in (0, 4, 8):  # the ends read the initial state, on either side for the backward one
+            values = direction.at(1, step)
+            for name in ("forget", "cell", "cell_prev", "old", "new", "cell_unclipped", "tanh_cell", "hidden"):
+                np.testing.assert_array_equal(values[name], direction.quantity(name)[1, step], err_msg=name)
+            np.testing.assert_array_equal(values["hidden_unprojected"], direction.hidden_unprojected[1, step])

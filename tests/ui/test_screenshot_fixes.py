@@ -32,4 +32,3 @@ def test_the_memory_list_shows_every_selected_unit(window, qtbot):
     assert bar.maximum() > 0
     bar.setValue(bar.maximum())
     assert memory.numbers_area.widget().visibleRegion().boundingRect().bottom() >= memory.numbers.height() - 2
-

@@ -221,3 +221,26 @@ def test_a_model_file_reloads_with_its_options(tmp_path):
     np.testing.assert_array_equal(again.trace.layers[0].forget, first.trace.layers[0].forget)
     default = load(OpenRequest(sequence_path=sequence, model_path=index))
     assert not np.allclose(default.trace.layers[0].forget, first.trace.layers[0].forget)
+
+
+def test_raw_values_that_saturate_the_gates_are_pointed_out(tmp_path):
+    from lstm_viz.workbench.loading import SATURATED, saturated_share
+
+    hours = np.arange(500)
+    kelvin = (283 + 8 * np.sin(2 * np.pi * hours / 24)).astype(np.float32)[:, None]  # hourly temperatures
+    np.save(tmp_path / "kelvin.npy", kelvin)
+    raw = load(OpenRequest(sequence_path=tmp_path / "kelvin.npy", random=RandomSpec([16])))
+    gates = np.concatenate([getattr(raw.trace.layers[0], g).ravel() for g in ("forget", "input", "output")])
+    measured = np.mean((gates < SATURATED) | (gates > 1 - SATURATED))
+    assert saturated_share(raw.trace) == pytest.approx(measured) and measured > 0.5
+    [note] = raw.notes
+    assert note.startswith(f"{measured:.0%} of the gate values are within 0.01 of 0 or 1")
+    assert "Normalise the sequence (z-score)" in note
+    scaled = load(
+        OpenRequest(
+            sequence_path=tmp_path / "kelvin.npy",
+            random=RandomSpec([16]),
+            sequence_options=SequenceOptions(normalize="zscore"),
+        )
+    )
+    assert scaled.notes == [] and saturated_share(scaled.trace) < 0.1

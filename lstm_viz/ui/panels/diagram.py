@@ -443,21 +443,15 @@ class CellDiagramPanel(OneUnitPanel):
     def values_at(self, step: int, unit: int) -> tuple[dict[str, float], dict[str, np.ndarray], dict[str, str]]:
         """The numbers on the wires at ``step`` (scalars for ``unit``, vectors for the layer)."""
         s = self.session
-        lt = s.layer_trace
         b = s.batch
-        previous = step + 1 if lt.reverse_time else step - 1
-        inside = 0 <= previous < s.length
-        vec = {name: lt.quantity(name)[b, step] for name in ("forget", "input", "candidate", "output", "cell")}
-        vec["cell_prev"] = lt.cell[b, previous] if inside else lt.initial_cell[b]
-        vec["old"] = vec["forget"] * vec["cell_prev"]
-        vec["new"] = vec["input"] * vec["candidate"]
-        vec["tanh_cell"] = np.tanh(vec["cell"])
-        unprojected = vec["output"] * vec["tanh_cell"]
+        step_values = s.layer_trace.at(b, step)  # the engine's numbers for this step
         entry = s.model.layers[s.layer]
         layer = entry[0] if isinstance(entry, tuple | list) else entry
         projected = getattr(layer, "W_proj", None) is not None  # h(t) then mixes every unit
-        vec["hidden"] = unprojected if projected else lt.hidden[b, step]
-        h_prev = lt.hidden[b, previous] if inside else lt.initial_hidden[b]
+        shown = ("forget", "input", "candidate", "output", "cell", "cell_prev", "old", "new", "tanh_cell")
+        vec = {name: step_values[name] for name in shown}
+        vec["hidden"] = step_values["hidden_unprojected" if projected else "hidden"]
+        h_prev = step_values["hidden_prev"]
         values = {key: float(array[unit]) for key, array in vec.items()}
         values["hidden_prev"] = float(h_prev[unit]) if not projected else float(np.linalg.norm(h_prev))
         label = s.label(step)

@@ -28,3 +28,11 @@ def mutated(data: bytes, position: int, value: int, cut: bool) -> bytes:
         return bytes(buffer[:index])
     buffer[index] = value
     return bytes(buffer)
+
+
+def point_external_data(model, location: str) -> None:
+    """Make every external tensor of an ONNX ``model`` say its data is at ``location``."""
+    for tensor in model.graph.initializer:
+        for entry in tensor.external_data:
+            if entry.key == "location":
+                entry.value = location

@@ -380,23 +380,25 @@ class MainWindow(QMainWindow):
 
         loaded = self.core.loaded
         dialog = OpenDialog(self, None if loaded is None else loaded.request)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            try:
-                request = dialog.request()
-            except LstmVizError as exc:
-                self.show_error("Open with options", str(exc))
-                return
+        request = self._accepted(dialog, dialog.request, "Open with options")
+        if request is not None:
             self.open_request(request)
 
     def ask_random_model(self):
         dialog = RandomModelDialog(self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            try:
-                spec = dialog.spec()
-            except LstmVizError as exc:
-                self.show_error("New random model", str(exc))
-                return
+        spec = self._accepted(dialog, dialog.spec, "New random model")
+        if spec is not None:
             self.open_request(self.random_model_request(spec), import_step=False)
+
+    def _accepted(self, dialog: QDialog, value, title: str):
+        """``value()`` of a dialog the user accepted; None when cancelled or not usable (said)."""
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        try:
+            return value()
+        except LstmVizError as exc:
+            self.show_error(title, str(exc))
+            return None
 
     def random_model_request(self, spec: RandomSpec) -> OpenRequest:
         """A random model for the sequence being opened: the one whose widths did not fit the

@@ -57,20 +57,6 @@ class Session(QObject):
         if handler is not None:
             handler(panel, *args)
 
-    # -- the Workbench's state, read by the panels ---------------------------------------------
-    loaded = property(lambda self: self.core.loaded)
-    what_if = property(lambda self: self.core.what_if)
-    trace = property(lambda self: self.core.trace)
-    original_trace = property(lambda self: self.core.original_trace)
-    model = property(lambda self: self.core.model)
-    sequence = property(lambda self: self.core.sequence)
-    layer_trace = property(lambda self: self.core.layer_trace)
-    length = property(lambda self: self.core.length)
-    step = property(lambda self: self.core.step)
-    batch = property(lambda self: self.core.batch)
-    layer = property(lambda self: self.core.layer)
-    selected = property(lambda self: self.core.selected)
-
     def label(self, step: int | None = None) -> str:
         return self.core.label(step)
 
@@ -100,3 +86,12 @@ class Session(QObject):
 
     def select_units(self, units) -> None:
         self.core.select_units(units)
+
+
+# The Workbench's state, read by the panels through the session (read-only here).
+STATE = (
+    "loaded", "what_if", "trace", "original_trace", "model", "sequence", "layer_trace", "length", "step", "batch",
+    "layer", "selected",
+)  # fmt: skip
+for _name in STATE:
+    setattr(Session, _name, property(lambda self, name=_name: getattr(self.core, name)))

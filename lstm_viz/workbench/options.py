@@ -15,24 +15,34 @@ FILLS = ("previous", "zero", "mean", "drop")
 TEXT_MODES = ("chars", "words")
 
 
-def _from_dict(cls, data, what: str):
-    if data is None:
-        return cls()
-    if not isinstance(data, dict):
-        raise InputError(f"{what} must be a mapping, got {type(data).__name__}")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise InputError(f"{what} has unknown options: {', '.join(unknown)}")
-    return cls(**data)
+class PlainData:
+    """Options that are plain data: ``to_dict`` and ``from_dict`` round-trip through JSON."""
+
+    what = "options"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise InputError(f"{cls.what} must be a mapping, got {type(data).__name__}")
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise InputError(f"{cls.what} has unknown options: {', '.join(unknown)}")
+        return cls(**data)
 
 
 @dataclass
-class SequenceOptions:
+class SequenceOptions(PlainData):
     """``normalize``: none, zscore, minmax, or None for the model's own recorded scale.
     ``fill``: how to fill missing table values (None refuses them with line and column).
     ``text_mode``: a text file as characters or words. ``table``: column roles and other
     table choices (see :mod:`lstm_viz.io.tables`), as a plain dict."""
+
+    what = "sequence options"
 
     normalize: str | None = None
     fill: str | None = None
@@ -47,16 +57,9 @@ class SequenceOptions:
         if self.text_mode not in TEXT_MODES:
             raise InputError(f"text_mode must be one of {', '.join(TEXT_MODES)}, got {self.text_mode!r}")
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data) -> SequenceOptions:
-        return _from_dict(cls, data, "sequence options")
-
 
 @dataclass
-class ModelOptions:
+class ModelOptions(PlainData):
     """``prefix``: which nn.LSTM of a PyTorch file. TensorFlow 1 checkpoints do not store
     ``forget_bias`` (TensorFlow's default 1.0), ``cell_clip`` or ``proj_clip``."""
 
@@ -65,25 +68,19 @@ class ModelOptions:
     cell_clip: float | None = None
     proj_clip: float | None = None
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
     def loader_options(self) -> dict:
         return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data) -> ModelOptions:
-        return _from_dict(cls, data, "model options")
-
 
 @dataclass
-class RandomSpec:
+class RandomSpec(PlainData):
     """A random LSTM with these layer sizes, sized to the sequence it is opened with."""
 
     sizes: list[int] = field(default_factory=lambda: [32])
     seed: int = 0
 
     MAX_UNITS = 4096
+    what = "random model"
 
     def __post_init__(self):
         self.sizes = [int(s) for s in self.sizes]
@@ -106,10 +103,3 @@ class RandomSpec:
 
     def describe(self) -> str:
         return f"random model {','.join(map(str, self.sizes))} (seed {self.seed})"
-
-    def to_dict(self) -> dict:
-        return {"sizes": list(self.sizes), "seed": self.seed}
-
-    @classmethod
-    def from_dict(cls, data) -> RandomSpec:
-        return _from_dict(cls, data, "random model")

@@ -95,12 +95,16 @@ class Workbench:
         self.selected: list[int] = []
 
     # -- what is shown -------------------------------------------------------------------
+    def _shown(self, name: str):
+        """``name`` of the what-if run when there is one, else of the loaded data."""
+        if self.what_if is not None:
+            return getattr(self.what_if, name)
+        return None if self.loaded is None else getattr(self.loaded, name)
+
     @property
     def trace(self) -> Trace | None:
         """The what-if run when there is one, else the loaded trace."""
-        if self.what_if is not None:
-            return self.what_if.trace
-        return None if self.loaded is None else self.loaded.trace
+        return self._shown("trace")
 
     @property
     def original_trace(self) -> Trace | None:
@@ -113,9 +117,8 @@ class Workbench:
 
     @property
     def sequence(self) -> Sequence | None:
-        if self.what_if is not None:
-            return self.what_if.sequence
-        return None if self.loaded is None else self.loaded.sequence
+        """The what-if run's sequence (its input edits) when there is one, else the loaded one."""
+        return self._shown("sequence")
 
     @property
     def layer_trace(self):

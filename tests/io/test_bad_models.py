@@ -18,6 +18,8 @@ h5py = pytest.importorskip("h5py")
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
+from tests.conftest import point_external_data  # noqa: E402
+
 TOL = 1e-5
 
 
@@ -151,10 +153,7 @@ def test_onnx_external_data_through_a_symlink_out_of_the_folder_is_refused(tmp_p
     (folder / "m.onnx.data").unlink()
     (folder / "sub").symlink_to(sibling.parent)
     model = onnx.load(folder / "m.onnx", load_external_data=False)
-    for tensor in model.graph.initializer:
-        for entry in tensor.external_data:
-            if entry.key == "location":
-                entry.value = "sub/m.onnx.data"
+    point_external_data(model, "sub/m.onnx.data")
     onnx.save(model, folder / "via.onnx")
     with pytest.raises(FileFormatError, match="via.onnx: .* outside the model's folder"):
         load_model(folder / "via.onnx")

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lstm_viz import FileFormatError, LstmVizError, load_model
-from tests.conftest import mutated
+from tests.conftest import mutated, point_external_data
 
 TOL = 1e-5
 
@@ -51,11 +51,7 @@ def test_external_data_is_read_from_the_models_folder_only(fixtures, tmp_path):
     ref = reference(fixtures, "onnx_torch_dynamo")
     np.testing.assert_allclose(load_model(tmp_path / "ext.onnx").run(ref["x"]).output, ref["output"], atol=TOL)
 
-    for tensor in model.graph.initializer:
-        if tensor.data_location == onnx.TensorProto.EXTERNAL:
-            for entry in tensor.external_data:
-                if entry.key == "location":
-                    entry.value = "../../etc/passwd"
+    point_external_data(model, "../../etc/passwd")
     onnx.save(model, tmp_path / "escape.onnx")
     with pytest.raises(FileFormatError, match="points outside the model's folder"):
         load_model(tmp_path / "escape.onnx")

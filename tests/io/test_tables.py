@@ -138,12 +138,17 @@ def test_dates_in_other_formats_are_kept_as_dates(tmp_path):
     assert read_table(write(tmp_path, "h.csv", hourly)).labels == ["2024-01-05 13:00", "2024-01-05 14:00"]
 
 
+def refused_until_filled(path, message):
+    """Missing values are refused with ``message`` by default, and read with fill='previous'."""
+    with pytest.raises(FileFormatError, match=message):
+        read_table(path)
+    return read_table(path, TableOptions(fill="previous"))
+
+
 def test_gaps_are_reported_or_filled_within_each_series(tmp_path):
     text = "station,t,temp\nA,0,1\nA,1,\nA,2,3\nB,0,\nB,1,20\nB,2,NA\n"
     path = write(tmp_path, "gaps.csv", text)
-    with pytest.raises(FileFormatError, match=r"line 3, column 'temp': missing .*\(3 in all\)"):
-        read_table(path)
-    previous = read_table(path, TableOptions(fill="previous"))
+    previous = refused_until_filled(path, r"line 3, column 'temp': missing .*\(3 in all\)")
     np.testing.assert_array_equal(previous.values[:, :, 0], [[1, 1, 3], [20, 20, 20]])  # never from A into B
     np.testing.assert_array_equal(read_table(path, {"fill": "zero"}).values[:, :, 0], [[1, 0, 3], [0, 20, 0]])
     np.testing.assert_allclose(read_table(path, {"fill": "mean"}).values[:, :, 0], [[1, 8, 3], [8, 20, 8]])
@@ -156,10 +161,7 @@ def test_gaps_are_reported_or_filled_within_each_series(tmp_path):
 
 def test_a_missing_category_is_a_gap_too(tmp_path):
     text = "x,kind\n1,a\n2,\n3,b\n4,a\n5,b\n"
-    path = write(tmp_path, "cat.csv", text)
-    with pytest.raises(FileFormatError, match=r"line 3, column 'kind': missing"):
-        read_table(path)
-    seq = read_table(path, TableOptions(fill="previous"))
+    seq = refused_until_filled(write(tmp_path, "cat.csv", text), r"line 3, column 'kind': missing")
     np.testing.assert_array_equal(seq.values[0, :, 1:], [[1, 0], [1, 0], [0, 1], [1, 0], [0, 1]])
 
 

@@ -160,22 +160,14 @@ class EquationsPanel(OneUnitPanel):
         self._show()
 
     def _show(self):
-        session = self.session
-        if session.loaded is None:
+        if self.session.loaded is None:
             return
-        lt = session.layer_trace
-        if not lt.is_lstm:
+        if not self.session.layer_trace.is_lstm:
             self.current = None
             self.text.setHtml("<p>This model is a plain tanh RNN: it has no gates and no memory cell.</p>")
             return
-        self.current = unit_step(
-            session.model,
-            session.trace,
-            layer=session.layer,
-            unit=self.unit.value(),
-            step=session.step,
-            batch=session.batch,
-        )
+        s = self.session
+        self.current = unit_step(s.model, s.trace, layer=s.layer, unit=self.unit.value(), step=s.step, batch=s.batch)
         scroll = self.text.verticalScrollBar().value()
-        self.text.setHtml(equations_html(self.current, session.label()))
+        self.text.setHtml(equations_html(self.current, s.label()))
         self.text.verticalScrollBar().setValue(scroll)

@@ -430,7 +430,7 @@ class MainWindow(QMainWindow):
         guide = next((p for p in self.panels if p.objectName() == "GuidePanel"), None)
         work = self.core.open_example(example) if apply_view else self.core.open(example.request(), example)
         if raise_guide and guide is not None:
-            work = Work(work.run, lambda loaded, apply=work.apply: (apply(loaded), guide.raise_()), work.message)
+            work = work.then(lambda loaded: guide.raise_())
         self.run_work(work, lambda message, error: self._open_failed(example.sequence, message, error), wait=wait)
 
     def open_files(
@@ -507,10 +507,8 @@ class MainWindow(QMainWindow):
             request = self.ask_table(request)
             if request is None:
                 return
-        work = self.core.open(request)
 
-        def apply(loaded):
-            work.apply(loaded)
+        def opened(loaded):
             self.offer = None
             if remember:
                 for path, kind in ((request.model_path, "model"), (request.sequence_path, "sequence")):
@@ -521,7 +519,7 @@ class MainWindow(QMainWindow):
 
         what = request.sequence_path or request.model_path or "the model"
         self.run_work(
-            Work(work.run, apply, work.message),
+            self.core.open(request).then(opened),
             lambda message, error: self._open_failed(what, message, error),
             wait=wait,
         )

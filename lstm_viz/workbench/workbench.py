@@ -43,6 +43,15 @@ class Work(Generic[R]):
         self.apply(result)
         return result
 
+    def then(self, after: Callable[[R], None]) -> Work[R]:
+        """The same work, with ``after(result)`` called once the result is shown."""
+
+        def apply(result):
+            self.apply(result)
+            after(result)
+
+        return Work(self.run, apply, self.message, self.quick)
+
 
 @dataclass
 class WhatIf:

@@ -253,7 +253,7 @@ class KeyRouter(QObject):
         kind = event.type()
         if kind == QEvent.Type.ShortcutOverride:
             if self._ours(obj) and self.is_transport_key(event):
-                if is_typing_field(QApplication.focusWidget()):
+                if is_typing_field(obj):  # the widget the key goes to (the focus widget, first)
                     event.accept()  # the field gets the key (a table does not claim arrows itself)
                 else:
                     event.ignore()  # nobody claims it: the window shortcut fires

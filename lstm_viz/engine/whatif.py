@@ -19,7 +19,7 @@ import numpy as np
 from lstm_viz.engine.reference import lstm_step
 from lstm_viz.engine.trace import LayerTrace, Trace
 from lstm_viz.errors import InputError
-from lstm_viz.vocabulary import GATES_AND_CANDIDATE
+from lstm_viz.vocabulary import GATES_AND_CANDIDATE, LABELS
 
 CLAMPABLE = GATES_AND_CANDIDATE
 
@@ -35,8 +35,10 @@ class Clamp:
     units: tuple[int, ...] | None = None
 
     def describe(self) -> str:
+        """In the window's words: "Keep (forget) of unit 2 in layer 0 held at 0 from t = 5"."""
         who = "every unit" if self.units is None else "unit " + ", ".join(map(str, self.units))
-        return f"{self.gate} of {who} in layer {self.layer} held at {self.value:g} from t = {self.start}"
+        name = LABELS.get(self.gate, self.gate)
+        return f"{name} of {who} in layer {self.layer} held at {self.value:g} from t = {self.start}"
 
 
 def _check(model, trace: Trace, x: np.ndarray, start: int, clamps) -> None:

@@ -34,6 +34,14 @@ def test_the_tutorial_experiment_from_the_panel(window, qtbot):
         clamps=[Clamp(0, "forget", 0.0, 12, (10,)), Clamp(0, "input", 1.0, 12, (10,))],
     )
     np.testing.assert_allclose(lt.cell, expected.layers[0].cell, atol=1e-6)
+    # the window's words everywhere: the status line and the list of changes say Keep and Write
+    status = window.status.text()
+    assert "Keep (forget) of unit 10 in layer 0 held at 0 from t = 12" in status
+    assert "Write (input) of unit 10" in status and "forget of" not in status and "input of" not in status
+    assert [w.changes.item(k).text().split(" of ")[0] for k in range(w.changes.count())] == [
+        "Keep (forget)",
+        "Write (input)",
+    ]
     # the list of units changed most starts with the clamped unit, with its real numbers
     diff = np.abs(lt.cell[0] - original.layers[0].cell[0]).max(axis=0)
     assert w.changed[0][0] == int(np.argmax(diff)) == 10

@@ -181,7 +181,7 @@ class WhatIfPanel(Panel):
         for gate, value in settings:
             clamp = Clamp(s.layer, gate, value, int(self.start.value()), units)
             self.clamps.append(clamp)
-            self.changes.addItem(self._describe_clamp(clamp))
+            self.changes.addItem(clamp.describe())
         self._request()
 
     def apply_edit(self):
@@ -208,10 +208,6 @@ class WhatIfPanel(Panel):
         self.edits[step] = (row, label)
         self.changes.addItem(f"input at t = {step} set to {label!r}")
         self._request()
-
-    def _describe_clamp(self, clamp: Clamp) -> str:
-        who = "every unit" if clamp.units is None else "unit " + ", ".join(map(str, clamp.units))
-        return f"{QUANTITY_LABELS[clamp.gate]} of {who} (layer {clamp.layer}) = {clamp.value:g} from t = {clamp.start}"
 
     def _request(self):
         self.status.setText("Re-running…")

@@ -165,6 +165,7 @@ class Transport(QToolBar):
     def _on_view(self) -> None:
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, self.session.length - 1))
+        self.slider.setEnabled(self.session.length > 1)  # one step: nothing to move through
         self.slider.blockSignals(False)
         self._on_step(self.session.step)
 
@@ -173,7 +174,10 @@ class Transport(QToolBar):
         self.slider.setValue(step)
         self.slider.blockSignals(False)
         label = self.session.label(step)
-        self.position.setText(f"t = {step} / {self.session.length - 1} · {label!r}")
+        if self.session.length == 1:
+            self.position.setText(f"t = 0 · one step only · {label!r}")
+        else:
+            self.position.setText(f"t = {step} / {self.session.length - 1} · {label!r}")
 
 
 EDITING = "lstm_viz_editing"  # property of a spin box: the user typed into it since it got the focus

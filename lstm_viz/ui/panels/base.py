@@ -377,7 +377,36 @@ def plain_axes(widget) -> None:
     for view in widget.findChildren(GraphicsView):
         for item in view.scene().items():
             if isinstance(item, AxisItem):
-                item.enableAutoSIPrefix(False)
+                plain_axis(item)
+
+
+def points(length: int, color) -> dict:
+    """Curve options that draw each value as a dot on sequences too short for lines to
+    show (a one-step sequence has no line at all), and plain lines otherwise."""
+    if length > 12:
+        return {"symbol": None}
+    return {"symbol": "o", "symbolSize": 7, "symbolBrush": color, "symbolPen": None}
+
+
+def legend_above(plot, columns: int) -> pg.LegendItem:
+    """A legend in a row of its own above the plot's data, so it never covers any.
+
+    Items added to the plot with a ``name`` go into it, as with ``addLegend``."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    legend = pg.LegendItem(colCount=columns, horSpacing=18, verSpacing=-4)
+    item.layout.removeItem(item.titleLabel)  # the (empty) title's row holds the legend
+    item.titleLabel.hide()
+    item.layout.addItem(legend, 0, 1)
+    item.legend = legend
+    return legend
+
+
+def plain_axis(axis) -> None:
+    """One axis without SI prefix or scale factor. Switching the prefix off in pyqtgraph
+    0.14 keeps the scale it computed last (a heatmap showed units 0 to 3000 for 3 units),
+    so the ranges where a prefix may apply are emptied first and the scale is reset."""
+    axis.setSIPrefixEnableRanges(())
+    axis.enableAutoSIPrefix(False)
 
 
 def integer_steps(plot, length: int) -> None:

@@ -31,6 +31,25 @@ BOX_W, BOX_H = 92.0, 62.0
 EASE_MS = 160  # longest ease between steps; shorter when steps come faster
 
 
+def label_spots() -> dict[str, tuple[QRectF, Qt.AlignmentFlag]]:
+    """Where each wire's value is written, in the drawing's coordinates."""
+    return {
+        "cell_prev": (QRectF(40, CELL_Y - 44, 210, 26), Qt.AlignmentFlag.AlignLeft),
+        "old": (QRectF(GATE_X["forget"] + 24, CELL_Y - 44, 220, 26), Qt.AlignmentFlag.AlignLeft),
+        "cell": (QRectF(ADD_X + 24, CELL_Y - 44, 300, 26), Qt.AlignmentFlag.AlignLeft),
+        "new": (QRectF(ADD_X + 10, (CELL_Y + WRITE_Y) / 2 - 13, 200, 26), Qt.AlignmentFlag.AlignLeft),
+        "forget": (QRectF(GATE_X["forget"] - 210, WRITE_Y - 13, 200, 26), Qt.AlignmentFlag.AlignRight),
+        "input": (QRectF(GATE_X["input"] - 200, WRITE_Y + 28, 192, 26), Qt.AlignmentFlag.AlignRight),
+        "candidate": (QRectF(GATE_X["candidate"] + 8, WRITE_Y + 28, 200, 26), Qt.AlignmentFlag.AlignLeft),
+        # below the read glyph, right of the wire coming up into it: clear of the × and every wire
+        "output": (QRectF(GATE_X["output"] + 8, GATE_Y + BOX_H / 2 + 6, 200, 26), Qt.AlignmentFlag.AlignLeft),
+        "tanh_cell": (QRectF(TANH_X - 242, WRITE_Y - 13, 200, 26), Qt.AlignmentFlag.AlignRight),
+        "hidden": (QRectF(TANH_X + 22, GATE_Y - 34, 200, 26), Qt.AlignmentFlag.AlignLeft),
+        "hidden_prev": (QRectF(40, INPUT_Y - 32, 300, 26), Qt.AlignmentFlag.AlignLeft),
+        "x": (QRectF(150, HEIGHT - 52, 420, 26), Qt.AlignmentFlag.AlignLeft),
+    }
+
+
 @dataclass(frozen=True)
 class Element:
     """Something on the diagram the mouse can point at."""
@@ -318,20 +337,7 @@ class DiagramCanvas(QWidget):
         font.setPixelSize(16)
         painter.setFont(font)
         t = self.texts
-        spots = {
-            "cell_prev": (QRectF(40, CELL_Y - 44, 210, 26), Qt.AlignmentFlag.AlignLeft),
-            "old": (QRectF(GATE_X["forget"] + 24, CELL_Y - 44, 220, 26), Qt.AlignmentFlag.AlignLeft),
-            "cell": (QRectF(ADD_X + 24, CELL_Y - 44, 300, 26), Qt.AlignmentFlag.AlignLeft),
-            "new": (QRectF(ADD_X + 10, (CELL_Y + WRITE_Y) / 2 - 13, 200, 26), Qt.AlignmentFlag.AlignLeft),
-            "forget": (QRectF(GATE_X["forget"] - 210, WRITE_Y - 13, 200, 26), Qt.AlignmentFlag.AlignRight),
-            "input": (QRectF(GATE_X["input"] - 200, WRITE_Y + 28, 192, 26), Qt.AlignmentFlag.AlignRight),
-            "candidate": (QRectF(GATE_X["candidate"] + 8, WRITE_Y + 28, 200, 26), Qt.AlignmentFlag.AlignLeft),
-            "output": (QRectF(GATE_X["output"] + BOX_W / 2 + 4, GATE_Y + 6, 200, 26), Qt.AlignmentFlag.AlignLeft),
-            "tanh_cell": (QRectF(TANH_X - 242, WRITE_Y - 13, 200, 26), Qt.AlignmentFlag.AlignRight),
-            "hidden": (QRectF(TANH_X + 22, GATE_Y - 34, 200, 26), Qt.AlignmentFlag.AlignLeft),
-            "hidden_prev": (QRectF(40, INPUT_Y - 32, 300, 26), Qt.AlignmentFlag.AlignLeft),
-            "x": (QRectF(150, HEIGHT - 52, 420, 26), Qt.AlignmentFlag.AlignLeft),
-        }
+        spots = label_spots()
         for key, (rect, align) in spots.items():
             if key in t:
                 painter.setPen(QColor(QUANTITY_COLORS.get(key, "#222")).darker(150))
@@ -352,7 +358,7 @@ class DiagramCanvas(QWidget):
             "forget": (QPointF(GATE_X["forget"] - 170, WRITE_Y + 16), 150.0),
             "input": (QPointF(GATE_X["forget"] + 14, WRITE_Y + 58), 130.0),
             "candidate": (QPointF(GATE_X["candidate"] + 14, WRITE_Y + 58), 130.0),
-            "output": (QPointF(GATE_X["output"] + BOX_W / 2 + 8, GATE_Y + 34), 120.0),
+            "output": (QPointF(GATE_X["output"] + 12, GATE_Y + BOX_H / 2 + 36), 120.0),
             "hidden": (QPointF(TANH_X + 14, GATE_Y - 66), 130.0),
             "tanh_cell": (QPointF(TANH_X + 42, WRITE_Y - 12), 105.0),
         }

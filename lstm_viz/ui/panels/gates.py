@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, Place, cache_axes, unit_ticks
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, legend_above, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_COLORS, QUANTITY_LABELS
 
 
@@ -22,11 +22,11 @@ class GateBarsPanel(Panel):
     def build(self):
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=True, y=False)
-        self.plot.setYRange(0, 1.3, padding=0)  # the legend sits above the bars
+        self.plot.setYRange(0, 1.02, padding=0)
         self.plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:g}") for v in range(6)]])
         self.plot.setLabel("left", "gate value")
         self.plot.setLabel("bottom", "unit")
-        self.plot.addLegend(offset=(10, 5), colCount=3, brush=LEGEND_BRUSH)
+        legend_above(self.plot, 3)
         self.highlight = pg.BarGraphItem(
             x=[], height=[], width=self.GROUP * 0.9, y0=0, brush=pg.mkBrush(0, 0, 0, 25), pen=None
         )

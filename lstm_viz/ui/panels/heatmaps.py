@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 
 QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
@@ -72,7 +72,8 @@ class GateHeatmapsPanel(Panel):
             bar.setImageItem(image, insert_in=plot)
             bar.axis.setTicks([[(v, f"{v:g}") for v in (levels[0], sum(levels) / 2, levels[1])]])
             self.cursors[name] = self.cursor(plot)
-            mark = pg.ScatterPlotItem(size=11, symbol="t2", brush=pg.mkBrush("#000"), pen=pg.mkPen("w"))
+            # a small orange arrow at each selected row: readable on every colour map, apart on close rows
+            mark = pg.ScatterPlotItem(size=8, symbol="t2", brush=pg.mkBrush("#e8590c"), pen=pg.mkPen("#fff", width=1))
             plot.addItem(mark, ignoreBounds=True)
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
             if row:
@@ -98,6 +99,8 @@ class GateHeatmapsPanel(Panel):
             # Rows are units, columns are steps (row-major images).
             self.images[name].setImage(np.ascontiguousarray(values.T), autoLevels=False, levels=levels)
             self.plots[name].setYRange(0, values.shape[1], padding=0)
+            # rows are units: name them at their middles (at most 6 names on a short heatmap)
+            self.plots[name].getAxis("left").setTicks(unit_ticks(values.shape[1], offset=0.5, most=6))
         self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
         for plot in self.plots.values():
             integer_steps(plot, T)
@@ -105,7 +108,9 @@ class GateHeatmapsPanel(Panel):
     def on_selection(self):
         if not self.session.layer_trace.is_lstm:
             return
-        units = np.array(self.session.selected, dtype=float) + 0.5
+        selected = self.session.selected
+        everyone = len(selected) == self.session.layer_trace.hidden_size
+        units = np.array([] if everyone else selected, dtype=float) + 0.5  # all selected: nothing to point at
         for name in QUANTITIES:
             self.marks[name].setData(x=np.full(len(units), 0.0), y=units)
 

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Panel, Place, cache_axes, cache_static, integer_steps
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, legend_above, points
 
 WINDOW = 30  # tokens shown either side of the current step
 # The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
@@ -37,7 +37,7 @@ class InputPanel(Panel):
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.plot.setLabel("bottom", "step")
-        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4, brush=LEGEND_BRUSH)
+        self.legend = legend_above(self.plot, 4)
         self.curves: list[pg.PlotDataItem] = []
         self.line = self.cursor(self.plot.getPlotItem())
         cache_axes(self.plot)
@@ -117,8 +117,8 @@ class InputPanel(Panel):
         for k, curve in enumerate(self.curves):
             curve.setVisible(k < shown)
             if k < shown:
-                pen = pg.mkPen(pg.intColor(k, hues=max(shown, 6), maxValue=200), width=1)
-                curve.setData(np.arange(T), values[:, k], pen=pen)
+                color = pg.intColor(k, hues=max(shown, 6), maxValue=200)
+                curve.setData(np.arange(T), values[:, k], pen=pg.mkPen(color, width=1), **points(T, color))
                 self.legend.addItem(curve, sequence.feature_names[k])
         self.plot.setXRange(0, T, padding=0.01)
         integer_steps(self.plot, T)

@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, Place, cache_axes
+from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, legend_above
 from lstm_viz.ui.style import QUANTITY_COLORS
 from lstm_viz.vocabulary import QUANTITIES
 
@@ -33,7 +33,7 @@ class MemoryPanel(Panel):
         layout.setContentsMargins(0, 0, 0, 0)
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=False, y=True)
-        self.plot.addLegend(offset=(10, 5), colCount=2, brush=LEGEND_BRUSH)
+        legend_above(self.plot, 2)
         self.plot.addLine(y=0, pen=pg.mkPen("#999"))
         self.old = pg.BarGraphItem(
             x=[], height=[], width=0.35, brush=QUANTITY_COLORS["old"], pen=None, name=PARTS[0][1]

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import LEGEND_BRUSH, Markers, Panel, Place, cache_axes, cache_static, integer_steps
+from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, cache_static, integer_steps, legend_above, points
 from lstm_viz.vocabulary import QUANTITIES
 
 CHOICES = tuple((name, QUANTITIES[name].axis) for name in ("cell", "hidden", "tanh_cell"))
@@ -39,7 +39,7 @@ class CellTrajectoryPanel(Panel):
         self.plot.setLabel("bottom", "step")
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = self.plot.addLegend(offset=(10, 5), colCount=4, brush=LEGEND_BRUSH)
+        self.legend = legend_above(self.plot, 4)
         layout.addWidget(self.plot, 1)
         self.curves: list[pg.PlotDataItem] = []
         self.ghosts: list[pg.PlotDataItem] = []  # the original run, while a what-if is shown
@@ -83,7 +83,12 @@ class CellTrajectoryPanel(Panel):
         for k, curve in enumerate(self.curves):
             if k < len(units):
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
-                curve.setData(np.arange(len(values)), values[:, units[k]], pen=pg.mkPen(color, width=1))
+                curve.setData(
+                    np.arange(len(values)),
+                    values[:, units[k]],
+                    pen=pg.mkPen(color, width=1),
+                    **points(len(values), color),
+                )
                 curve.setVisible(True)
                 self.legend.addItem(curve, f"unit {units[k]}")
             else:

@@ -138,3 +138,17 @@ def test_open_with_options_offers_every_reading_option(window, qtbot, tmp_path):
     dialog.forget_bias.setValue(0.0)
     options = dialog.request().model_options
     assert (options.prefix, options.forget_bias, options.cell_clip) == ("encoder.rnn.", 0.0, 3.0)
+
+
+def test_dates_label_the_time_axes(window, tmp_path):
+    path = tmp_path / "weather.csv"
+    path.write_text(WEATHER, encoding="utf-8")
+    window.open_files(sequence_path=str(path), random_spec=([5], 0), wait=True)
+    for name in ("InputPanel", "CellTrajectoryPanel"):
+        axis = next(p for p in window.panels if p.objectName() == name).plot.getPlotItem().getAxis("bottom")
+        assert axis.tickStrings([0, 4, 2.5, 19, 20], 1.0, 1.0) == ["2015-01-01", "2015-01-05", "", "2015-01-20", ""]
+    heatmaps = next(p for p in window.panels if p.objectName() == "GateHeatmapsPanel")
+    assert heatmaps.plots["candidate"].getAxis("bottom").tickStrings([1], 1.0, 1.0) == ["2015-01-02"]
+    window.open_demo(wait=True)  # steps without dates: their numbers
+    axis = next(p for p in window.panels if p.objectName() == "InputPanel").plot.getPlotItem().getAxis("bottom")
+    assert axis.tickStrings([0, 10], 1.0, 10.0) == ["0", "10"]

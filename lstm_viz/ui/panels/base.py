@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -378,6 +379,51 @@ def plain_axes(widget) -> None:
         for item in view.scene().items():
             if isinstance(item, AxisItem):
                 plain_axis(item)
+
+
+DATED = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2})?)?$")
+
+
+class StepAxis(pg.AxisItem):
+    """A time axis that writes the steps' own labels when they are dates or times (a table's
+    time column: 2024-01-05, 2024-01-05 13:00), and step numbers otherwise."""
+
+    def __init__(self, session, **kwargs):
+        super().__init__("bottom", **kwargs)
+        self.session = session
+        self._labels: tuple[int, list[str] | None] = (0, None)
+
+    def dates(self) -> list[str] | None:
+        """The current sequence's step labels when they are dates or times, else None."""
+        s = self.session
+        if s.loaded is None:
+            return None
+        labels = s.sequence.batch_labels[s.batch]
+        key = id(labels)
+        if self._labels[0] != key:
+            dated = bool(labels) and DATED.match(labels[0]) is not None and DATED.match(labels[-1] or labels[0])
+            self._labels = (key, labels if dated else None)
+        return self._labels[1]
+
+    def tickStrings(self, values, scale, spacing):
+        labels = self.dates()
+        if labels is None:
+            return super().tickStrings(values, scale, spacing)
+        shown = []
+        for value in values:
+            step = int(round(value))
+            inside = abs(value - step) < 1e-6 and 0 <= step < len(labels)
+            shown.append(labels[step] if inside else "")
+        return shown
+
+
+def step_axis(plot, session) -> StepAxis:
+    """Give ``plot`` (a PlotItem or PlotWidget) a :class:`StepAxis` at the bottom, labelled "step"."""
+    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
+    axis = StepAxis(session)
+    item.setAxisItems({"bottom": axis})
+    item.setLabel("bottom", "step")
+    return axis
 
 
 def points(length: int, color) -> dict:

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, step_axis, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 
 QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
@@ -78,7 +78,8 @@ class GateHeatmapsPanel(Panel):
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
             if row:
                 plot.setXLink(self.plots[QUANTITIES[0]])
-        self.plots[QUANTITIES[-1]].setLabel("bottom", "step")
+        step_axis(self.plots[QUANTITIES[-1]], self.session)
+        cache_axes(self.plots[QUANTITIES[-1]])
         self.setWidget(container)
 
     def time_plots(self):

@@ -14,7 +14,16 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, legend_above, points
+from lstm_viz.ui.panels.base import (
+    Panel,
+    Place,
+    cache_axes,
+    cache_static,
+    integer_steps,
+    legend_above,
+    points,
+    step_axis,
+)
 
 WINDOW = 30  # tokens shown either side of the current step
 # The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
@@ -36,7 +45,7 @@ class InputPanel(Panel):
         self.plot = pg.PlotWidget()
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setLabel("bottom", "step")
+        step_axis(self.plot, self.session)
         self.legend = legend_above(self.plot, 4)
         self.curves: list[pg.PlotDataItem] = []
         self.line = self.cursor(self.plot.getPlotItem())

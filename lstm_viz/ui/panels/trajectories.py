@@ -7,7 +7,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, cache_static, integer_steps, legend_above, points
+from lstm_viz.ui.panels.base import (
+    Markers,
+    Panel,
+    Place,
+    cache_axes,
+    cache_static,
+    integer_steps,
+    legend_above,
+    points,
+    step_axis,
+)
 from lstm_viz.vocabulary import QUANTITIES
 
 CHOICES = tuple((name, QUANTITIES[name].axis) for name in ("cell", "hidden", "tanh_cell"))
@@ -36,7 +46,7 @@ class CellTrajectoryPanel(Panel):
         bar.addStretch(1)
         layout.addLayout(bar)
         self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "step")
+        step_axis(self.plot, self.session)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
         self.legend = legend_above(self.plot, 4)

@@ -17,14 +17,20 @@ def settings(tmp_path):
 
 
 @pytest.fixture
-def window(qtbot, settings, monkeypatch):
+def empty_window(qtbot, settings, monkeypatch):
+    """The window as it first shows, before anything is open."""
     monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
     win = MainWindow(settings)
     qtbot.addWidget(win)
     win.resize(1600, 1000)
     win.show()
-    win.open_demo(wait=True)
     return win
+
+
+@pytest.fixture
+def window(empty_window):
+    empty_window.open_demo(wait=True)
+    return empty_window
 
 
 def panel(window, name):

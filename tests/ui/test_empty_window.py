@@ -3,7 +3,6 @@
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel
 
-from lstm_viz.ui.main_window import MainWindow
 from tests.ui.conftest import panel
 
 
@@ -17,12 +16,8 @@ def axis_labels(window):
     return labels
 
 
-def test_an_empty_window_says_what_to_do_instead_of_drawing_empty_axes(qtbot, settings, monkeypatch):
-    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
-    window = MainWindow(settings)
-    qtbot.addWidget(window)
-    window.resize(1600, 1000)
-    window.show()
+def test_an_empty_window_says_what_to_do_instead_of_drawing_empty_axes(qtbot, empty_window):
+    window = empty_window
     qtbot.waitExposed(window)
     shown = 0
     for p in window.panels:

@@ -152,3 +152,20 @@ def test_dates_label_the_time_axes(window, tmp_path):
     window.open_demo(wait=True)  # steps without dates: their numbers
     axis = next(p for p in window.panels if p.objectName() == "InputPanel").plot.getPlotItem().getAxis("bottom")
     assert axis.tickStrings([0, 10], 1.0, 10.0) == ["0", "10"]
+
+
+def test_a_named_pipe_is_refused_at_once_and_the_session_kept(window, qtbot, tmp_path):
+    import os
+    import time
+
+    pipe = tmp_path / "stream.csv"
+    os.mkfifo(pipe)
+    shown = window.session.loaded
+    started = time.perf_counter()
+    window.open_files(sequence_path=str(pipe))  # in a worker, as from the menu
+    qtbot.waitUntil(lambda: window.job is None, timeout=5000)
+    assert time.perf_counter() - started < 5
+    assert window.session.loaded is shown and "stream.csv" in window.last_error
+    assert "not a regular file" in window.last_error
+    window.open_files(model_path=str(pipe), wait=True)
+    assert window.session.loaded is shown and "not a regular file" in window.last_error

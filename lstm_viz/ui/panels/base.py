@@ -235,6 +235,19 @@ class Panel(QDockWidget):
         else:
             self.session.select_units([unit])
 
+    def curves_over_time(self, legend_columns: int = 4) -> pg.PlotWidget:
+        """A plot of curves over the steps: the step axis (dates where there are), the legend
+        above the data, a time cursor (``self.line``), thinned drawing of long curves."""
+        plot = pg.PlotWidget()
+        step_axis(plot, self.session)
+        plot.setClipToView(True)
+        plot.setDownsampling(auto=True, mode="peak")
+        self.legend = legend_above(plot, legend_columns)
+        self.line = self.cursor(plot.getPlotItem())
+        self.hover_scene(plot, self.describe)
+        cache_axes(plot)
+        return plot
+
     def cursor(self, plot: pg.PlotItem) -> pg.InfiniteLine:
         """A draggable time cursor that moves the Session's step."""
         line = pg.InfiniteLine(

@@ -17,12 +17,9 @@ from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 from lstm_viz.ui.panels.base import (
     Panel,
     Place,
-    cache_axes,
     cache_static,
     integer_steps,
-    legend_above,
     points,
-    step_axis,
 )
 
 WINDOW = 30  # tokens shown either side of the current step
@@ -42,16 +39,8 @@ class InputPanel(Panel):
     def build(self):
         self.stack = QStackedWidget()
         # Numbers: one curve per feature.
-        self.plot = pg.PlotWidget()
-        self.plot.setClipToView(True)
-        self.plot.setDownsampling(auto=True, mode="peak")
-        step_axis(self.plot, self.session)
-        self.legend = legend_above(self.plot, 4)
+        self.plot = self.curves_over_time()
         self.curves: list[pg.PlotDataItem] = []
-        self.line = self.cursor(self.plot.getPlotItem())
-        cache_axes(self.plot)
-        self.plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no "(x0.001)"
-        self.hover_scene(self.plot, self.describe)
         self.stack.addWidget(self.plot)
         # Tokens: a strip of labels.
         strip = QWidget()

@@ -11,12 +11,9 @@ from lstm_viz.ui.panels.base import (
     Markers,
     Panel,
     Place,
-    cache_axes,
     cache_static,
     integer_steps,
-    legend_above,
     points,
-    step_axis,
 )
 from lstm_viz.vocabulary import QUANTITIES
 
@@ -45,21 +42,13 @@ class CellTrajectoryPanel(Panel):
         bar.addWidget(self.choice)
         bar.addStretch(1)
         layout.addLayout(bar)
-        self.plot = pg.PlotWidget()
-        step_axis(self.plot, self.session)
-        self.plot.setClipToView(True)
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = legend_above(self.plot, 4)
+        self.plot = self.curves_over_time()
         layout.addWidget(self.plot, 1)
         self.curves: list[pg.PlotDataItem] = []
         self.ghosts: list[pg.PlotDataItem] = []  # the original run, while a what-if is shown
         self.marker = Markers(size=10, pen=pg.mkPen("#000", width=1.5))
         self.marker.setZValue(60)
         self.plot.addItem(self.marker, ignoreBounds=True)
-        self.line = self.cursor(self.plot.getPlotItem())
-        cache_axes(self.plot)
-        self.plot.getAxis("left").enableAutoSIPrefix(False)  # plain numbers, no "(x0.001)"
-        self.hover_scene(self.plot, self.describe)
         self.click_scene(self.plot, self.clicked)
         self.setWidget(container)
         self.units: list[int] = []

@@ -238,8 +238,8 @@ class Panel(QDockWidget):
     def curves_over_time(self, legend_columns: int = 4) -> pg.PlotWidget:
         """A plot of curves over the steps: the step axis (dates where there are), the legend
         above the data, a time cursor (``self.line``), thinned drawing of long curves."""
-        plot = pg.PlotWidget()
-        step_axis(plot, self.session)
+        plot = pg.PlotWidget(axisItems={"bottom": StepAxis(self.session)})  # made with it, never swapped in
+        plot.setLabel("bottom", "step")
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         self.legend = legend_above(plot, legend_columns)
@@ -428,15 +428,6 @@ class StepAxis(pg.AxisItem):
             inside = abs(value - step) < 1e-6 and 0 <= step < len(labels)
             shown.append(labels[step] if inside else "")
         return shown
-
-
-def step_axis(plot, session) -> StepAxis:
-    """Give ``plot`` (a PlotItem or PlotWidget) a :class:`StepAxis` at the bottom, labelled "step"."""
-    item = plot.getPlotItem() if hasattr(plot, "getPlotItem") else plot
-    axis = StepAxis(session)
-    item.setAxisItems({"bottom": axis})
-    item.setLabel("bottom", "step")
-    return axis
 
 
 def points(length: int, color) -> dict:

@@ -23,7 +23,7 @@ class GateBarsPanel(Panel):
         self.plot = pg.PlotWidget()
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.setYRange(0, 1.02, padding=0)
-        self.plot.getAxis("left").setTicks([[(v / 5, f"{v / 5:g}") for v in range(6)]])
+        self.plot.getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)], [(v / 10, "") for v in range(11)]])
         self.plot.setLabel("left", "gate value")
         self.plot.setLabel("bottom", "unit")
         legend_above(self.plot, 3)

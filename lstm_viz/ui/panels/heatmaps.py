@@ -100,8 +100,8 @@ class GateHeatmapsPanel(Panel):
             # Rows are units, columns are steps (row-major images).
             self.images[name].setImage(np.ascontiguousarray(values.T), autoLevels=False, levels=levels)
             self.plots[name].setYRange(0, values.shape[1], padding=0)
-            # rows are units: name them at their middles (at most 6 names on a short heatmap)
-            self.plots[name].getAxis("left").setTicks(unit_ticks(values.shape[1], offset=0.5, most=6))
+            # rows are units: name them at their middles (at most 3 names: the heatmaps are short)
+            self.plots[name].getAxis("left").setTicks(unit_ticks(values.shape[1], offset=0.5, most=3))
         self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
         for plot in self.plots.values():
             integer_steps(plot, T)

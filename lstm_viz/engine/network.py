@@ -69,7 +69,9 @@ def _check_finite_states(layers: list[LayerTrace]) -> None:
             bad = None
             for name in ("cell", "hidden"):
                 value = getattr(direction, name)
-                if value is not None:
+                # one pass, no copy: a float64 sum of float32 values cannot overflow, so it is
+                # finite exactly when every value is; only then is the place looked for
+                if value is not None and not np.isfinite(value.sum(dtype=np.float64)):
                     here = ~np.isfinite(value).all(axis=2)  # (B, T)
                     bad = here if bad is None else bad | here
             if bad is None or not bad.any():

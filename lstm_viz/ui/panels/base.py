@@ -151,6 +151,8 @@ class Panel(QDockWidget):
             self._stale_trace = True
             return
         self._stale_trace = self._stale = False
+        for axis in self.__dict__.get("step_axes", ()):
+            axis.refresh()
         self.on_trace()
         self.on_selection()
         self.on_step(self.session.step)
@@ -235,11 +237,16 @@ class Panel(QDockWidget):
         else:
             self.session.select_units([unit])
 
+    def step_axis(self) -> StepAxis:
+        """A time axis for one of this panel's plots, kept in step with the shown sequence."""
+        axis = StepAxis(self.session)
+        self.__dict__.setdefault("step_axes", []).append(axis)
+        return axis
+
     def curves_over_time(self, legend_columns: int = 4) -> pg.PlotWidget:
         """A plot of curves over the steps: the step axis (dates where there are), the legend
         above the data, a time cursor (``self.line``), thinned drawing of long curves."""
-        plot = pg.PlotWidget(axisItems={"bottom": StepAxis(self.session)})  # made with it, never swapped in
-        plot.setLabel("bottom", "step")
+        plot = pg.PlotWidget(axisItems={"bottom": self.step_axis()})  # made with it, never swapped in
         plot.setClipToView(True)
         plot.setDownsampling(auto=True, mode="peak")
         self.legend = legend_above(plot, legend_columns)
@@ -398,36 +405,88 @@ DATED = re.compile(r"^\d{4}-\d{2}(-\d{2})?([ T]\d{2}:\d{2}(:\d{2})?)?$")
 
 
 class StepAxis(pg.AxisItem):
-    """A time axis that writes the steps' own labels when they are dates or times (a table's
-    time column: 2024-01-05, 2024-01-05 13:00), and step numbers otherwise."""
+    """A time axis that writes the steps' own labels when the sequence has a time column
+    (a table's dates, times or years) or dated labels, and step numbers otherwise. Ticks are
+    spaced so that the labels never run into each other."""
 
     def __init__(self, session, **kwargs):
         super().__init__("bottom", **kwargs)
         self.session = session
-        self._labels: tuple[int, list[str] | None] = (0, None)
+        self.labels: list[str] | None = None  # the steps' labels, when they are times
+        self.named = True  # shows its name ("step", "step (date)") under the ticks
+        self.setLabel("step")
 
-    def dates(self) -> list[str] | None:
-        """The current sequence's step labels when they are dates or times, else None."""
+    def refresh(self) -> None:
+        """Follow the shown sequence (call when the data or the batch sequence changes)."""
         s = self.session
-        if s.loaded is None:
-            return None
-        labels = s.sequence.batch_labels[s.batch]
-        key = id(labels)
-        if self._labels[0] != key:
-            dated = bool(labels) and DATED.match(labels[0]) is not None and DATED.match(labels[-1] or labels[0])
-            self._labels = (key, labels if dated else None)
-        return self._labels[1]
+        labels = None if s.loaded is None else s.sequence.batch_labels[s.batch]
+        roles = {} if s.loaded is None else (s.sequence.options.get("table") or {}).get("roles", {})
+        column = next((name for name, role in roles.items() if role == "time"), None)
+        dated = bool(labels) and DATED.match(labels[0]) is not None
+        self.labels = labels if labels and (column is not None or dated) else None
+        if self.named:
+            self.setLabel("step" if self.labels is None else f"step ({column or 'time'})")
+        self.picture = None
+        self.update()
+
+    def tickSpacing(self, minVal, maxVal, size):
+        if self.labels is None:
+            return super().tickSpacing(minVal, maxVal, size)
+        from PySide6.QtGui import QFontMetricsF
+
+        widest = max(len(self.labels[0]), len(self.labels[-1]))
+        pixels = QFontMetricsF(self.font()).averageCharWidth() * widest + 24  # a label and a gap
+        fit = max(1.0, size / pixels)
+        step = (maxVal - minVal) / fit
+        for nice in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
+            if nice >= step:
+                return [(float(nice), 0.0)]
+        return [(float(10 ** np.ceil(np.log10(step))), 0.0)]
 
     def tickStrings(self, values, scale, spacing):
-        labels = self.dates()
-        if labels is None:
+        if self.labels is None:
             return super().tickStrings(values, scale, spacing)
         shown = []
         for value in values:
             step = int(round(value))
-            inside = abs(value - step) < 1e-6 and 0 <= step < len(labels)
-            shown.append(labels[step] if inside else "")
+            inside = abs(value - step) < 1e-6 and 0 <= step < len(self.labels)
+            shown.append(self.labels[step] if inside else "")
         return shown
+
+
+class Paced:
+    """A throttled or debounced call by superqt (``qthrottled``/``qdebounced``), made on the
+    first call: importing superqt costs about 60 ms, which start-up need not pay for panels
+    that are not used yet."""
+
+    def __init__(self, kind: str, func, ms: int, parent):
+        self.kind, self.func, self.ms, self.parent = kind, func, ms, parent
+        self._paced = None
+
+    def _get(self):
+        if self._paced is None:
+            from superqt.utils import qdebounced, qthrottled
+
+            if self.kind == "throttle":  # at once, then at most every ``ms``, ending on the last call
+                self._paced = qthrottled(self.func, self.ms, leading=True, parent=self.parent)
+            else:  # once calls have paused for ``ms``
+                self._paced = qdebounced(self.func, self.ms, parent=self.parent)
+        return self._paced
+
+    def __call__(self, *args):
+        self._get()(*args)
+
+    def cancel(self) -> None:
+        if self._paced is not None:
+            self._paced.cancel()
+
+    def flush(self) -> None:
+        """Make a pending call now."""
+        if self._paced is not None:
+            self._paced.flush(restart_timer=False)
+
+    def timeout(self) -> int:
+        return self.ms
 
 
 def points(length: int, color) -> dict:

@@ -9,10 +9,9 @@ number inside the sigmoid, whose value is the recorded gate.
 from __future__ import annotations
 
 from PySide6.QtWidgets import QTextBrowser, QVBoxLayout, QWidget
-from superqt.utils import qthrottled
 
 from lstm_viz.engine.explain import UnitStep, unit_step
-from lstm_viz.ui.panels.base import OneUnitPanel, Place
+from lstm_viz.ui.panels.base import OneUnitPanel, Paced, Place
 from lstm_viz.ui.style import QUANTITY_COLORS
 from lstm_viz.vocabulary import GATES_AND_CANDIDATE, QUANTITIES
 
@@ -146,7 +145,7 @@ class EquationsPanel(OneUnitPanel):
         self.current: UnitStep | None = None
         # Typesetting costs about 2 ms: during fast playback render at most every RENDER_MS,
         # at once on the first step and always ending on the step the session is at.
-        self.show_soon = qthrottled(self._show, RENDER_MS, leading=True, parent=self)
+        self.show_soon = Paced("throttle", self._show, RENDER_MS, self)
 
     def unit_changed(self):
         self._show()

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, Place, StepAxis, cache_axes, cache_static, integer_steps, unit_ticks
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 
 QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
@@ -56,8 +56,7 @@ class GateHeatmapsPanel(Panel):
         gate_map = pg.colormap.get("viridis")
         diverging = pg.colormap.get("CET-D1")
         for row, name in enumerate(QUANTITIES):
-            last = row == len(QUANTITIES) - 1  # the time axis, with dates where the steps have them
-            plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": StepAxis(self.session)} if last else None)
+            plot = self.graphics.addPlot(row=row, col=0, axisItems={"bottom": self.step_axis()})
             # two lines, so both names fit beside a short heatmap ("Keep" over "(forget)")
             plot.setLabel("left", QUANTITY_LABELS[name].replace(" (", "<br>("), **{"font-size": "8pt"})
             plot.setMouseEnabled(x=True, y=False)
@@ -79,7 +78,10 @@ class GateHeatmapsPanel(Panel):
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
             if row:
                 plot.setXLink(self.plots[QUANTITIES[0]])
-        self.plots[QUANTITIES[-1]].setLabel("bottom", "step")
+        for name in QUANTITIES[:-1]:  # the time axis is named once, under the last heatmap
+            axis = self.plots[name].getAxis("bottom")
+            axis.named = False
+            axis.showLabel(False)
         self.setWidget(container)
 
     def time_plots(self):

@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import qdebounced
 
-from lstm_viz.ui.panels.base import Panel, Place
+from lstm_viz.ui.panels.base import Paced, Panel, Place
 
 DEBOUNCE_MS = 250
 MAX_TABLE_ROWS = 5000  # longer numeric sequences are edited in their files
@@ -71,7 +70,7 @@ class TypingPanel(Panel):
         self.stack.addWidget(table_page)
         self.setWidget(self.stack)
         # the trace follows a pause in typing, not every key
-        self.emit_later = qdebounced(self._emit, DEBOUNCE_MS, parent=self)
+        self.emit_later = Paced("debounce", self._emit, DEBOUNCE_MS, self)
         self._filling = False
         self._mine = False  # the loaded sequence came from this panel: leave the editor alone
         self._base = np.zeros((0, 0), np.float32)
@@ -202,4 +201,4 @@ class TypingPanel(Panel):
 
     def settle(self) -> None:
         """Send a pending edit now (for tests and scripts)."""
-        self.emit_later.flush(restart_timer=False)
+        self.emit_later.flush()

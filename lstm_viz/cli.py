@@ -300,7 +300,12 @@ def main(argv: list[str] | None = None) -> int:
         print("lstm-viz: stopped", file=sys.stderr)
         return 130
     except LstmVizError as exc:
-        print(f"lstm-viz: error: {exc}", file=sys.stderr)
+        from lstm_viz.workbench import WidthMismatch
+
+        advice = ""
+        if isinstance(exc, WidthMismatch):
+            advice = " (on the command line: --random H1,H2,... instead of --model)"
+        print(f"lstm-viz: error: {exc}{advice}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"lstm-viz: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)

@@ -21,7 +21,7 @@ Exec={exec} %f
 Icon=lstm-viz
 Terminal=false
 Categories=Education;Science;Development;
-MimeType=text/csv;application/json;text/plain;
+MimeType=text/csv;text/tab-separated-values;
 StartupWMClass=lstm-viz
 """
 

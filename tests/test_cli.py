@@ -52,6 +52,7 @@ def test_errors_are_one_clear_line(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "wide.npy has 7 features per step but the model (m.npz) reads 1" in err
+    assert "--random H1,H2,... instead of --model" in err
     (tmp_path / "junk.npy").write_bytes(b"not numpy at all")
     assert main(["trace", str(tmp_path / "junk.npy"), "--random", "3", "-o", str(tmp_path / "t.npz")]) == 2
     assert "junk.npy: has the .npy extension but is not a NumPy file" in capsys.readouterr().err

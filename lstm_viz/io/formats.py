@@ -38,6 +38,7 @@ class Reader:
     options: tuple[str, ...] = ()
     notes: str = ""
     by_content_only: bool = field(default=False)  # its extensions are shared; pick it by content
+    names: tuple[str, ...] = ()  # whole file names it is known by (a TF checkpoint's "checkpoint")
 
     def loader(self) -> Callable:
         from importlib import import_module
@@ -81,7 +82,9 @@ def detect(path, role: str) -> Reader:
             return candidate
     if not present:
         sniff(name, 16)  # says what is wrong with the path (missing, a folder, not a regular file)
-    kinds = ", ".join(r.title for r in readers(role))
+    if not head:
+        raise FileFormatError(path, f"is empty: no {role} in it")
+    kinds = ", ".join(r.title for r in readers(role) if r.extensions)
     raise FileFormatError(path, f"unrecognised {role} format (lstm-viz reads {kinds})")
 
 
@@ -104,17 +107,17 @@ def dialog_filter(role: str) -> str:
     patterns = []
     parts = []
     for r in readers(role):
-        globs = " ".join(f"*{e}" for e in r.extensions)
-        patterns.extend(f"*{e}" for e in r.extensions if f"*{e}" not in patterns)
-        if globs:
-            parts.append(f"{r.title} ({globs})")
+        own = [f"*{e}" for e in r.extensions] + list(r.names)
+        patterns.extend(p for p in own if p not in patterns)
+        if own:
+            parts.append(f"{r.title} ({' '.join(own)})")
     label = "Sequences" if role == "sequence" else "Models"
     return ";;".join([f"{label} ({' '.join(patterns)})", *parts, "All files (*)"])
 
 
 def describe(role: str) -> str:
     """One line for the command line's help: the formats of the role."""
-    return ", ".join(f"{r.title} ({' '.join(r.extensions)})" if r.extensions else r.title for r in readers(role))
+    return ", ".join(f"{r.title} ({' '.join(r.extensions)})" for r in readers(role) if r.extensions)
 
 
 OPTION_FLAGS = {
@@ -324,6 +327,7 @@ register(
         "lstm_viz.io.model_files:load_tf_checkpoint",
         options=("forget_bias", "cell_clip", "proj_clip"),
         notes="the folder, `checkpoint` file, prefix, .index, .data-* or .meta; read without TensorFlow",
+        names=("checkpoint",),
     )
 )
 register(
@@ -364,7 +368,7 @@ register(
     Reader(
         "tf-npz",
         "model",
-        "TensorFlow variables (.npz)",
+        "TensorFlow variables",
         (".npz",),
         _is_tf_npz,
         "lstm_viz.io.model_files:load_tf_npz",

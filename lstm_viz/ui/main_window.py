@@ -256,6 +256,7 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "Open &sequence…", self.ask_sequence, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Open &model…", self.ask_model, "Ctrl+M")
+        self._action(file_menu, "Open model &folder…", self.ask_model_folder)
         self._action(file_menu, "Open with &options…", self.ask_open_with_options, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "&Reload", self.reload, QKeySequence.StandardKey.Refresh)
@@ -294,6 +295,8 @@ class MainWindow(QMainWindow):
         """Start the tour by itself on the very first start only."""
         if str(self.settings.value("tour/seen", "false")).lower() == "true":
             return False
+        if self.last_error is not None or self.core.loaded is None:
+            return False  # not over a message or an empty window: it waits for a start that shows data
         self.start_tour()
         return True
 
@@ -371,6 +374,12 @@ class MainWindow(QMainWindow):
         from lstm_viz.io.formats import dialog_filter
 
         path, _ = QFileDialog.getOpenFileName(self, "Open model", "", dialog_filter("model"))
+        if path:
+            self.open_files(model_path=path)
+
+    def ask_model_folder(self):
+        """A model that is a folder: the one tf.train.Saver writes (its `checkpoint` file names the latest)."""
+        path = QFileDialog.getExistingDirectory(self, "Open model folder (a TensorFlow checkpoint folder)")
         if path:
             self.open_files(model_path=path)
 

@@ -188,8 +188,14 @@ def load(
         sequence_path = current.sequence_path
     else:
         raise InputError("open a sequence first")
-    if request.random is not None or model is None:
-        spec = request.random or RandomSpec()
+    current_random = None if current is None or current.request is None else current.request.random
+    resize = (
+        request.model_path is None and request.random is None and model is not None and model_path is None
+        and current_random is not None and sequence.width != model.input_size
+    )  # fmt: skip
+    if request.random is not None or model is None or resize:
+        # a random model is made for its sequence: a new width gets the same sizes and seed, resized
+        spec = request.random or (current_random if resize else None) or RandomSpec()
         model = LSTM.random(sequence.width, spec.sizes, seed=spec.seed)
         model_description = spec.describe()
         model_path = None

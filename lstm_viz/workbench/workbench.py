@@ -291,7 +291,7 @@ class Workbench:
 
         def run(progress, cancel):
             trace = model.run(sequence.values, progress=progress, cancel=cancel)
-            return replace(loaded, sequence=sequence, trace=trace, sequence_path=None, example=None)
+            return replace(loaded, sequence=sequence, trace=trace, sequence_path=None)
 
         def apply(result):
             self.show(result, keep_selection=True)

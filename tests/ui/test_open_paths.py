@@ -169,3 +169,39 @@ def test_a_named_pipe_is_refused_at_once_and_the_session_kept(window, qtbot, tmp
     assert "not a regular file" in window.last_error
     window.open_files(model_path=str(pipe), wait=True)
     assert window.session.loaded is shown and "not a regular file" in window.last_error
+
+
+def test_wide_inputs_say_how_many_features_are_not_drawn(window, tmp_path):
+    np.save(tmp_path / "wide.npy", np.random.default_rng(0).normal(size=(20, 14)).astype(np.float32))
+    window.open_files(sequence_path=str(tmp_path / "wide.npy"), random_spec=([3], 0), wait=True)
+    inputs = next(p for p in window.panels if p.objectName() == "InputPanel")
+    inputs.raise_()
+    names = [label.text for _, label in inputs.legend.items]
+    assert sum(curve.isVisible() for curve in inputs.curves) == 12
+    assert names[:12] == [f"x{k}" for k in range(12)] and names[-1] == "+ 2 more features, not drawn"
+
+
+def test_the_guide_keeps_the_example_and_says_when_the_input_is_your_own(window, qtbot):
+    window.open_example("text", wait=True)
+    guide = next(p for p in window.panels if p.objectName() == "GuidePanel")
+    guide.raise_()
+    assert "your own input" not in guide.text.toPlainText()
+    window.run_typed(text="the queen said", wait=True)
+    text = guide.text.toPlainText()
+    assert "A character model of Alice" in text and "Now running on your own input" in text
+
+
+def test_the_tour_waits_when_the_first_start_shows_an_error(window):
+    window.settings.remove("tour/seen")
+    window.last_error = "pipe.csv: is not a regular file"
+    assert window.maybe_start_tour() is False and window.settings.value("tour/seen") is None
+    window.last_error = None
+    assert window.maybe_start_tour() is True
+    window.tour.finish()
+
+
+def test_a_checkpoint_file_is_offered_by_the_model_dialog():
+    from lstm_viz.io.formats import dialog_filter
+
+    first = dialog_filter("model").split(";;")[0]
+    assert " checkpoint" in first and "*.index" in first

@@ -49,6 +49,8 @@ def test_typing_bases(window, qtbot, tmp_path):
 def test_editing_the_table_of_numbers(window, qtbot):
     p = typing(window)
     assert p.stack.currentIndex() == 1 and p.table.rowCount() == 30
+    # rows are named by their step, from 0, like the messages and the rest of the window
+    assert [p.table.verticalHeaderItem(t).text() for t in (0, 29)] == ["0", "29"]
     x = window.session.trace.x[0].copy()
     p.table.item(4, 1).setText("1")
     p.table.item(4, 0).setText("0.25")
@@ -59,7 +61,7 @@ def test_editing_the_table_of_numbers(window, qtbot):
     x = np.vstack([x, [float(f"{x[-1, 0]:.6g}"), 1.0]])  # a new step copies the last one as shown
     expected = window.session.model.run(x.astype(np.float32))
     np.testing.assert_array_equal(window.session.trace.layers[0].hidden, expected.layers[0].hidden)
-    assert window.session.length == 31
+    assert window.session.length == 31 and p.table.verticalHeaderItem(30).text() == "30"
     p.table.item(2, 0).setText("abc")
     p.settle()
     assert "step 2, value: 'abc' is not a number" in p.table_status.text()

@@ -244,3 +244,22 @@ def test_raw_values_that_saturate_the_gates_are_pointed_out(tmp_path):
         )
     )
     assert scaled.notes == [] and saturated_share(scaled.trace) < 0.1
+
+
+def test_a_random_model_is_resized_to_a_sequence_of_another_width(files):
+    path, _, _ = files
+    first = load(OpenRequest(sequence_path=path / "three.npy", random=RandomSpec([4, 2], seed=7)))
+    resized = load(OpenRequest(sequence_path=path / "one.npy"), first)  # no model asked: the random one follows
+    assert resized.model.input_size == 1 and resized.model.hidden_sizes == [4, 2]
+    expected = LSTM.random(1, [4, 2], seed=7).run(resized.sequence.values)
+    np.testing.assert_array_equal(resized.trace.layers[1].hidden, expected.layers[1].hidden)
+    assert resized.model_description == "random model 4,2 (seed 7)"
+    from_file = load(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz"))
+    with pytest.raises(WidthMismatch):  # a model from a file is never replaced behind the user's back
+        load(OpenRequest(sequence_path=path / "one.npy"), from_file)
+
+
+def test_an_empty_model_file_is_said_to_be_empty(tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"")
+    with pytest.raises(Exception, match="model.pt: is empty"):
+        load_model(tmp_path / "model.pt")

@@ -38,8 +38,15 @@ class GuidePanel(Panel):
         if example is None:
             self.text.setHtml(INTRO)
             return
+        own = self.session.loaded.sequence_path is None  # typed or edited in 'Your input'
         self.text.setHtml(
             f"<h3>{example.title}</h3><p style='font-size:11pt'>{example.note}</p>"
-            "<p style='color:#666'>The unit named here is selected: its bars are shaded, its curve drawn, "
+            + (
+                "<p style='color:#a04000'>Now running on your own input: the figures above were measured "
+                "on the example's sequence.</p>"
+                if own
+                else ""
+            )
+            + "<p style='color:#666'>The unit named here is selected: its bars are shaded, its curve drawn, "
             "and the diagram and equations show it.</p>"
         )

@@ -27,6 +27,9 @@ WINDOW = 30  # tokens shown either side of the current step
 BASE_COLORS = {"A": "#1a9e1a", "C": "#1f5fd6", "G": "#c77800", "T": "#d62728", "U": "#d62728"}
 
 
+MAX_CURVES = 12  # features drawn as curves; the legend says how many more there are
+
+
 class InputPanel(Panel):
     title = "Input sequence"
     place = Place(below="GateHeatmapsPanel", height=22, front=True)
@@ -41,6 +44,7 @@ class InputPanel(Panel):
         # Numbers: one curve per feature.
         self.plot = self.curves_over_time()
         self.curves: list[pg.PlotDataItem] = []
+        self.more = pg.PlotDataItem([], [], pen=None)  # the legend's "+ N more" line
         self.stack.addWidget(self.plot)
         # Tokens: a strip of labels.
         strip = QWidget()
@@ -106,7 +110,7 @@ class InputPanel(Panel):
             return
         self.stack.setCurrentIndex(0)
         values = self.session.trace.x[self.session.batch, :T]
-        shown = min(values.shape[1], 8)
+        shown = min(values.shape[1], MAX_CURVES)
         while len(self.curves) < shown:
             curve = self.plot.plot([], [])
             cache_static(curve)
@@ -118,6 +122,8 @@ class InputPanel(Panel):
                 color = pg.intColor(k, hues=max(shown, 6), maxValue=200)
                 curve.setData(np.arange(T), values[:, k], pen=pg.mkPen(color, width=1), **points(T, color))
                 self.legend.addItem(curve, sequence.feature_names[k])
+        if values.shape[1] > shown:  # said, not silently dropped
+            self.legend.addItem(self.more, f"+ {values.shape[1] - shown} more features, not drawn")
         self.plot.setXRange(0, T, padding=0.01)
         integer_steps(self.plot, T)
         shown_values = values[:, :shown]

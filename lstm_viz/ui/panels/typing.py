@@ -110,6 +110,7 @@ class TypingPanel(Panel):
                 self.table.setColumnCount(values.shape[1])
                 self.table.setHorizontalHeaderLabels(names[: values.shape[1]])
                 self.table.setRowCount(len(values))
+                self._number_rows()
                 self._base = np.array(values, np.float32)  # exact values behind the rounded text
                 self._base_text = {}
                 for t, row in enumerate(values):
@@ -143,6 +144,7 @@ class TypingPanel(Panel):
         rows = self.table.rowCount()
         self._filling = True
         self.table.insertRow(rows)
+        self._number_rows()
         for d in range(self.table.columnCount()):
             previous = self.table.item(rows - 1, d) if rows else None
             self.table.setItem(rows, d, QTableWidgetItem(previous.text() if previous else "0"))
@@ -152,7 +154,12 @@ class TypingPanel(Panel):
     def _remove_row(self):
         if self.table.rowCount() > 1:
             self.table.removeRow(self.table.rowCount() - 1)
+            self._number_rows()
             self.emit_later()
+
+    def _number_rows(self) -> None:
+        """Rows are named by their step, from 0, as everywhere else in the window."""
+        self.table.setVerticalHeaderLabels([str(t) for t in range(self.table.rowCount())])
 
     def table_values(self) -> np.ndarray:
         """The table as numbers; raises ValueError naming the first bad cell."""

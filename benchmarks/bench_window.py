@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 def startup_seconds() -> float:
     code = (
         "import time; t0 = time.perf_counter()\n"
-        "from lstm_viz.ui.app import parse\n"
+        "from lstm_viz.cli import window_parser\n"
         "from PySide6.QtWidgets import QApplication\n"
         "from PySide6.QtCore import QSettings\n"
         "app = QApplication([])\n"

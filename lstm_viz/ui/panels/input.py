@@ -115,15 +115,16 @@ class InputPanel(Panel):
             curve = self.plot.plot([], [])
             cache_static(curve)
             self.curves.append(curve)
-        self.legend.clear()
+        entries = []
         for k, curve in enumerate(self.curves):
             curve.setVisible(k < shown)
             if k < shown:
                 color = pg.intColor(k, hues=max(shown, 6), maxValue=200)
                 curve.setData(np.arange(T), values[:, k], pen=pg.mkPen(color, width=1), **points(T, color))
-                self.legend.addItem(curve, sequence.feature_names[k])
+                entries.append((curve, sequence.feature_names[k]))
         if values.shape[1] > shown:  # said, not silently dropped
-            self.legend.addItem(self.more, f"+ {values.shape[1] - shown} more features, not drawn")
+            entries.append((self.more, f"+ {values.shape[1] - shown} more features, not drawn"))
+        self.show_legend(entries)
         self.plot.setXRange(0, T, padding=0.01)
         integer_steps(self.plot, T)
         shown_values = values[:, :shown]

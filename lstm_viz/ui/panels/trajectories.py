@@ -78,7 +78,7 @@ class CellTrajectoryPanel(Panel):
             curve = self.plot.plot([], [])
             cache_static(curve)
             self.curves.append(curve)
-        self.legend.clear()
+        entries = []
         for k, curve in enumerate(self.curves):
             if k < len(units):
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
@@ -89,7 +89,7 @@ class CellTrajectoryPanel(Panel):
                     **points(len(values), color),
                 )
                 curve.setVisible(True)
-                self.legend.addItem(curve, f"unit {units[k]}")
+                entries.append((curve, f"unit {units[k]}"))
             else:
                 curve.setVisible(False)
         original = self.session.original_quantity(name)
@@ -106,7 +106,8 @@ class CellTrajectoryPanel(Panel):
                 pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
                 ghost.setData(np.arange(self.session.length), original[: self.session.length, units[k]], pen=pen)
         if original is not None:
-            self.legend.addItem(self.ghosts[0], "original (before the what-if)")
+            entries.append((self.ghosts[0], "original (before the what-if)"))
+        self.show_legend(entries)
         self.plot.setLabel("left", dict(CHOICES)[name])
         shown = values[:, units]
         if original is not None:

@@ -62,20 +62,31 @@ def _check_array(name: str, value, dtype) -> np.ndarray:
     return array
 
 
-def _check_finite_states(layers: list[LayerTrace]) -> None:
-    """Refuse a run whose states overflowed (huge inputs times huge weights), naming where."""
+def _check_finite_states(layers: list[LayerTrace], projected: list[bool]) -> None:
+    """Refuse a run whose states overflowed (huge inputs times huge weights), naming where.
+
+    A NaN in a state never goes away: the cell carries it (f * NaN, clip(NaN)) and the next
+    step's pre-activations take it from h. And the cell cannot reach infinity from finite
+    values (|c_t| <= |c_{t-1}| + 1). So the last step computed holds a non-finite value
+    whenever any step does, and only it is read, except where a projection can make h
+    infinite for a while: those layers are read whole (one pass, no copy). Only when
+    something is not finite is the first bad step looked for.
+    """
     for index, layer in enumerate(layers):
         for direction in layer.directions():
-            bad = None
-            for name in ("cell", "hidden"):
-                value = getattr(direction, name)
-                # one pass, no copy: a float64 sum of float32 values cannot overflow, so it is
-                # finite exactly when every value is; only then is the place looked for
-                if value is not None and not np.isfinite(value.sum(dtype=np.float64)):
-                    here = ~np.isfinite(value).all(axis=2)  # (B, T)
-                    bad = here if bad is None else bad | here
-            if bad is None or not bad.any():
+            last = 0 if direction.reverse_time else direction.hidden.shape[1] - 1
+            states = [value for value in (direction.cell, direction.hidden) if value is not None]
+            if projected[index]:
+                # a float64 sum of float32 values cannot overflow: finite exactly when all are
+                fine = all(np.isfinite(value.sum(dtype=np.float64)) for value in states)
+            else:
+                fine = all(np.isfinite(value[:, last]).all() for value in states)
+            if fine:
                 continue
+            bad = None
+            for value in states:
+                here = ~np.isfinite(value).all(axis=2)  # (B, T)
+                bad = here if bad is None else bad | here
             steps = np.nonzero(bad.any(axis=0))[0]
             t = int(steps[-1] if direction.reverse_time else steps[0])  # the first step computed
             b = int(np.argmax(bad[:, t]))
@@ -367,7 +378,7 @@ class _Network:
             if len(traces) == 2:
                 traces[0].reverse = traces[1]
             layers.append(traces[0])
-        _check_finite_states(layers)
+        _check_finite_states(layers, [getattr(entry[0], "W_proj", None) is not None for entry in self._entries])
         meta = {"model": repr(self), "dtype": dtype.name}
         trace = Trace(x, layers, meta)
         trace.embedded = embedded

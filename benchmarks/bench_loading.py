@@ -5,9 +5,8 @@
 Target: at most 0.3 s on the reference 2-core machine, where ``pandas.read_csv`` alone
 reads the file in about 0.12 s. The reference measured in the same run (each repeat
 reads the file with both, alternately) is ``pandas.read_csv`` itself: the floor for a
-reader built on it. The rest is detecting the roles on the whole file, the float32
-values, and the one label string per step that a Sequence carries (about 0.1 s of
-Python ``str`` objects for a million steps).
+reader built on it. The rest is detecting the roles on the whole file and the float32
+values (step labels that are plain row numbers are made only when read).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ bases), as a typed field that code tests, while ``encoding`` is the sentence sho
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence as SequenceABC
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,35 @@ class SequenceKind(str, enum.Enum):
     NUMBERS = "numbers"
     TEXT = "text"  # one-hot characters or words over ``vocabulary``
     DNA = "dna"  # one-hot bases A, C, G, T (or U), IUPAC codes shared among them
+
+
+class NumberedSteps(SequenceABC):
+    """The labels "start", "start + 1", ... of ``count`` steps, made when read: a million-step
+    table labelled by its row numbers need not hold a million strings. Compares equal to the
+    list it stands for."""
+
+    def __init__(self, start: int, count: int):
+        self.start, self.count = int(start), int(count)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [str(self.start + i) for i in range(*index.indices(self.count))]
+        if index < 0:
+            index += self.count
+        if not 0 <= index < self.count:
+            raise IndexError("step label out of range")
+        return str(self.start + index)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, NumberedSteps):
+            return (self.start, self.count) == (other.start, other.count)
+        return isinstance(other, list | tuple) and len(other) == self.count and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"NumberedSteps({self.start}, {self.count})"
 
 
 @dataclass
@@ -52,9 +82,14 @@ class Sequence:
     def __post_init__(self):
         B, T, D = self.values.shape
         if self.batch_labels is None:
-            self.batch_labels = [list(self.labels) if self.labels else [str(t) for t in range(T)] for _ in range(B)]
+            if isinstance(self.labels, NumberedSteps) or not self.labels:
+                shared = self.labels if self.labels else NumberedSteps(0, T)
+                self.batch_labels = [shared for _ in range(B)]  # read-only: one object serves all
+            else:
+                self.batch_labels = [list(self.labels) for _ in range(B)]
         if not self.labels:
-            self.labels = list(self.batch_labels[0])
+            first = self.batch_labels[0]
+            self.labels = first if isinstance(first, NumberedSteps) else list(first)
         if not self.feature_names:
             self.feature_names = [f"x{d}" for d in range(D)]
         if self.lengths is None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lstm_viz.engine.sequence import Sequence
+from lstm_viz.engine.sequence import NumberedSteps, Sequence
 from lstm_viz.errors import FileFormatError, InputError
 
 
@@ -1016,7 +1016,7 @@ def _missing_cells(X: np.ndarray, sources: list[str]) -> int:
 def _labels(frame: _Frame, time: str | None) -> list[str]:
     n = frame.nrows
     if time is None:
-        return _int_strings(np.arange(n))
+        return NumberedSteps(0, n)
     col = frame.column(time)
     if col.kind == "date":
         dates = col.dates
@@ -1032,7 +1032,7 @@ def _labels(frame: _Frame, time: str | None) -> list[str]:
         if not col.missing.any() and np.all(np.abs(numbers) < 2**53):
             start = int(numbers[0])
             if numbers[-1] - start == n - 1 and np.all(np.diff(numbers) == 1):
-                return list(map(str, range(start, start + n)))  # 0, 1, 2, ...: no need to convert
+                return NumberedSteps(start, n)  # 0, 1, 2, ...: made when read
             return _int_strings(numbers.astype(np.int64))
         return ["" if gap else str(int(v)) for v, gap in zip(numbers.tolist(), col.missing)]
     if col.kind == "number":

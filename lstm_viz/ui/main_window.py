@@ -295,8 +295,13 @@ class MainWindow(QMainWindow):
         """Start the tour by itself on the very first start only."""
         if str(self.settings.value("tour/seen", "false")).lower() == "true":
             return False
-        if self.last_error is not None or self.core.loaded is None:
-            return False  # not over a message or an empty window: it waits for a start that shows data
+        if self.last_error is not None:
+            return False  # not over a message: it waits for a start that opens without one
+        if self.job is not None:  # still loading: once the window shows what it loads
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(300, self.maybe_start_tour)
+            return False
         self.start_tour()
         return True
 

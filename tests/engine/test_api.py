@@ -189,3 +189,16 @@ def test_engine_and_io_import_without_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "(1, 4, 3)"
+
+
+def test_numbered_step_labels_are_made_when_read():
+    from lstm_viz.engine.sequence import NumberedSteps, Sequence
+
+    labels = NumberedSteps(1700, 5)
+    assert labels == ["1700", "1701", "1702", "1703", "1704"] and len(labels) == 5
+    assert (labels[0], labels[-1], labels[1:3]) == ("1700", "1704", ["1701", "1702"])
+    with pytest.raises(IndexError):
+        labels[5]
+    sequence = Sequence(np.zeros((2, 3, 1), np.float32))  # no labels given: the step numbers
+    assert sequence.labels == ["0", "1", "2"] and sequence.batch_labels[1] == ["0", "1", "2"]
+    assert isinstance(sequence.labels, NumberedSteps)

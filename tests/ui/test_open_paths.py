@@ -191,12 +191,16 @@ def test_the_guide_keeps_the_example_and_says_when_the_input_is_your_own(window,
     assert "A character model of Alice" in text and "Now running on your own input" in text
 
 
-def test_the_tour_waits_when_the_first_start_shows_an_error(window):
+def test_the_tour_waits_when_the_first_start_shows_an_error_or_is_still_loading(window, qtbot, tmp_path):
     window.settings.remove("tour/seen")
     window.last_error = "pipe.csv: is not a regular file"
     assert window.maybe_start_tour() is False and window.settings.value("tour/seen") is None
     window.last_error = None
-    assert window.maybe_start_tour() is True
+    np.save(tmp_path / "long.npy", np.zeros((200_000, 2), np.float32))
+    window.open_files(sequence_path=str(tmp_path / "long.npy"), random_spec=([64], 0))  # in a worker
+    assert window.job is not None and window.maybe_start_tour() is False  # not yet: it is loading
+    qtbot.waitUntil(lambda: getattr(window, "tour", None) is not None and window.tour.isVisible(), timeout=20000)
+    assert window.job is None and window.session.length == 200_000  # shown once the load was done
     window.tour.finish()
 
 

@@ -1097,8 +1097,8 @@ def _saturation_message(value: float, column: str | None) -> str | None:
     if column is None or not abs(value) > SATURATION_VALUE:
         return None
     return (
-        f"the values reach {value:.4g} (column {column}): an LSTM's gates saturate beyond about "
-        f"±{GATE_SATURATION:g}; normalise (z-score) to see them move"
+        f"the values reach {value:.4g} (column {column}): a gate whose input passes ±{GATE_SATURATION:g} "
+        "stays within 0.01 of 0 or 1; normalise (z-score) to see the gates move"
     )
 
 

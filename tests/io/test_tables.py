@@ -245,9 +245,12 @@ def test_normalisation_and_the_scale_hint(weather, tmp_path):
     raw = read_table(weather)
     hint = saturation_hint(raw)
     assert hint == (
-        "the values reach 16 (column temp_max): an LSTM's gates saturate beyond about ±5; "
-        "normalise (z-score) to see them move"
+        "the values reach 16 (column temp_max): a gate whose input passes ±5 stays within 0.01 of 0 or 1; "
+        "normalise (z-score) to see the gates move"
     )
+    from lstm_viz.engine.reference import sigmoid
+
+    assert 1 - sigmoid(5.0) < 0.01 and sigmoid(-5.0) < 0.01  # what the sentence says, checked
     assert inspect_table(weather).hint() == hint
     z = read_table(weather, TableOptions(normalize="zscore"))
     assert z.normalization["kind"] == "zscore" and saturation_hint(z) is None

@@ -530,6 +530,8 @@ class MainWindow(QMainWindow):
                         self._remember(path, kind)
             if loaded.notes:
                 self.statusBar().showMessage(" ".join(loaded.notes), 15000)
+            else:
+                self.statusBar().clearMessage()  # an earlier file's note is not about this one
 
         what = request.sequence_path or request.model_path or "the model"
         self.run_work(

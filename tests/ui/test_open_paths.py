@@ -8,7 +8,7 @@ import pytest
 
 from lstm_viz.io.tables import TableOptions
 from lstm_viz.ui import table_dialog
-from lstm_viz.workbench import RandomSpec
+from lstm_viz.workbench import RandomSpec, SequenceOptions
 
 STOCKS = "symbol,date,price\n" + "".join(
     f"{symbol},2024-01-{day:02d},{base + day * step:.2f}\n"
@@ -209,3 +209,18 @@ def test_a_checkpoint_file_is_offered_by_the_model_dialog():
 
     first = dialog_filter("model").split(";;")[0]
     assert " checkpoint" in first and "*.index" in first
+
+
+def test_the_window_says_when_raw_values_saturate_the_gates(window, tmp_path):
+    kelvin = (283 + 8 * np.sin(np.arange(300) / 4)).astype(np.float32)[:, None]
+    np.save(tmp_path / "kelvin.npy", kelvin)
+    window.open_files(sequence_path=str(tmp_path / "kelvin.npy"), random_spec=([16], 0), wait=True)
+    message = window.statusBar().currentMessage()
+    assert "of the gate values are within 0.01 of 0 or 1" in message and "z-score" in message
+    window.open_files(
+        sequence_path=str(tmp_path / "kelvin.npy"),
+        random_spec=([16], 0),
+        sequence_options=SequenceOptions(normalize="zscore"),
+        wait=True,
+    )
+    assert "gate values" not in window.statusBar().currentMessage()

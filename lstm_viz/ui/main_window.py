@@ -94,7 +94,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.default_state = self._default_layout()
         self.session.handle("what_if", self.run_what_if)
-        self.session.handle("restore_original", lambda panel: self.core.clear_what_if())
+        self.session.handle("restore_original", lambda panel: (self._abandon_job(), self.core.clear_what_if()))
         self.session.handle("typed_text", lambda panel, text: self.run_typed(text=text, panel=panel))
         self.session.handle("edited_values", lambda panel, values: self.run_typed(values=values, panel=panel))
         self.restore_layout()
@@ -558,6 +558,7 @@ class MainWindow(QMainWindow):
             failed(message, error)
 
         if wait or work.quick:
+            self._abandon_job()  # a slower job still running must not land after this one
             try:
                 result = work.run(lambda *_: None, lambda: False)
             except LstmVizError as exc:

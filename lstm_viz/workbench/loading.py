@@ -172,9 +172,16 @@ def load(
     from_model = model is not None and request.random is None
     metadata = model.metadata if from_model else {}
     options = request.sequence_options
-    normalize = options.normalize or metadata.get("normalization") or "none"
     sequence_path = request.sequence_path
-    if sequence_path is not None:
+    if sequence_path is None and current is not None:
+        # the sequence shown stays, read as it was read; a new model reads its file again,
+        # so that the model's vocabulary and scale apply to it
+        sequence_path = current.sequence_path
+        if current.request is not None:
+            options = current.request.sequence_options
+    normalize = options.normalize or metadata.get("normalization") or "none"
+    reread = request.sequence_path is not None or (request.model_path is not None and sequence_path is not None)
+    if reread:
         sequence = load_sequence(
             sequence_path,
             normalize=normalize,
@@ -185,7 +192,6 @@ def load(
         )
     elif current is not None:
         sequence = current.sequence
-        sequence_path = current.sequence_path
     else:
         raise InputError("open a sequence first")
     current_random = None if current is None or current.request is None else current.request.random
@@ -208,7 +214,7 @@ def load(
             OpenRequest(
                 sequence_path=sequence_path,
                 random=request.random or RandomSpec(),
-                sequence_options=request.sequence_options,
+                sequence_options=options,
                 dtype=request.dtype,
             ),
         )
@@ -218,7 +224,7 @@ def load(
         sequence_path=sequence_path,
         model_path=model_path,
         random=None if model_path is not None else _random_of(request, current),
-        sequence_options=request.sequence_options,
+        sequence_options=options,
         model_options=request.model_options if request.model_path else _model_options_of(current),
         dtype=request.dtype,
     )

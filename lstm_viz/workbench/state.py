@@ -96,6 +96,7 @@ def session_state(workbench) -> dict:
     what_if = workbench.what_if
     if what_if is not None:
         state["what_if"] = {
+            "batch": what_if.batch,
             "clamps": [clamp_to_dict(c) for c in what_if.clamps],
             "edits": [
                 {"step": int(t), "row": np.asarray(row, np.float64).tolist(), "label": label}
@@ -141,7 +142,7 @@ def restore_work(workbench, state: dict):
             workbench.select_units(view["selected"])
         workbench.set_step(int(view.get("step", 0)))
         if clamps or edits:
-            workbench.rerun(clamps, edits).now()
+            workbench.rerun(clamps, edits, batch=int(recorded.get("batch", workbench.batch))).now()
 
     return Work(run, apply, "Opening the session…")
 

@@ -63,6 +63,8 @@ class WhatIf:
     start: int
     clamps: list[Clamp] = field(default_factory=list)
     edits: dict[int, tuple[np.ndarray, str]] = field(default_factory=dict)
+    batch: int = 0  # the sequence of the batch the input edits are for
+    base: Loaded | None = None  # the load it was computed from: shown only over that one
 
 
 @dataclass
@@ -182,8 +184,9 @@ class Workbench:
         self.step_changed.emit(self.step)
 
     def show_what_if(self, what_if: WhatIf) -> None:
-        """Show a changed run; step, layer and selection stay."""
-        if self.loaded is None:
+        """Show a changed run; step, layer and selection stay. A run computed from data that
+        has been replaced since (a late result) is not shown."""
+        if self.loaded is None or (what_if.base is not None and what_if.base is not self.loaded):
             return
         self.what_if = what_if
         self.data_changed.emit()
@@ -300,16 +303,21 @@ class Workbench:
 
         return Work(run, apply, "Running on your input…", quick=sequence.length <= 5000)
 
-    def rerun(self, clamps: list[Clamp], edits: dict[int, tuple[np.ndarray, str]]) -> Work[WhatIf | None]:
+    def rerun(
+        self, clamps: list[Clamp], edits: dict[int, tuple[np.ndarray, str]], batch: int | None = None
+    ) -> Work[WhatIf | None]:
         """Re-run the loaded trace from the earliest change with ``clamps`` and input ``edits``
-        ({step: (row, label)}) of the current batch sequence; no change restores the original."""
+        ({step: (row, label)}) of sequence ``batch`` of the batch (the one shown when None);
+        no change restores the original."""
         from lstm_viz.engine.whatif import rerun
 
         loaded = self._require()
         clamps, edits = list(clamps), dict(edits)
         if not clamps and not edits:
             return Work(lambda progress, cancel: None, lambda _: self.clear_what_if(), quick=True)
-        batch = self.batch
+        batch = self.batch if batch is None else int(batch)
+        if not 0 <= batch < loaded.trace.batch_size:
+            raise InputError(f"sequence {batch} is not in the batch (0 to {loaded.trace.batch_size - 1})")
         x = loaded.trace.x.copy()
         batch_labels = [list(labels) for labels in loaded.sequence.batch_labels]
         for step, (row, label) in edits.items():
@@ -324,7 +332,7 @@ class Workbench:
             trace = rerun(model, base, x, start=start, clamps=clamps)
             sequence = replace(loaded.sequence, values=x, batch_labels=batch_labels, labels=list(batch_labels[0]))
             parts = [c.describe() for c in clamps] + [f"input at t = {t} set to {e[1]!r}" for t, e in edits.items()]
-            return WhatIf(trace, sequence, "; ".join(parts), start, clamps, edits)
+            return WhatIf(trace, sequence, "; ".join(parts), start, clamps, edits, batch, loaded)
 
         return Work(run, self.show_what_if, "Re-running from the changed step…", quick=x.shape[1] <= 2000)
 

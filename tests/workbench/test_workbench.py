@@ -172,15 +172,18 @@ def test_the_state_is_plain_data_that_brings_the_same_view_back(files):
     path, x3, model = files
     bench = Workbench()
     bench.open(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz")).now()
-    bench.set_batch(1)
     bench.set_layer(1)
     bench.select_units([1, 3])
     bench.set_step(7)
-    bench.rerun([Clamp(layer=1, gate="output", value=0.0, start=5, units=None)], {2: (x3[1, 2] * 0, "zero")}).now()
+    # the edit is for sequence 0 of the batch; the view then moves to sequence 1
+    bench.rerun([Clamp(layer=1, gate="output", value=0.0, start=5, units=None)], {2: (x3[0, 2] * 0, "zero")}).now()
+    bench.set_batch(1)
     text = json.dumps(bench.state())  # plain data
     again = Workbench()
     again.restore(json.loads(text)).now()
     assert (again.batch, again.layer, again.selected, again.step) == (1, 1, [1, 3], 7)
+    np.testing.assert_array_equal(again.trace.x[0, 2], 0.0)  # the edit stays on sequence 0
+    np.testing.assert_array_equal(again.trace.x[1, 2], x3[1, 2].astype(np.float32))
     np.testing.assert_array_equal(again.trace.layers[1].hidden, bench.trace.layers[1].hidden)
     np.testing.assert_array_equal(again.original_trace.layers[1].hidden, bench.original_trace.layers[1].hidden)
     assert np.all(again.trace.layers[1].output[1, 5:] == 0)
@@ -263,3 +266,42 @@ def test_an_empty_model_file_is_said_to_be_empty(tmp_path):
     (tmp_path / "model.pt").write_bytes(b"")
     with pytest.raises(Exception, match="model.pt: is empty"):
         load_model(tmp_path / "model.pt")
+
+
+def test_a_what_if_computed_from_data_replaced_since_is_not_shown(files):
+    path, x3, _ = files
+    bench = Workbench()
+    bench.open(OpenRequest(sequence_path=path / "three.npy", model_path=path / "model.npz")).now()
+    late = bench.rerun([Clamp(layer=0, gate="forget", value=0.0, start=3, units=None)], {})
+    result = late.run(lambda *_: None, lambda: False)  # computed ...
+    bench.typed(values=np.zeros((4, 3))).now()  # ... while other data arrived
+    events = recorder(bench)
+    late.apply(result)
+    assert bench.what_if is None and bench.trace.length == 4 and events == []
+
+
+def test_a_kept_sequence_keeps_how_it_was_read_and_takes_a_new_model_s_vocabulary(tmp_path):
+    (tmp_path / "gaps.csv").write_text("t,a,b\n0,1,2\n1,,4\n2,5,\n3,7,8\n", encoding="utf-8")
+    options = SequenceOptions(fill="previous", normalize="zscore")
+    first = load(OpenRequest(sequence_path=tmp_path / "gaps.csv", random=RandomSpec([3]), sequence_options=options))
+    model = LSTM.random(2, [4], seed=1)
+    save_model(model, tmp_path / "two.npz")
+    with_model = load(OpenRequest(model_path=tmp_path / "two.npz"), first)  # only a model: the sequence stays
+    assert with_model.request.sequence_options == options
+    np.testing.assert_array_equal(with_model.sequence.values, first.sequence.values)
+    again = load(with_model.request)  # reload reads the file the same way (gaps filled, z-scored)
+    np.testing.assert_array_equal(again.sequence.values, first.sequence.values)
+    save_model(LSTM.random(3, [2]), tmp_path / "three.npz")
+    with pytest.raises(WidthMismatch) as caught:
+        load(OpenRequest(model_path=tmp_path / "three.npz"), with_model)
+    assert caught.value.request.sequence_options == options  # the offer reads it the same way too
+    # text: a model with a vocabulary reads the kept text file again with that vocabulary
+    (tmp_path / "mine.txt").write_text("abcab", encoding="utf-8")
+    text = load(OpenRequest(sequence_path=tmp_path / "mine.txt", random=RandomSpec([3])))
+    assert text.sequence.width == 3
+    vocab_model = LSTM.random(4, [2], seed=0)
+    vocab_model.metadata["vocabulary"] = ["x", "a", "b", "c"]
+    save_model(vocab_model, tmp_path / "vocab.npz")
+    reread = load(OpenRequest(model_path=tmp_path / "vocab.npz"), text)
+    assert reread.sequence.width == 4 and reread.sequence.vocabulary == ["x", "a", "b", "c"]
+    np.testing.assert_array_equal(reread.sequence.values[0].argmax(axis=1), [1, 2, 3, 1, 2])

@@ -69,7 +69,21 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
         QTimer.singleShot(0, window.open_demo)
     if not environment.no_dialogs():
         QTimer.singleShot(700, window.maybe_start_tour)  # once, on the very first start
-    return app.exec()
+    return leave(app.exec())
+
+
+def leave(status: int) -> int:
+    """The process's exit, once the window has closed. A worker still blocked in a system
+    call (a hung disk, an endless read) cannot be stopped, and Qt aborts the process when a
+    running thread's object is destroyed at interpreter shutdown; so with one left, the
+    process ends here, at once, with the window's status (everything is saved by then)."""
+    from lstm_viz.ui.main_window import STRANDED
+
+    if any(job.isRunning() for job in STRANDED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status
 
 
 def screenshot(app, window, path: str, step: int | None) -> int:

@@ -30,6 +30,7 @@ from lstm_viz.ui.worker import Job
 from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOptions, WidthMismatch, Work
 
 DEMO_EXAMPLE = "adding"
+STRANDED: list[Job] = []  # jobs still blocked when their window closed (see ui.app.leave)
 LAYOUT_VERSION = 1
 MAX_RECENT = 8
 
@@ -236,7 +237,9 @@ class MainWindow(QMainWindow):
         for job in [self.job, *self.abandoned]:
             if job is not None and job.isRunning():
                 job.cancel()
-                job.wait(1000)  # a read blocked in the system is left to end with the process
+                if not job.wait(1000):  # a read blocked in the system: not waited for any longer
+                    job.setParent(None)  # the window may go; the thread object must outlive it
+                    STRANDED.append(job)
         self.save_layout()
         super().closeEvent(event)
 

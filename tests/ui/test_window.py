@@ -301,3 +301,34 @@ def test_cancelling_a_load_that_blocks_frees_the_window_at_once_and_drops_its_re
     qtbot.waitUntil(job.isFinished, timeout=5000)
     qtbot.wait(50)
     assert applied == [] and window.session.loaded is before
+
+
+def test_quitting_with_a_worker_blocked_for_good_ends_cleanly():
+    """A read that never returns must not turn quitting into a crash (Qt aborts when a running
+    thread's object is destroyed)."""
+    import subprocess
+    import sys
+
+    code = """
+import os, threading
+os.environ["QT_QPA_PLATFORM"] = "offscreen"; os.environ["LSTM_VIZ_NO_DIALOGS"] = "1"
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from lstm_viz.ui.app import leave
+from lstm_viz.ui.main_window import MainWindow, STRANDED
+from lstm_viz.workbench import Work
+window = MainWindow(QSettings("/tmp/lstm-viz-quit-test.ini", QSettings.Format.IniFormat))
+window.show()
+never = threading.Event()
+window.run_work(Work(lambda progress, cancel: never.wait(), lambda result: None), lambda *a: None)
+window.cancel_job()
+window.close()
+window.deleteLater()
+app.processEvents()
+print("stranded", len(STRANDED), flush=True)
+raise SystemExit(leave(3))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr  # the window's status, not SIGABRT (-6 / 134)
+    assert "stranded 1" in result.stdout and "Destroyed while thread" not in result.stderr

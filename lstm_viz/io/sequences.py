@@ -44,10 +44,21 @@ def _pad(path, rows: list[np.ndarray], width: int) -> tuple[np.ndarray, np.ndarr
     lengths = np.array([len(r) for r in rows], np.int64)
     if not len(rows) or lengths.max() == 0:
         raise FileFormatError(path, "holds no steps (an empty sequence)")
+    check_padding(path, len(rows), int(lengths.max()), width)
     values = np.zeros((len(rows), int(lengths.max()), width), np.float32)
     for b, r in enumerate(rows):
         values[b, : len(r)] = r
     return values, lengths
+
+
+def check_padding(path, sequences: int, longest: int, width: int) -> None:
+    """Sequences of different lengths are padded to the longest: a small file of one long and
+    many short sequences asks for sequences x longest steps of values (and a label each)."""
+    limits.check(
+        sequences * longest * (4 * width + 8),
+        f"{sequences:,} sequences padded to the longest, {longest:,} steps",
+        path,
+    )
 
 
 def _check_finite(path, values: np.ndarray, what: str = "the values") -> None:

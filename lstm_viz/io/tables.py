@@ -318,6 +318,10 @@ def _read_frame(path, options: TableOptions) -> _Frame:
         raise FileFormatError(path, "is not a regular file (a pipe or a device?); only files are read")
     if info.st_size > MAX_TABLE_BYTES:
         raise FileFormatError(path, f"is {info.st_size:,} bytes, more than the {MAX_TABLE_BYTES:,} accepted")
+    from lstm_viz import limits
+
+    # parsed, a table takes about its size in numbers and several times it in text cells
+    limits.check(3 * info.st_size, f"reading a table of {info.st_size:,} bytes", path)
     stamp = _stamp(path) + (options.delimiter, options.encoding, options.decimal)
     for frame in _CACHE:
         if frame.stamp == stamp:
@@ -967,6 +971,9 @@ def read_table(path, options: TableOptions | dict | None = None) -> Sequence:
         order = np.argsort(plan.id_codes, kind="stable")
         lengths = plan.lengths
         T = int(lengths.max())
+        from lstm_viz.io.sequences import check_padding
+
+        check_padding(path, len(lengths), T, plan.width)
         values = np.zeros((len(lengths), T, plan.width), np.float32)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         batch_labels = []

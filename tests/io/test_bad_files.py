@@ -432,3 +432,22 @@ def test_trace_refuses_states_that_overflow_instead_of_writing_nan(tmp_path, cap
     assert cli.main(["trace", str(tmp_path / "x.npy"), "--model", str(tmp_path / "m.npz"), "-o", str(out), "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the states became infinite or NaN at step 0" in err and not out.exists()
+
+
+def test_padding_many_short_sequences_to_one_long_one_is_checked_first(tmp_path, monkeypatch):
+    """A small file of one long series and thousands of one-row series asks for
+    (series x longest) padded values: refused before allocating, tables and JSON alike."""
+    import json
+
+    from lstm_viz import limits
+
+    rows = ["symbol,price"] + [f"LONG,{k}" for k in range(6000)] + [f"S{k},{k}" for k in range(3000)]
+    (tmp_path / "ragged.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    steps = [[[1.0]] * 6000] + [[[1.0]]] * 3000
+    (tmp_path / "ragged.json").write_text(json.dumps(steps), encoding="utf-8")
+    monkeypatch.setenv("LSTM_VIZ_MAX_MEMORY", "8M")  # 3001 x 6000 x (4 + 8) bytes = 206 MiB
+    for name in ("ragged.csv", "ragged.json"):
+        with pytest.raises(FileFormatError, match=rf"{name}: .*3,001 sequences padded to the longest, 6,000 steps"):
+            load_sequence(tmp_path / name, table={"roles": {"symbol": "id"}} if name.endswith("csv") else None)
+    with limits.using(limits.parse_size("1G")):  # raised: it opens
+        assert load_sequence(tmp_path / "ragged.json").values.shape == (3001, 6000, 1)

@@ -26,7 +26,7 @@ LAYER_THREADS = "LSTM_VIZ_LAYER_THREADS"
 
 def no_dialogs() -> bool:
     """True when the window must not open message boxes or dialogs."""
-    return bool(os.environ.get(NO_DIALOGS))
+    return os.environ.get(NO_DIALOGS, "") not in ("", "0")
 
 
 def blas_threads() -> int | None:

@@ -102,7 +102,8 @@ def lstm_step(layer, x_t, h_prev, c_prev, hold: Hold | None = None, input_parts=
         peephole = 0.0
         if peepholes is not None and cell_seen is not None:
             peephole = peepholes[PEEPHOLE_ROWS[name]] * cell_seen
-        # summed in the kernel's order, so that both give the same float64 numbers
+        # input part + bias first, then the recurrent part, as the kernel sums them (the kernel
+        # folds forget_bias into b, so with one the last bits of float64 rounding may differ)
         pre_activation = (input_parts[:, columns] + b[columns]) + recurrent_parts[:, columns]
         if forget_bias:
             pre_activation = pre_activation + forget_bias

@@ -507,13 +507,7 @@ class MainWindow(QMainWindow):
             return None
         if options is None:
             return request
-        table = options.to_dict()
-        fill = request.sequence_options.fill or table.get("fill")
-        normalize = request.sequence_options.normalize
-        if normalize is None and table.get("normalize") not in (None, "none"):
-            normalize = table["normalize"]
-        sequence_options = replace(request.sequence_options, table=table, fill=fill, normalize=normalize)
-        return replace(request, sequence_options=sequence_options)
+        return replace(request, sequence_options=request.sequence_options.with_table(options.to_dict()))
 
     def open_request(
         self, request: OpenRequest, wait: bool = False, remember: bool = True, import_step: bool = True
@@ -524,6 +518,7 @@ class MainWindow(QMainWindow):
             request = self.ask_table(request)
             if request is None:
                 return
+        self.offer = None  # a new open: the last message's offer is not about it
 
         def opened(loaded):
             self.offer = None
@@ -725,8 +720,10 @@ class MainWindow(QMainWindow):
 
         trace = self.session.trace
         try:
-            if self.core.loaded is not None and self.core.what_if is None:
+            if self.core.loaded is not None:
                 trace.meta.update(trace_meta(self.core.loaded))
+                if self.core.what_if is not None:  # a changed run: what was changed, and its input
+                    trace.meta.update(what_if=self.core.what_if.description, labels=list(self.core.sequence.labels))
             trace.save(path)
         except OSError as exc:
             self.show_error("Could not save the trace", f"{path}: {exc.strerror or exc}")

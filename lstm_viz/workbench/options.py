@@ -57,6 +57,18 @@ class SequenceOptions(PlainData):
         if self.text_mode not in TEXT_MODES:
             raise InputError(f"text_mode must be one of {', '.join(TEXT_MODES)}, got {self.text_mode!r}")
 
+    def with_table(self, table: dict) -> SequenceOptions:
+        """These options with a table import step's choices: its column roles always, its missing
+        values and normalisation where these options leave them open (the command line's
+        ``--fill`` and ``--normalize`` win)."""
+        from dataclasses import replace
+
+        fill = self.fill or table.get("fill")
+        normalize = self.normalize
+        if normalize is None and table.get("normalize") not in (None, "none"):
+            normalize = table["normalize"]
+        return replace(self, table=dict(table), fill=fill, normalize=normalize)
+
 
 @dataclass
 class ModelOptions(PlainData):

@@ -15,6 +15,15 @@ def test_save_trace_writes_what_is_shown(window, tmp_path, monkeypatch):
     window.ask_save_trace()
     saved = load_trace(target)
     np.testing.assert_array_equal(saved.layers[0].cell, window.session.trace.layers[0].cell)
+    assert saved.meta["names"] == window.session.sequence.names and saved.meta["request"]["sequence_path"]
+    # a what-if run is saved as shown, saying what was changed
+    from lstm_viz.engine.whatif import Clamp
+
+    window.run_what_if(None, [Clamp(0, "forget", 0.0, 5, (2,))], {}, wait=True)
+    window.ask_save_trace()
+    changed = load_trace(target)
+    np.testing.assert_array_equal(changed.layers[0].forget[0, 5:, 2], 0.0)
+    assert changed.meta["what_if"].startswith("Keep (forget) of unit 2") and changed.meta["names"]
 
 
 def test_recent_files_and_reload(window, tmp_path):

@@ -305,3 +305,12 @@ def test_a_kept_sequence_keeps_how_it_was_read_and_takes_a_new_model_s_vocabular
     reread = load(OpenRequest(model_path=tmp_path / "vocab.npz"), text)
     assert reread.sequence.width == 4 and reread.sequence.vocabulary == ["x", "a", "b", "c"]
     np.testing.assert_array_equal(reread.sequence.values[0].argmax(axis=1), [1, 2, 3, 1, 2])
+
+
+def test_the_import_step_s_choices_fill_what_the_options_leave_open():
+    table = {"roles": {"symbol": "id"}, "fill": "mean", "normalize": "zscore"}
+    chosen = SequenceOptions().with_table(table)
+    assert (chosen.table["roles"], chosen.fill, chosen.normalize) == ({"symbol": "id"}, "mean", "zscore")
+    given = SequenceOptions(fill="previous", normalize="minmax").with_table(table)
+    assert (given.fill, given.normalize) == ("previous", "minmax")  # the command line's own choices win
+    assert SequenceOptions().with_table({"roles": {}, "normalize": "none"}).normalize is None  # the model's

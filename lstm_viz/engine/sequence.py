@@ -61,20 +61,22 @@ class Sequence:
     of a one-hot encoding; ``lengths`` (B,) the real length of each sequence (shorter ones
     are zero-padded); ``normalization`` records what was applied: ``{"kind", "offset",
     "scale"}`` with values = (raw - offset) / scale. ``labels`` are for the first
-    sequence; ``batch_labels`` has them for every sequence; ``names`` names each sequence.
+    sequence; ``batch_labels`` has them for every sequence (lists of str, or a read-only
+    :class:`NumberedSteps` when they are just the step numbers: ``list(...)`` makes a list);
+    ``names`` names each sequence.
     ``options`` records how the file was read (table column roles, fill, ...), as plain
     data, so a trace or a session can say it and read the file the same way again.
     """
 
     values: np.ndarray
-    labels: list[str] = field(default_factory=list)
+    labels: list[str] | NumberedSteps = field(default_factory=list)
     feature_names: list[str] = field(default_factory=list)
     encoding: str = "numeric"
     source: str | None = None
     vocabulary: list[str] | None = None
     lengths: np.ndarray | None = None
     normalization: dict | None = None
-    batch_labels: list[list[str]] | None = None
+    batch_labels: list[list[str] | NumberedSteps] | None = None
     names: list[str] | None = None
     kind: SequenceKind = SequenceKind.NUMBERS
     options: dict = field(default_factory=dict)

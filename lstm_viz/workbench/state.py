@@ -52,7 +52,19 @@ def _sequence_to_dict(sequence: Sequence) -> dict:
         "kind": sequence.kind.value,
         "vocabulary": sequence.vocabulary,
         "names": list(sequence.names),
+        "lengths": np.asarray(sequence.lengths).tolist(),
+        "normalization": _plain(sequence.normalization),
+        "options": dict(sequence.options),
     }
+
+
+def _plain(value):
+    """NumPy numbers and arrays inside a dict as JSON-able lists and floats."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    return value
 
 
 def _sequence_from_dict(data: dict) -> Sequence:
@@ -68,6 +80,9 @@ def _sequence_from_dict(data: dict) -> Sequence:
             kind=SequenceKind(data.get("kind", "numbers")),
             vocabulary=data.get("vocabulary"),
             names=[str(v) for v in data.get("names", [])] or None,
+            lengths=None if data.get("lengths") is None else np.asarray(data["lengths"], np.int64),
+            normalization=data.get("normalization"),
+            options=dict(data.get("options") or {}),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a recorded sequence is incomplete or wrong: {exc}") from None

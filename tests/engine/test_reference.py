@@ -47,8 +47,12 @@ def test_the_kernel_agrees_with_the_reference_step(options):
     for lt, reference in zip(trace.layers, expected):
         for name, values in reference.items():
             np.testing.assert_allclose(lt.quantity(name), values, rtol=0, atol=1e-12, err_msg=name)
-    if "cell_clip" in options:  # the clip was really engaged
+    if "cell_clip" in options:  # the clips were really engaged
         assert np.abs(trace.layers[0].cell).max() == pytest.approx(0.7)
+        layer, lt = model.layers[0], trace.layers[0]
+        steps = [lstm_step(layer, x[:, t], lt.hidden[:, t - 1], lt.cell[:, t - 1]).parts for t in range(1, 40)]
+        assert any(np.abs(p.pre_activation).max() > 2.0 for parts in steps for p in parts.values())
+        assert all(np.abs(p.clipped).max() <= 2.0 for parts in steps for p in parts.values())
 
 
 def test_one_step_by_hand_with_a_peephole_and_a_projection():

@@ -446,7 +446,8 @@ class StepAxis(pg.AxisItem):
             return super().tickSpacing(minVal, maxVal, size)
         from PySide6.QtGui import QFontMetricsF
 
-        widest = max(len(self.labels[0]), len(self.labels[-1]))
+        sample = self.labels[:: max(1, len(self.labels) // 50)]  # about fifty, ends included
+        widest = max(len(label) for label in [*sample, self.labels[-1]])
         pixels = QFontMetricsF(self.font()).averageCharWidth() * widest + 24  # a label and a gap
         fit = max(1.0, size / pixels)
         step = (maxVal - minVal) / fit

@@ -32,7 +32,9 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     from lstm_viz.ui.style import app_icon, configure_plots
     from lstm_viz.workbench.examples import ORDER, example_exists
 
-    app = QApplication.instance() or QApplication(["lstm-viz"])
+    # argv[0] names Qt's hidden X11 helper windows ("Qt Selection Owner for ..."): not the
+    # window's own name, so that finding the window by its title finds the window first
+    app = QApplication.instance() or QApplication(["lstm_viz"])
     app.setApplicationName("lstm-viz")
     app.setOrganizationName("lstm-viz")
     app.setDesktopFileName("lstm-viz")
@@ -49,9 +51,9 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
         if not example_exists(args.example):
             print(f"lstm-viz: error: no example {args.example!r}; choose one of {', '.join(ORDER)}", file=sys.stderr)
             return 2
-        window.open_example(args.example, wait=wait)
+        window.open_example(args.example, wait=True)  # small shipped files: shown in the first frame
     elif request is None:
-        window.open_demo(wait=wait)
+        window.open_demo(wait=True)  # the keys work from the first frame, before any load ends
     else:
         if request.sequence_path is None:  # a model alone: shown on the demo's sequence first
             window.open_demo(wait=True)

@@ -189,12 +189,14 @@ def test_transport_keys_work_at_first_show_in_a_real_window(tmp_path, window):
         real.start()
         geometry = real.xdotool("getwindowgeometry", real.wid)
         assert "Position: 0,0" in geometry and "1600x1000" in geometry, geometry
+        # what a script does: the first window of that name, focused, and the keys at once
+        assert real.xdotool("search", "--name", "lstm-viz").split()[0] == real.wid
         real.focus()
-        step, before = wait_for_step(real, twin, label, 0, timeout=15)  # the demo loaded and drawn
+        step, before = wait_for_step(real, twin, label, 0, timeout=15)  # the first frame already shows the demo
         assert step == 0
         real.xdotool("key", "--delay", "30", "Right", "Right", "Right")
         step, after = wait_for_step(real, twin, label, 3)
-        assert step == 3, "Right x 3 did not move to step 3"
+        assert step == 3, "Right x 3 right after start-up did not move to step 3"
         assert after.copy(speed) == before.copy(speed)  # the speed box was not edited
 
         # a click into the speed box, then Right: still steps

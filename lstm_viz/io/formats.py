@@ -210,7 +210,6 @@ def _is_arrays(path: str, head: bytes) -> bool:
 
 FASTA_EXTENSIONS = (".fa", ".fasta", ".fna", ".ffn", ".frn", ".fas")
 TABLE_EXTENSIONS = (".csv", ".tsv", ".tab", ".dat")
-MISSING = {"", "na", "nan", "n/a", "null", "none", "-"}
 
 
 def _is_fasta(path: str, head: bytes) -> bool:
@@ -219,14 +218,6 @@ def _is_fasta(path: str, head: bytes) -> bool:
 
 def _is_json(path: str, head: bytes) -> bool:
     return head.lstrip()[:1] in (b"[", b"{") and _extension(path) != ".txt"
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _is_table(path: str, head: bytes) -> bool:
@@ -243,8 +234,11 @@ def _is_table(path: str, head: bytes) -> bool:
         delimiter = csv.Sniffer().sniff("\n".join(sample), delimiters=",;\t| ").delimiter
     except csv.Error:
         delimiter = ","
+    from lstm_viz.io.tables import MISSING, is_number
+
     cells = [c.strip() for line in sample[1:] for c in line.split(delimiter)]
-    return bool(cells) and sum(_number(c) or c.lower() in MISSING for c in cells) >= 0.8 * len(cells)
+    blank_or_number = sum(not c or c.lower() in MISSING or is_number(c) for c in cells)
+    return bool(cells) and blank_or_number >= 0.8 * len(cells)
 
 
 def _refuse_other_zip(path: str, head: bytes) -> bool:

@@ -389,8 +389,6 @@ def load_fasta_sequence(path: str | os.PathLike) -> Sequence:
 
 
 # -- dispatch ----------------------------------------------------------------------------
-TABLE_EXTENSIONS = {".csv", ".tsv", ".tab", ".dat"}
-FASTA_EXTENSIONS = {".fa", ".fasta", ".fna", ".ffn", ".frn", ".fas"}
 
 
 def detect_format(path) -> str:

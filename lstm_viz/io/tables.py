@@ -36,6 +36,7 @@ import numpy as np
 
 from lstm_viz.engine.sequence import NumberedSteps, Sequence
 from lstm_viz.errors import FileFormatError, InputError
+from lstm_viz.io.sequences import NORMALIZATIONS
 
 
 class ColumnRole(str, enum.Enum):
@@ -50,7 +51,6 @@ class ColumnRole(str, enum.Enum):
 
 ROLES = tuple(role.value for role in ColumnRole)
 FILLS = ("previous", "zero", "mean", "drop")
-NORMALIZATIONS = ("none", "zscore", "minmax")
 
 #: A numeric column with one of these names is the time column, whatever its order.
 TIME_NAMES = {"time", "timestamp", "date", "datetime", "t", "index", "step", "row"}
@@ -289,7 +289,8 @@ _NUMBER = re.compile(r"^[-+]?(\d+([.]\d*)?|[.]\d+)([eE][-+]?\d+)?$")
 _COMMA_NUMBER = re.compile(r"^[-+]?\d+,\d+$")
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
+    """A cell written as a number (or nan/inf)."""
     return bool(_NUMBER.match(text.strip())) or text.strip().lower() in ("nan", "inf", "-inf", "+inf")
 
 
@@ -347,7 +348,7 @@ def _read_frame(path, options: TableOptions) -> _Frame:
     if not sample:
         raise FileFormatError(path, "is empty")
     header_cells = sample[0]
-    header = len(sample) > 1 and any(cell.strip() and not _is_number(cell) for cell in header_cells)
+    header = len(sample) > 1 and any(cell.strip() and not is_number(cell) for cell in header_cells)
     data_rows = sample[1:] if header else sample
     decimal = options.decimal or _sniff_decimal(data_rows, delimiter)
     na_values = sorted({v for m in MISSING for v in (m, m.upper(), m.title())})
@@ -494,7 +495,7 @@ def _analyse(series, name: str) -> _Column:
     from pandas.tseries.api import guess_datetime_format
 
     first = strings.iloc[0]
-    fmt = guess_datetime_format(first) if not _is_number(first) else None
+    fmt = guess_datetime_format(first) if not is_number(first) else None
     if fmt:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 
 from lstm_viz.errors import InputError
+from lstm_viz.io.sequences import NORMALIZATIONS  # noqa: E402 - one definition, in the loaders
+from lstm_viz.io.tables import FILLS  # noqa: E402
 
-NORMALIZATIONS = ("none", "zscore", "minmax")
-FILLS = ("previous", "zero", "mean", "drop")
 TEXT_MODES = ("chars", "words")
 
 

@@ -88,7 +88,7 @@ class LayerTrace:
         values["new"] = values["input"] * values["candidate"]
         values["cell_unclipped"] = values["old"] + values["new"]
         values["tanh_cell"] = np.tanh(values["cell"])
-        values["hidden_unprojected"] = values["output"] * np.tanh(values["cell"])
+        values["hidden_unprojected"] = values["output"] * values["tanh_cell"]
         return values
 
     def quantity(self, name: str) -> np.ndarray:

@@ -22,7 +22,7 @@ Icon=lstm-viz
 Terminal=false
 Categories=Education;Science;Development;
 MimeType=text/csv;text/tab-separated-values;
-StartupWMClass=lstm-viz
+StartupWMClass=lstm_viz
 """
 
 

@@ -32,10 +32,11 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     from lstm_viz.ui.style import app_icon, configure_plots
     from lstm_viz.workbench.examples import ORDER, example_exists
 
-    # argv[0] names Qt's hidden X11 helper windows ("Qt Selection Owner for ..."): not the
-    # window's own name, so that finding the window by its title finds the window first
+    # Qt's hidden X11 helper windows (the selection owner, the client leader) are named after
+    # the application: "lstm_viz", so that a search for the window's title "lstm-viz — ..."
+    # finds the window itself and nothing else, even before it is shown
     app = QApplication.instance() or QApplication(["lstm_viz"])
-    app.setApplicationName("lstm-viz")
+    app.setApplicationName("lstm_viz")  # also the X11 WM_CLASS (the desktop entry's StartupWMClass)
     app.setOrganizationName("lstm-viz")
     app.setDesktopFileName("lstm-viz")
     app.setWindowIcon(app_icon())

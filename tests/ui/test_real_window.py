@@ -190,7 +190,7 @@ def test_transport_keys_work_at_first_show_in_a_real_window(tmp_path, window):
         geometry = real.xdotool("getwindowgeometry", real.wid)
         assert "Position: 0,0" in geometry and "1600x1000" in geometry, geometry
         # what a script does: the first window of that name, focused, and the keys at once
-        assert real.xdotool("search", "--name", "lstm-viz").split()[0] == real.wid
+        assert real.xdotool("search", "--name", "lstm-viz").split() == [real.wid]  # only the window
         real.focus()
         step, before = wait_for_step(real, twin, label, 0, timeout=15)  # the first frame already shows the demo
         assert step == 0

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
-    QProgressDialog,
     QSpinBox,
 )
 
@@ -26,7 +25,7 @@ from lstm_viz.ui.panels import PANELS
 from lstm_viz.ui.panels.base import AREAS
 from lstm_viz.ui.session import Session
 from lstm_viz.ui.transport import Transport
-from lstm_viz.ui.worker import Job
+from lstm_viz.ui.worker import Job, ProgressDialog
 from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOptions, WidthMismatch, Work
 
 DEMO_EXAMPLE = "adding"
@@ -89,7 +88,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status, 1)
         self.job: Job | None = None
         self.abandoned: list[Job] = []  # cancelled jobs still finishing; their results are dropped
-        self.progress: QProgressDialog | None = None
+        self.progress: ProgressDialog | None = None
         self.last_error: str | None = None
         self.offer: OpenRequest | None = None  # what the last error offered to open instead
         self._build_menus()
@@ -570,12 +569,9 @@ class MainWindow(QMainWindow):
         self._abandon_job()
         job = Job(lambda progress, cancelled: work.run(progress, cancelled), self)
         self.job = job
-        self.progress = QProgressDialog(work.message, "Cancel", 0, 0, self)
-        self.progress.setWindowTitle("lstm-viz")
-        self.progress.setMinimumDuration(400)
-        self.progress.setWindowModality(Qt.WindowModality.WindowModal)
+        self.progress = ProgressDialog(work.message, self)
         self.progress.canceled.connect(self.cancel_job)
-        job.progressed.connect(self._progress)
+        job.progressed.connect(lambda done, total: job is self.job and self._progress(done, total))
 
         def succeeded(result):
             if job is self.job:
@@ -659,8 +655,7 @@ class MainWindow(QMainWindow):
 
     def _progress(self, done, total):
         if self.progress is not None:
-            self.progress.setMaximum(total)
-            self.progress.setValue(done)
+            self.progress.set_progress(done, total)
 
     def _cancelled(self):
         self._finish()
@@ -668,9 +663,7 @@ class MainWindow(QMainWindow):
 
     def _finish(self):
         if self.progress is not None:
-            self.progress.canceled.disconnect()
-            self.progress.reset()
-            self.progress.deleteLater()
+            self.progress.finish()
             self.progress = None
 
     def wait_for_job(self, timeout_ms: int = 60000) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from lstm_viz.errors import Cancelled, LstmVizError
 
@@ -16,8 +18,12 @@ class Job(QThread):
 
     ``progress(done, total)`` may be called from the work; ``cancelled()`` says whether the
     user asked to stop. Exactly one of ``succeeded(result)``, ``failed(message)`` or
-    ``stopped()`` is emitted at the end.
+    ``stopped()`` is emitted at the end. ``progressed`` is sent at most every
+    ``PROGRESS_INTERVAL`` seconds (and for the last step): a million-step run does not flood
+    the GUI thread with a million queued signals.
     """
+
+    PROGRESS_INTERVAL = 0.05
 
     progressed = Signal(int, int)
     succeeded = Signal(object)
@@ -33,9 +39,16 @@ class Job(QThread):
     def cancel(self) -> None:
         self._cancel.set()
 
+    def _progress(self, done, total) -> None:
+        now = time.monotonic()
+        if now - self._last_progress >= self.PROGRESS_INTERVAL or done >= total:
+            self._last_progress = now
+            self.progressed.emit(int(done), int(total))
+
     def run(self) -> None:
+        self._last_progress = -1.0
         try:
-            result = self.work(lambda done, total: self.progressed.emit(int(done), int(total)), self._cancel.is_set)
+            result = self.work(self._progress, self._cancel.is_set)
         except Cancelled:
             self.stopped.emit()
         except LstmVizError as exc:
@@ -50,3 +63,46 @@ class Job(QThread):
                 self.stopped.emit()
             else:
                 self.succeeded.emit(result)
+
+
+class ProgressDialog(QDialog):
+    """Progress of one job, window-modal, shown only when the job lasts past ``delay_ms``.
+
+    Unlike QProgressDialog, setting a value never runs a nested event loop (a modal
+    QProgressDialog calls processEvents in every setValue, so queued progress signals nest
+    inside one another until the stack overflows). Cancel, Escape and closing the dialog
+    all emit ``canceled``."""
+
+    canceled = Signal()
+
+    def __init__(self, message: str, parent: QWidget, delay_ms: int = 400):
+        super().__init__(parent)
+        self.setWindowTitle("lstm-viz")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.label = QLabel(message)
+        self.bar = QProgressBar()
+        self.bar.setRange(0, 0)  # busy until the job says how far it is
+        self.bar.setMinimumWidth(320)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(buttons)
+        self.rejected.connect(self.canceled)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.show)
+        self.timer.start(delay_ms)
+
+    def set_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(min(done, total))
+
+    def finish(self) -> None:
+        """Close for good without emitting ``canceled``."""
+        self.timer.stop()
+        self.rejected.disconnect(self.canceled)
+        self.hide()
+        self.deleteLater()

@@ -332,3 +332,44 @@ raise SystemExit(leave(3))
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 3, result.stderr  # the window's status, not SIGABRT (-6 / 134)
     assert "stranded 1" in result.stdout and "Destroyed while thread" not in result.stderr
+
+
+def test_a_flood_of_progress_never_nests_and_the_dialog_shows_how_far(window, qtbot):
+    """A modal QProgressDialog runs the event loop inside every setValue, so queued progress
+    signals nested inside one another until the stack overflowed (a crash on a slow machine).
+    Progress now arrives at most every 50 ms and is shown without re-entering the loop."""
+    import threading
+
+    from lstm_viz.workbench import Work
+
+    depth, deepest, seen = [0], [0], []
+    shown = threading.Event()
+    original = window._progress
+
+    def counting(done, total):
+        depth[0] += 1
+        deepest[0] = max(deepest[0], depth[0])
+        seen.append(done)
+        original(done, total)
+        depth[0] -= 1
+
+    window._progress = counting
+
+    def run(progress, cancel):
+        for i in range(200_000):
+            progress(i + 1, 200_000)
+            if i == 100_000:
+                shown.wait(10)  # hold at the middle until the dialog is on screen
+        return "done"
+
+    applied = []
+    window.run_work(Work(run, applied.append, "Counting…"), lambda *a: None)
+    qtbot.waitUntil(lambda: window.progress is not None and window.progress.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: window.progress.bar.value() > 0, timeout=5000)
+    assert window.progress.bar.maximum() == 200_000 and window.progress.label.text() == "Counting…"
+    assert 0 < window.progress.bar.value() <= 100_001
+    shown.set()
+    qtbot.waitUntil(lambda: window.job is None, timeout=20000)
+    assert applied == ["done"] and window.progress is None
+    assert deepest[0] == 1  # never one progress call inside another
+    assert seen[-1] == 200_000 and len(seen) < 500  # throttled, and the last step arrives

@@ -168,8 +168,16 @@ def test_screenshot_writes_a_real_picture(tmp_path):
 
 
 def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
-    """Play 20,000 steps (looping the demo), painting regularly: no crash, no growth."""
+    """Play 20,000 steps (looping the demo), painting regularly: no crash, no growth.
+
+    The process's resident memory is checked over all of them (C++ and Python alike), and
+    Python's own allocations to the byte over the last 3,000 (tracing all 20,000 would
+    triple the test's time)."""
     import tracemalloc
+
+    def resident() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
     transport = window.transport
     transport.loop.setChecked(True)
@@ -179,23 +187,36 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
             p.show()
     qtbot.wait(10)
     assert all(not p.visibleRegion().isEmpty() for p in window.panels)
-    steps = []
-    window.session.stepChanged.connect(steps.append)
+    steps = [0]  # a count, not a list: a list of 20,000 steps would be growth of the test's own
+
+    def count(step):
+        steps[0] += 1
+
+    window.session.stepChanged.connect(count)
     equations = panel(window, "EquationsPanel")
-    for _ in range(300):
-        transport._tick()
+
+    def play(count):
+        for k in range(count):
+            transport._tick()
+            if k % 20 == 0:
+                window.repaint()
+                qtbot.wait(0)
+
+    play(300)
+    rss_before = resident()
+    play(17_000)
     tracemalloc.start()
     baseline = tracemalloc.take_snapshot()
-    for k in range(20_000):
-        transport._tick()
-        if k % 20 == 0:
-            window.repaint()
-            qtbot.wait(0)
+    play(3_000)
     grown = sum(s.size_diff for s in tracemalloc.take_snapshot().compare_to(baseline, "filename"))
     tracemalloc.stop()
+    rss_grown = resident() - rss_before
     assert all(p.isVisible() for p in window.panels)
-    assert grown < 2_000_000
-    assert len(steps) == 20_300
+    # ~40 KB a 1,000 steps is allocated inside Qt's signal emission and kept by it (no Python
+    # container grows, and resident memory grew 0.01 MB over 20,000 steps): allow that, no more
+    assert grown < 500_000
+    assert rss_grown < 40_000_000  # under 2 KB a step, whatever allocates it
+    assert steps[0] == 20_300
     qtbot.wait(60)  # the equations render at most every 40 ms during playback
     step = window.session.step  # the last step is what every panel shows
     assert equations.current.step == step and panel(window, "CellDiagramPanel").canvas.texts["caption"].endswith(

@@ -73,6 +73,14 @@ class Task:
         """Display labels for the steps of one sequence x (T, D)."""
         return [str(t) for t in range(len(x))]
 
+    # What the task wants at each step, in words, as the window shows it.
+    target_description = ""
+
+    def targets(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The task's targets for inputs x (B, T, D) computed from the inputs alone:
+        ``(values, mask)`` as :class:`~lstm_viz.engine.targets.Targets` holds them."""
+        raise NotImplementedError
+
     def example(self, seed: int = 0) -> Example:
         batch = self.batch(np.random.default_rng(seed), 1)
         return Example(batch.x[0], self.labels(batch.x[0]), batch.targets[0])
@@ -102,6 +110,16 @@ class AddingTask(Task):
 
     def labels(self, x):
         return [f"{v:.2f}" + ("*" if m else "") for v, m in x[:, :2]]
+
+    target_description = "the sum of the marked values, at the last step"
+
+    def targets(self, x):
+        B, T, _ = x.shape
+        values = np.zeros((B, T, 1))
+        values[:, -1, 0] = np.sum(x[:, :, 0] * (x[:, :, 1] == 1), axis=1)
+        mask = np.zeros((B, T), bool)
+        mask[:, -1] = True
+        return values, mask
 
 
 class BracketsTask(Task):
@@ -135,6 +153,12 @@ class BracketsTask(Task):
     def labels(self, x):
         return [self.feature_names[int(k)] for k in np.argmax(x, axis=1)]
 
+    target_description = "the nesting depth after this step"
+
+    def targets(self, x):
+        depth = np.cumsum(x[:, :, 0] - x[:, :, 1], axis=1)
+        return depth[..., None].astype(np.float64), np.ones(x.shape[:2], bool)
+
 
 class SineTask(Task):
     name = "sine"
@@ -160,6 +184,19 @@ class SineTask(Task):
 
     def labels(self, x):
         return [f"{v:+.2f}" for v in x[:, 0]]
+
+    # The model was trained on the clean wave, which the input does not carry: here the
+    # target is the next noisy input, so the noise counts in the loss.
+    target_description = "the next input value"
+
+    def targets(self, x):
+        B, T, _ = x.shape
+        values = np.zeros((B, T, 1))
+        values[:, :-1, 0] = x[:, 1:, 0]
+        mask = np.ones((B, T), bool)
+        mask[:, :3] = False  # as in training: the frequency cannot be known from the first steps
+        mask[:, -1] = False
+        return values, mask
 
 
 class TextTask(Task):
@@ -200,6 +237,21 @@ class TextTask(Task):
 
     def labels(self, x):
         return [self.vocabulary[int(k)] if row.any() else "?" for k, row in zip(np.argmax(x, axis=1), x)]
+
+    target_description = "the next character"
+
+    def targets(self, x):
+        return next_token_targets(x)
+
+
+def next_token_targets(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For one-hot x (B, T, V): the next step's token id, where the next step has one."""
+    B, T, _ = x.shape
+    values = np.zeros((B, T), np.int64)
+    mask = np.zeros((B, T), bool)
+    values[:, :-1] = np.argmax(x[:, 1:], axis=2)
+    mask[:, :-1] = x[:, 1:].max(axis=2) > 0
+    return values, mask
 
 
 TASKS = {"adding": AddingTask, "brackets": BracketsTask, "sine": SineTask, "text": TextTask}

@@ -48,3 +48,24 @@ def test_a_step_without_target_says_so():
     targets = Targets(np.zeros((1, 3, 1)), np.array([[False, False, True]]), "the sum at the last step")
     with pytest.raises(InputError, match="step 0 has no target: the sum at the last step"):
         loss_gradient(readout, np.zeros((1, 3, 1)), targets, 0, 0)
+
+
+def test_each_task_computes_from_its_inputs_the_targets_it_trains_on():
+    from lstm_viz.engine.tasks import get_task
+
+    rng = np.random.default_rng(0)
+    for name in ("adding", "brackets", "text"):
+        task = get_task(name)
+        batch = task.batch(rng, 4)
+        values, mask = task.targets(batch.x)
+        if name == "text":  # the last step's next character is not in the input
+            np.testing.assert_array_equal(values[:, :-1], batch.targets[:, :-1])
+            assert mask[:, :-1].all() and not mask[:, -1].any()
+        else:
+            np.testing.assert_array_equal(mask, batch.mask > 0)
+            np.testing.assert_allclose(values[mask], batch.targets[mask], rtol=1e-6)
+    sine = get_task("sine", noise=0.0)  # without noise the next input is the clean next value
+    batch = sine.batch(rng, 3)
+    values, mask = sine.targets(batch.x)
+    np.testing.assert_allclose(values[mask], batch.targets[mask], atol=1e-6)
+    assert not mask[:, :3].any() and not mask[:, -1].any()

@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event):
         self.transport.pause()
-        for job in [self.job, *self.abandoned]:
+        for job in [self.job, *self.abandoned, *self.session.jobs.all_jobs()]:
             if job is not None and job.isRunning():
                 job.cancel()
                 if not job.wait(1000):  # a read blocked in the system: not waited for any longer

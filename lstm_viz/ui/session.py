@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from lstm_viz.errors import LstmVizError
+from lstm_viz.ui.worker import Jobs
 from lstm_viz.workbench import Workbench
 from lstm_viz.workbench.loading import Loaded  # noqa: F401 - re-exported for the window and tests
 from lstm_viz.workbench.workbench import WhatIf  # noqa: F401
@@ -33,6 +35,7 @@ class Session(QObject):
     stepChanged = Signal(int)
     selectionChanged = Signal()
     viewChanged = Signal()  # layer or batch sequence changed
+    resultsChanged = Signal(str)  # an analysis's result arrived or was dropped (its name)
 
     def __init__(self, parent=None, core: Workbench | None = None):
         super().__init__(parent)
@@ -41,7 +44,21 @@ class Session(QObject):
         self.core.step_changed.connect(self.stepChanged.emit)
         self.core.selection_changed.connect(self.selectionChanged.emit)
         self.core.view_changed.connect(self.viewChanged.emit)
+        self.core.results_changed.connect(self.resultsChanged.emit)
         self._handlers: dict[str, Callable] = {}
+        self.jobs = Jobs(self)  # the analyses the "why" panels ask for, one slot each
+
+    # -- analyses ---------------------------------------------------------------------------
+    def compute(self, name: str, params: dict | None = None, failed: Callable[[str], None] | None = None) -> None:
+        """Run analysis ``name`` of the core off the GUI thread; its result arrives with
+        ``resultsChanged(name)``. A newer request for the same analysis replaces a running one."""
+        try:
+            work = self.core.analyze(name, params)
+        except LstmVizError as exc:
+            if failed is not None:
+                failed(str(exc))
+            return
+        self.jobs.start(name, work, failed)
 
     # -- requests from panels --------------------------------------------------------------
     def handle(self, name: str, handler: Callable) -> None:

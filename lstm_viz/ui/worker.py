@@ -7,7 +7,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from lstm_viz.errors import Cancelled, LstmVizError
@@ -106,3 +106,66 @@ class ProgressDialog(QDialog):
         self.rejected.disconnect(self.canceled)
         self.hide()
         self.deleteLater()
+
+
+class Jobs(QObject):
+    """Named slots of background work: starting work in a slot drops what ran there before.
+
+    ``start(slot, work, ...)`` runs ``work.run`` in a :class:`Job` and ``work.apply`` on the
+    GUI thread when it succeeds. ``progressed(slot, done, total)`` and ``ended(slot)`` let a
+    panel show a progress bar for its own slot; ``failed`` gets the message. A cancelled or
+    replaced job is told to stop and its result dropped; the window never waits for it.
+    """
+
+    progressed = Signal(str, int, int)
+    ended = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.current: dict[str, Job] = {}
+        self.abandoned: list[Job] = []
+
+    def start(self, slot: str, work, failed: Callable[[str], None] | None = None) -> Job:
+        self.cancel(slot)
+        job = Job(lambda progress, cancelled: work.run(progress, cancelled), self)
+        self.current[slot] = job
+
+        def mine() -> bool:
+            return self.current.get(slot) is job
+
+        def done():
+            del self.current[slot]
+            self.ended.emit(slot)
+
+        def succeeded(result):
+            if mine():
+                done()
+                work.apply(result)
+
+        def job_failed(message):
+            if mine():
+                done()
+                if failed is not None:
+                    failed(message)
+
+        job.progressed.connect(lambda d, t: mine() and self.progressed.emit(slot, d, t))
+        job.succeeded.connect(succeeded)
+        job.failed.connect(job_failed)
+        job.stopped.connect(lambda: mine() and done())
+        job.finished.connect(lambda: job in self.abandoned and self.abandoned.remove(job))
+        job.start()
+        return job
+
+    def running(self, slot: str) -> bool:
+        return slot in self.current
+
+    def cancel(self, slot: str) -> None:
+        job = self.current.pop(slot, None)
+        if job is not None:
+            job.cancel()
+            if job.isRunning():
+                self.abandoned.append(job)
+            self.ended.emit(slot)
+
+    def all_jobs(self) -> list[Job]:
+        return [*self.current.values(), *self.abandoned]

@@ -24,6 +24,7 @@ from lstm_viz.engine import Trace
 from lstm_viz.engine.sequence import Sequence
 from lstm_viz.engine.whatif import Clamp
 from lstm_viz.errors import InputError, LstmVizError
+from lstm_viz.workbench import why
 from lstm_viz.workbench.loading import CancelFlag, Loaded, OpenRequest, Progress, load, plural
 
 R = TypeVar("R")
@@ -87,13 +88,16 @@ class Workbench:
     """Session state plus the use cases. Signals (psygnal, emitted on the owner's thread):
 
     - ``data_changed()``: model, sequence and trace replaced, or a what-if shown or cleared;
-    - ``step_changed(step)``; ``selection_changed()``; ``view_changed()`` (layer or batch).
+    - ``step_changed(step)``; ``selection_changed()``; ``view_changed()`` (layer or batch);
+    - ``results_changed(name)``: the result of analysis ``name`` arrived (or was dropped
+      because the data changed: then ``results`` no longer has it).
     """
 
     data_changed = Signal()
     step_changed = Signal(int)
     selection_changed = Signal()
     view_changed = Signal()
+    results_changed = Signal(str)
 
     MAX_DEFAULT_SELECTION = 8
 
@@ -104,6 +108,10 @@ class Workbench:
         self.batch = 0
         self.layer = 0
         self.selected: list[int] = []
+        # the "why" figures of the shown run (see workbench/why.py); dropped when it changes
+        self.results: dict[str, tuple[dict, Any]] = {}  # analysis name -> (params, result)
+        self._figures: dict[str, Any] = {}
+        self.data_changed.connect(self._forget_figures)
 
     # -- what is shown -------------------------------------------------------------------
     def _shown(self, name: str):
@@ -166,6 +174,72 @@ class Workbench:
             f"{plural(sequence.batch_size, 'sequence')} x {plural(self.length, 'step')} · "
             f"layers of {sizes} units · {sequence.encoding}"
         )
+
+    # -- the "why" figures ----------------------------------------------------------------
+    def _forget_figures(self) -> None:
+        self._figures.clear()
+        names = list(self.results)
+        self.results.clear()
+        for name in names:
+            self.results_changed.emit(name)
+
+    def _figure(self, name: str, compute):
+        if name not in self._figures:
+            self._figures[name] = compute()
+        return self._figures[name]
+
+    @property
+    def targets(self):
+        """What the model should have output at each step (:class:`Targets`), or None when
+        that cannot be known from the input (see :func:`lstm_viz.workbench.why.targets_for`)."""
+        if self.loaded is None:
+            return None
+        return self._figure("targets", lambda: why.targets_for(self.model, self.sequence, self.trace.x))
+
+    @property
+    def predictions(self) -> np.ndarray | None:
+        """The readout at every step of every sequence, (B, T, K); None without a readout."""
+        if self.loaded is None:
+            return None
+        return self._figure("predictions", lambda: why.predictions(self.model, self.trace))
+
+    @property
+    def losses(self) -> np.ndarray | None:
+        """The loss at every step, (B, T) (NaN where no target); None without targets."""
+        if self.loaded is None:
+            return None
+        return self._figure("losses", lambda: why.losses(self.model, self.trace, self.targets))
+
+    def snapshot(self) -> why.Snapshot:
+        self._require()
+        return why.Snapshot(
+            self.model,
+            self.trace,
+            self.sequence,
+            self.targets,
+            self.batch,
+            self.layer,
+            self.step,
+            tuple(self.selected),
+            self.what_if or self.loaded,
+        )
+
+    def analyze(self, name: str, params: dict | None = None) -> Work:
+        """Analysis ``name`` (see :mod:`lstm_viz.workbench.why`) of the shown run with
+        ``params``; its result lands in ``results[name]`` as ``(params, result)``."""
+        if name not in why.ANALYSES:
+            raise InputError(f"unknown analysis {name!r}; known: {', '.join(sorted(why.ANALYSES))}")
+        snapshot = self.snapshot()
+        params = dict(params or {})
+        fn = why.ANALYSES[name]
+
+        def apply(result):
+            if (self.what_if or self.loaded) is not snapshot.base:
+                return  # the data changed while it ran: the result is about something else
+            self.results[name] = (params, result)
+            self.results_changed.emit(name)
+
+        return Work(lambda progress, cancel: fn(snapshot, params, progress, cancel), apply, "Computing…")
 
     # -- replacing the data -----------------------------------------------------------------
     def show(self, loaded: Loaded, keep_selection: bool = False) -> None:

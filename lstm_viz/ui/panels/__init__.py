@@ -15,6 +15,7 @@ PANELS = [
         ("memory", "MemoryPanel"),
         ("equations", "EquationsPanel"),
         ("input", "InputPanel"),
+        ("predictions", "PredictionsPanel"),
         ("whatif", "WhatIfPanel"),
         ("typing", "TypingPanel"),
         ("guide", "GuidePanel"),

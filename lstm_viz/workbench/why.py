@@ -1,0 +1,100 @@
+"""The figures behind the "why" panels, as use cases of the core.
+
+Two kinds. Cheap figures of the shown run (its targets, predictions and per-step losses)
+are computed once per run when first asked for and kept until the data changes. Figures
+that take time (attribution, gradient flow, ablation, ...) are *analyses*: a panel asks
+for one by name with plain parameters, the core returns a :class:`Work` that computes it
+from a snapshot of the state (in a worker), and ``apply`` stores the result under the
+name and announces it with ``results_changed(name)``. A result computed from data that
+has been replaced since is dropped, like a late what-if.
+
+Analyses are registered here with :func:`analysis`; each is a function
+``(snapshot, params, progress, cancel) -> result``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lstm_viz.engine.targets import Targets, step_losses
+from lstm_viz.engine.tasks import TASKS, next_token_targets, get_task
+from lstm_viz.errors import InputError
+
+
+def targets_for(model, sequence, x: np.ndarray) -> Targets | None:
+    """What the model should have output at each step of x (B, T, D), when that can be
+    known from the input: a built-in task's own targets, or the next token for a model
+    that reads and predicts the same one-hot vocabulary. None otherwise."""
+    readout = getattr(model, "readout", None)
+    if readout is None:
+        return None
+    task_name = model.metadata.get("task")
+    if task_name in TASKS and task_name != "text":
+        task = get_task(task_name)
+        if x.shape[2] == task.input_size and readout.output_size == task.output_size:
+            values, mask = task.targets(x)
+            return Targets(values, mask, task.target_description)
+    vocabulary = getattr(sequence, "vocabulary", None)
+    if (
+        readout.kind == "classification"
+        and readout.labels is not None
+        and vocabulary is not None
+        and list(vocabulary) == list(readout.labels)
+        and x.shape[2] == len(vocabulary)
+    ):
+        values, mask = next_token_targets(x)
+        return Targets(values, mask, "the next character" if sequence.is_text else "the next token")
+    return None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an analysis reads: fixed when it starts, whatever the window does meanwhile."""
+
+    model: Any
+    trace: Any
+    sequence: Any
+    targets: Targets | None
+    batch: int
+    layer: int
+    step: int
+    selected: tuple[int, ...]
+    base: Any  # the Loaded (or WhatIf) it was computed from
+
+
+Analysis = Callable[[Snapshot, dict, Callable, Callable], Any]
+ANALYSES: dict[str, Analysis] = {}
+
+
+def analysis(name: str):
+    """Register ``fn(snapshot, params, progress, cancel) -> result`` as analysis ``name``."""
+
+    def register(fn: Analysis) -> Analysis:
+        ANALYSES[name] = fn
+        return fn
+
+    return register
+
+
+def predictions(model, trace) -> np.ndarray | None:
+    """The readout at every step, (B, T, K): values, or probabilities for a classifier."""
+    if getattr(model, "readout", None) is None:
+        return None
+    return model.readout.forward(trace.output.astype(np.float64))
+
+
+def losses(model, trace, targets: Targets | None) -> np.ndarray | None:
+    """The loss at every step, (B, T), NaN where there is no target; None without targets."""
+    if targets is None or getattr(model, "readout", None) is None:
+        return None
+    return step_losses(model.readout, trace.output, targets)
+
+
+def require_targets(snapshot: Snapshot) -> Targets:
+    if snapshot.targets is None:
+        raise InputError("no target is known for this model and sequence, so there is no loss to explain")
+    return snapshot.targets

@@ -89,6 +89,7 @@ def trace_command(args) -> int:
     from tqdm import tqdm
 
     from lstm_viz.workbench import load, trace_meta
+    from lstm_viz.workbench.why import readout_arrays, targets_for
 
     request = open_request(args)
     bars = []  # made at the first progress report, once the files are read
@@ -107,9 +108,11 @@ def trace_command(args) -> int:
                 bar.close()
     trace, model = loaded.trace, loaded.model
     trace.meta.update(trace_meta(loaded))
+    extra, meta = readout_arrays(model, trace, targets_for(model, loaded.sequence, trace.x))
+    trace.meta.update(meta)
     for note in loaded.notes:
         print(f"lstm-viz: note: {note}", file=sys.stderr)
-    trace.save(args.output)
+    trace.save(args.output, extra)
     if not args.quiet:
         sizes = ", ".join(str(h) for h in model.hidden_sizes)
         print(

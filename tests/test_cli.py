@@ -168,3 +168,29 @@ def test_trace_with_framework_models(tmp_path, fixtures):
     assert main([*args, "-q"]) == 0
     expected = np.load(fixtures / "torch_seq2seq_reference.npz")["output"]
     np.testing.assert_allclose(load_trace(tmp_path / "u.npz").output, expected, atol=1e-5)
+
+
+def test_a_trace_carries_the_readouts_predictions_targets_and_losses(tmp_path):
+    """The adding model's file trace holds, beside the states, the prediction at every step
+    and the task's target and squared error at the last one (checked by hand here)."""
+    from lstm_viz.workbench.resources import resource
+
+    model_path = resource("demo", "adding_model.npz")
+    model = load_model(model_path)
+    rng = np.random.default_rng(5)
+    x = np.zeros((2, 15, 2), np.float32)
+    x[:, :, 0] = rng.uniform(size=(2, 15))
+    x[:, [2, 9], 1] = 1.0
+    np.save(tmp_path / "seq.npy", x)
+    out = tmp_path / "trace.npz"
+    assert main(["trace", str(tmp_path / "seq.npy"), "--model", str(model_path), "-o", str(out), "-q"]) == 0
+    with np.load(out, allow_pickle=False) as saved:
+        expected = model.run(x).output.astype(np.float64) @ model.readout.W + model.readout.b
+        np.testing.assert_allclose(saved["prediction"], expected, rtol=1e-5)
+        sums = x[:, 2, 0] + x[:, 9, 0]
+        np.testing.assert_allclose(saved["target"][:, -1, 0], sums, rtol=1e-6)
+        assert saved["target_mask"].sum() == 2 and saved["target_mask"][:, -1].all()
+        np.testing.assert_allclose(saved["loss"][:, -1], (expected[:, -1, 0] - sums) ** 2, rtol=1e-4)
+        assert np.isnan(saved["loss"][:, :-1]).all()
+    meta = load_trace(out).meta
+    assert meta["prediction"]["target"] == "the sum of the marked values, at the last step"

@@ -195,8 +195,12 @@ class Trace:
                         total += value.nbytes
         return total
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the trace file described in DESIGN.md (an uncompressed ``.npz``)."""
+    def save(self, path: str | os.PathLike, extra: dict[str, np.ndarray] | None = None) -> None:
+        """Write the trace file described in DESIGN.md (an uncompressed ``.npz``).
+
+        ``extra`` adds arrays beside the recorded ones under their own keys (the readout's
+        predictions, the targets and the loss per step: see ``workbench.why.readout_arrays``);
+        readers of the trace ignore keys they do not know."""
         arrays = {"x": np.asarray(self.x, dtype=np.float32)}
         for index, layer in enumerate(self.layers):
             for direction, suffix in zip(layer.directions(), ("", "_reverse")):
@@ -227,6 +231,10 @@ class Trace:
                 "reverse": "_reverse keys are time-aligned: index t is the state after consuming x[t]",
             },
         )
+        for key, value in (extra or {}).items():
+            if key in arrays or key == "meta":
+                raise ValueError(f"extra array {key!r} would replace a recorded one")
+            arrays[key] = value
         arrays["meta"] = np.array(json.dumps(meta))
         with open(path, "wb") as handle:
             np.savez(handle, **arrays)

@@ -710,14 +710,18 @@ class MainWindow(QMainWindow):
 
     def save_trace(self, path: str) -> None:
         from lstm_viz.workbench import trace_meta
+        from lstm_viz.workbench.why import readout_arrays
 
         trace = self.session.trace
+        extra = {}
         try:
             if self.core.loaded is not None:
+                extra, meta = readout_arrays(self.core.model, trace, self.core.targets)
+                trace.meta.update(meta)
                 trace.meta.update(trace_meta(self.core.loaded))
                 if self.core.what_if is not None:  # a changed run: what was changed, and its input
                     trace.meta.update(what_if=self.core.what_if.description, labels=list(self.core.sequence.labels))
-            trace.save(path)
+            trace.save(path, extra)
         except OSError as exc:
             self.show_error("Could not save the trace", f"{path}: {exc.strerror or exc}")
 

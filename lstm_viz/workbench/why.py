@@ -94,6 +94,32 @@ def losses(model, trace, targets: Targets | None) -> np.ndarray | None:
     return step_losses(model.readout, trace.output, targets)
 
 
+def readout_arrays(model, trace, targets: Targets | None) -> tuple[dict[str, np.ndarray], dict]:
+    """What a saved trace carries besides the recorded states: the readout's ``prediction``
+    (B, T, K) at every step, and with targets the ``target`` (B, T, K) values or (B, T)
+    class ids, ``target_mask`` (B, T) and ``loss`` (B, T, NaN where no target); plus the
+    words for the trace's meta."""
+    shown = predictions(model, trace)
+    if shown is None:
+        return {}, {}
+    readout = model.readout
+    arrays = {"prediction": shown.astype(np.float32)}
+    meta = {
+        "prediction": {
+            "kind": readout.kind,
+            "labels": readout.labels,
+            "values": "probabilities" if readout.kind == "classification" else "values",
+        }
+    }
+    if targets is not None:
+        arrays["target"] = targets.values.astype(np.int64 if readout.kind == "classification" else np.float32)
+        arrays["target_mask"] = targets.mask.astype(bool)
+        arrays["loss"] = losses(model, trace, targets).astype(np.float32)
+        meta["prediction"]["target"] = targets.description
+        meta["prediction"]["loss"] = "cross-entropy in nats" if readout.kind == "classification" else "squared error"
+    return arrays, meta
+
+
 def require_targets(snapshot: Snapshot) -> Targets:
     if snapshot.targets is None:
         raise InputError("no target is known for this model and sequence, so there is no loss to explain")

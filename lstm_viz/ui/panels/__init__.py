@@ -19,6 +19,7 @@ PANELS = [
         ("whatif", "WhatIfPanel"),
         ("typing", "TypingPanel"),
         ("guide", "GuidePanel"),
+        ("weights", "WeightsPanel"),
     )
 ]
 

@@ -200,9 +200,11 @@ class Panel(QDockWidget):
         else:
             QToolTip.hideText()
 
-    def hover_scene(self, plot: pg.PlotWidget, handler) -> None:
-        """Call ``handler(x, y)`` in data coordinates as the mouse moves over ``plot``'s view."""
-        view = plot.getPlotItem().vb
+    def hover_scene(self, plot: pg.PlotWidget | pg.PlotItem, handler) -> None:
+        """Call ``handler(x, y)`` in data coordinates as the mouse moves over ``plot``'s view
+        (a plot widget, or a plot item already in a layout's scene)."""
+        item = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+        view = item.vb
 
         def moved(scene_pos):
             if self.session.loaded is None:
@@ -213,11 +215,12 @@ class Panel(QDockWidget):
             point = view.mapSceneToView(scene_pos)
             self.show_hover(handler(point.x(), point.y()))
 
-        plot.scene().sigMouseMoved.connect(moved)
+        item.scene().sigMouseMoved.connect(moved)
 
-    def click_scene(self, plot: pg.PlotWidget, handler) -> None:
+    def click_scene(self, plot: pg.PlotWidget | pg.PlotItem, handler) -> None:
         """Call ``handler(x, y, modifiers)`` in data coordinates on a left click in ``plot``'s view."""
-        view = plot.getPlotItem().vb
+        item = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+        view = item.vb
 
         def clicked(event):
             if self.session.loaded is None or event.button() != Qt.MouseButton.LeftButton:
@@ -228,7 +231,7 @@ class Panel(QDockWidget):
             if handler(point.x(), point.y(), event.modifiers()):
                 event.accept()
 
-        plot.scene().sigMouseClicked.connect(clicked)
+        item.scene().sigMouseClicked.connect(clicked)
 
     def select_unit(self, unit: int, modifiers) -> None:
         """A click selects ``unit`` alone; Ctrl+click adds or removes it."""

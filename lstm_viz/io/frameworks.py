@@ -21,7 +21,11 @@ from collections.abc import Mapping
 import numpy as np
 
 from lstm_viz.engine import LSTM, LSTMLayer
+from lstm_viz.engine import provenance as prov
 from lstm_viz.errors import ModelError
+
+TORCH_ORDER = ("ifgo", "i, f, g, o")
+TF1_ORDER = ("igfo", "i, j, f, o")  # canonical letters of TensorFlow's blocks i, j (candidate), f, o
 
 
 def _need(arrays: Mapping[str, np.ndarray], key: str, what: str) -> np.ndarray:
@@ -40,8 +44,10 @@ def from_torch_state_dict(arrays: Mapping[str, np.ndarray], prefix: str = "") ->
     if layer_ids != list(range(len(layer_ids))):
         raise ModelError(f"nn.LSTM layers must be numbered 0..n-1, found {layer_ids}")
     layers = []
+    described = []
     for k in layer_ids:
         directions = []
+        described.append([])
         for suffix in ("", "_reverse"):
             name = f"{prefix}weight_ih_l{k}{suffix}"
             if suffix and name not in arrays:
@@ -65,8 +71,35 @@ def from_torch_state_dict(arrays: Mapping[str, np.ndarray], prefix: str = "") ->
                 directions.append(LSTMLayer(w_ih.T, w_hh.T, b, W_proj=W_proj))
             except ModelError as exc:
                 raise ModelError(f"{prefix}*_l{k}{suffix}: {exc}") from None
+            described[-1].append(
+                _torch_provenance(arrays, name, f"{prefix}weight_hh_l{k}{suffix}", present, w_hr_key, suffix)
+            )
         layers.append(directions[0] if len(directions) == 1 else tuple(directions))
-    return LSTM(layers)
+    model = LSTM(layers)
+    prov.attach(model, {"framework": "PyTorch", "file": None, "layers": described})
+    return model
+
+
+def _torch_provenance(arrays, w_ih_key, w_hh_key, bias_keys, w_hr_key, suffix) -> dict:
+    """Where each block of one nn.LSTM direction sits in the state_dict (rows are gates: transposed)."""
+    order, label = TORCH_ORDER
+
+    def t(key, index):
+        return prov.term(key, index, np.shape(arrays[key]), order=order, order_label=label)
+
+    transposed = "nn.LSTM stores it transposed, (4H, {}) with a row per gate unit"
+    entry = {
+        "W_x": prov.block(t(w_ih_key, ["gate_unit", "col"]), note=transposed.format("D")),
+        "W_h": prov.block(t(w_hh_key, ["gate_unit", "col"]), note=transposed.format("H_out")),
+        "b": prov.block(
+            *(t(key, ["gate_unit"]) for key in bias_keys), note=None if bias_keys else "the nn.LSTM has bias=False"
+        ),
+    }
+    if w_hr_key in arrays:
+        entry["W_proj"] = prov.block(t(w_hr_key, ["col", "unit"]), note="weight_hr is (P, H): transposed on import")
+    if suffix:
+        entry["note"] = "The _reverse tensors are the backward direction (it reads the sequence from its end)"
+    return entry
 
 
 def _tf_cell_sort_key(prefix: str):
@@ -94,6 +127,7 @@ def from_tf1_variables(
     if not prefixes:
         raise ModelError("no '<cell>/kernel' variable: not a TensorFlow LSTM cell checkpoint")
     layers = []
+    described = []
     for prefix in prefixes:
         kernel = _need(arrays, f"{prefix}/kernel", "cell kernel")
         bias = _need(arrays, f"{prefix}/bias", "cell bias")
@@ -124,4 +158,41 @@ def from_tf1_variables(
                 forget_bias=forget_bias,
             )
         )
-    return LSTM(layers)
+        described.append([_tf1_provenance(arrays, prefix, D, forget_bias, peepholes is not None, W_proj is not None)])
+    model = LSTM(layers)
+    prov.attach(model, {"framework": "TensorFlow 1", "file": None, "layers": described})
+    return model
+
+
+def _tf1_provenance(arrays, prefix, D, forget_bias, peepholes, projection) -> dict:
+    """Where each block of one TF1 cell sits: one kernel for x (rows 0..D-1) and h (rows D..)."""
+    order, label = TF1_ORDER
+
+    def t(key, index, gates=(order, label)):
+        return prov.term(key, index, np.shape(arrays[key]), order=gates[0], order_label=gates[1])
+
+    kernel = f"{prefix}/kernel"
+    entry = {
+        "W_x": prov.block(t(kernel, ["col", "gate_unit"]), note=f"rows 0..{D - 1} of the kernel multiply x"),
+        "W_h": prov.block(
+            t(kernel, [f"col+{D}", "gate_unit"]), note=f"rows {D}.. of the kernel multiply h(t-1) (x rows come first)"
+        ),
+        "b": prov.block(
+            t(f"{prefix}/bias", ["gate_unit"]),
+            gate_notes={
+                "f": f"TensorFlow adds forget_bias = {forget_bias:g} to this gate at run time; it is not stored "
+                "in the file (lstm-viz keeps it apart, as the layer's forget_bias)"
+            },
+        ),
+    }
+    if peepholes:
+        entry["peepholes"] = prov.block(
+            *(
+                prov.term(f"{prefix}/w_{g}_diag", ["unit"], np.shape(arrays[f"{prefix}/w_{g}_diag"]), order=g, gates=g)
+                for g in "ifo"
+            ),
+            note="one diagonal peephole vector per gate (w_i_diag, w_f_diag, w_o_diag)",
+        )
+    if projection:
+        entry["W_proj"] = prov.block(t(f"{prefix}/projection/kernel", ["unit", "col"]))
+    return entry

@@ -24,11 +24,14 @@ import numpy as np
 
 from lstm_viz import limits
 from lstm_viz.engine import LSTM, LSTMLayer, Readout
+from lstm_viz.engine import provenance as prov
 from lstm_viz.errors import FileFormatError, ModelError
 from lstm_viz.safe_arrays import READ_ERRORS, check_weights, regular_file
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MAX_CONFIG_BYTES = 16 << 20
+KERAS_ORDER = ("ifgo", "i, f, c, o")  # Keras's i, f, c, o is the canonical order
+LSTM_VARS = ("kernel", "recurrent_kernel", "bias")
 SUPPORTED = {"InputLayer", "LSTM", "Bidirectional", "Dense", "Embedding", "Dropout", "Activation", "Masking"}
 
 
@@ -211,27 +214,50 @@ def _load_keras_zip(path):
     return _from_layers(path, specs, {"format": "keras"})
 
 
+def _keras3_names(group, prefix: str, count: int, owner: str, roles) -> dict:
+    """The Keras variable names (``<layer>/lstm_cell/kernel``) and where ``model.weights.h5`` keeps them."""
+    where = [f"{group.name.lstrip('/')}/{prefix}vars/{k}" for k in range(count)]
+    names = [f"{owner}/{roles[k]}" if k < len(roles) else where[k] for k in range(count)]
+    return {"names": names, "where": where, "container": "model.weights.h5"}
+
+
 def _keras3_vars(path, group, prefix: str, count: int) -> list[np.ndarray]:
     return [_dataset(path, group, f"{prefix}vars/{k}") for k in range(count)]
 
 
 def _keras3_spec(path, group, cls: str, config: dict) -> dict:
+    name = str(config.get("name") or group.name.rsplit("/", 1)[-1])
     if cls == "LSTM":
-        return {"kind": "lstm", "config": config, "weights": _lstm_vars(path, group, "cell/", config)}
+        weights = _lstm_vars(path, group, "cell/", config)
+        names = _keras3_names(group, "cell/", len(weights), f"{name}/lstm_cell", LSTM_VARS)
+        return {"kind": "lstm", "config": config, "weights": weights, **names}
     if cls == "Bidirectional":
         inner = (config.get("layer") or {}).get("config", {})
         backward = (config.get("backward_layer") or {}).get("config", inner)
+        forward_w = _lstm_vars(path, group, "forward_layer/cell/", inner)
+        backward_w = _lstm_vars(path, group, "backward_layer/cell/", backward)
+        forward_name = inner.get("name") or "forward_layer"
+        backward_name = backward.get("name") or "backward_layer"
+        if forward_name == backward_name:  # Keras names them forward_<name> and backward_<name>
+            forward_name, backward_name = f"forward_{forward_name}", f"backward_{backward_name}"
         return {
             "kind": "bidirectional",
             "config": config,
-            "forward": (inner, _lstm_vars(path, group, "forward_layer/cell/", inner)),
-            "backward": (backward, _lstm_vars(path, group, "backward_layer/cell/", backward)),
+            "forward": (inner, forward_w),
+            "backward": (backward, backward_w),
+            "forward_names": _keras3_names(
+                group, "forward_layer/cell/", len(forward_w), f"{name}/{forward_name}/lstm_cell", LSTM_VARS
+            ),
+            "backward_names": _keras3_names(
+                group, "backward_layer/cell/", len(backward_w), f"{name}/{backward_name}/lstm_cell", LSTM_VARS
+            ),
         }
     if cls == "Dense":
         count = 2 if config.get("use_bias", True) else 1
         return {"kind": "dense", "config": config, "weights": _keras3_vars(path, group, "", count)}
     if cls == "Embedding":
-        return {"kind": "embedding", "config": config, "weights": _keras3_vars(path, group, "", 1)}
+        names = _keras3_names(group, "", 1, name, ("embeddings",))
+        return {"kind": "embedding", "config": config, "weights": _keras3_vars(path, group, "", 1), **names}
     raise FileFormatError(path, f"unsupported layer {cls}")
 
 
@@ -243,19 +269,38 @@ def _lstm_vars(path, group, prefix, config):
 def _keras3_layers_by_shape(path, h5) -> list[dict]:
     """A bare Keras 3 weights file: find the layers, then chain them by matching widths."""
     specs = []
+
+    def bare(group, prefix, count, roles):  # no variable names in the file: its own paths
+        where = [f"{group.name.lstrip('/')}/{prefix}vars/{k}" for k in range(count)]
+        return {"names": where, "where": where, "roles": [roles[k] if k < len(roles) else None for k in range(count)]}
+
     for name, group in h5["layers"].items():
         if "cell" in group:
             weights = _keras3_vars(path, group, "cell/", 3 if "2" in group["cell/vars"] else 2)
-            specs.append({"kind": "lstm", "config": {}, "weights": weights, "name": name})
+            specs.append(
+                {"kind": "lstm", "config": {}, "weights": weights, "name": name, **bare(group, "cell/", 3, LSTM_VARS)}
+            )
         elif "forward_layer" in group:
             f = _keras3_vars(path, group, "forward_layer/cell/", 3 if "2" in group["forward_layer/cell/vars"] else 2)
             b = _keras3_vars(path, group, "backward_layer/cell/", 3 if "2" in group["backward_layer/cell/vars"] else 2)
-            specs.append({"kind": "bidirectional", "config": {}, "forward": ({}, f), "backward": ({}, b), "name": name})
+            specs.append(
+                {
+                    "kind": "bidirectional",
+                    "config": {},
+                    "forward": ({}, f),
+                    "backward": ({}, b),
+                    "name": name,
+                    "forward_names": bare(group, "forward_layer/cell/", 3, LSTM_VARS),
+                    "backward_names": bare(group, "backward_layer/cell/", 3, LSTM_VARS),
+                }
+            )
         elif "vars" in group and "0" in group["vars"]:
             count = len(group["vars"])
             weights = _keras3_vars(path, group, "", count)
             kind = "embedding" if name.startswith("embedding") else "dense"
-            specs.append({"kind": kind, "config": {}, "weights": weights, "name": name})
+            specs.append(
+                {"kind": kind, "config": {}, "weights": weights, "name": name, **bare(group, "", 1, ("embeddings",))}
+            )
     return _chain(path, specs)
 
 
@@ -324,23 +369,31 @@ def _load_legacy(path, h5):
         group = root[name]
         names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("weight_names", [])]
         arrays = [_dataset(path, group, n) for n in names]
+        located = {"names": names, "where": [f"{group.name.lstrip('/')}/{n}" for n in names]}
         if cls == "LSTM":
-            specs.append({"kind": "lstm", "config": cfg, "weights": arrays})
+            specs.append({"kind": "lstm", "config": cfg, "weights": arrays, **located})
         elif cls == "Bidirectional":
             forward = [a for n, a in zip(names, arrays) if "/forward_" in n]
             backward = [a for n, a in zip(names, arrays) if "/backward_" in n]
             inner = (cfg.get("layer") or {}).get("config", {})
             backward_cfg = (cfg.get("backward_layer") or {}).get("config", inner)
+
+            def side(word):
+                keep = [k for k, n in enumerate(names) if f"/{word}_" in n]
+                return {"names": [names[k] for k in keep], "where": [located["where"][k] for k in keep]}
+
             specs.append(
                 {
                     "kind": "bidirectional",
                     "config": cfg,
                     "forward": (inner, forward),
                     "backward": (backward_cfg, backward),
+                    "forward_names": side("forward"),
+                    "backward_names": side("backward"),
                 }
             )
         else:
-            specs.append({"kind": cls.lower(), "config": cfg, "weights": arrays})
+            specs.append({"kind": cls.lower(), "config": cfg, "weights": arrays, **located})
     return _from_layers(path, specs, {"format": "keras legacy .h5"})
 
 
@@ -376,7 +429,9 @@ def _from_layers(path, specs: list[dict], metadata: dict):
     ``metadata["notes"]`` the user sees, never silently.
     """
     embedding = readout = None
+    embedding_spec = None
     layers = []
+    described = []
     notes: list[str] = []
     flipped = False
     activated = None  # an activation applied to the LSTM output before any Dense
@@ -406,6 +461,7 @@ def _from_layers(path, specs: list[dict], metadata: dict):
             if layers:
                 raise FileFormatError(path, "an Embedding after an LSTM is not supported")
             embedding = spec["weights"][0]
+            embedding_spec = spec
         elif kind == "lstm":
             if readout is not None or dropped:
                 raise FileFormatError(path, "a Dense layer between LSTMs is not supported")
@@ -413,6 +469,7 @@ def _from_layers(path, specs: list[dict], metadata: dict):
                 raise FileFormatError(path, f"an Activation ({activated}) between LSTM layers is not supported")
             go = bool(spec["config"].get("go_backwards", False))
             layers.append(_lstm_layer(path, spec["config"], spec["weights"], go_backwards=flipped != go))
+            described.append([_lstm_provenance(spec["weights"], spec, _backwards_note(go, flipped))])
             flipped = flipped != go
         elif kind == "bidirectional":
             if readout is not None or dropped:
@@ -428,6 +485,16 @@ def _from_layers(path, specs: list[dict], metadata: dict):
             f_cfg, f_w = spec["forward"]
             b_cfg, b_w = spec["backward"]
             layers.append((_lstm_layer(path, f_cfg, f_w, False), _lstm_layer(path, b_cfg, b_w, False)))
+            described.append(
+                [
+                    _lstm_provenance(f_w, spec.get("forward_names"), None),
+                    _lstm_provenance(
+                        b_w,
+                        spec.get("backward_names"),
+                        "the Bidirectional's backward layer: it reads the sequence from its end",
+                    ),
+                ]
+            )
         elif kind == "dense":
             if not layers:
                 raise FileFormatError(path, "a Dense layer before the first LSTM is not supported")
@@ -469,4 +536,63 @@ def _from_layers(path, specs: list[dict], metadata: dict):
     if notes:
         metadata["notes"] = notes
     model.metadata.update(source_format=metadata.pop("format"), **metadata)
+    if all(d is not None for entry in described for d in entry):
+        provenance = {"framework": "Keras", "file": os.path.basename(os.fspath(path)), "layers": described}
+        if embedding is not None and embedding_spec is not None and embedding_spec.get("names"):
+            provenance["embedding"] = prov.block(
+                prov.term(
+                    embedding_spec["names"][0],
+                    ["unit", "col"],
+                    embedding.shape,
+                    where=embedding_spec["where"][0],
+                    container=embedding_spec.get("container"),
+                ),
+                note="Embedding: row = token, column = embedding dimension",
+            )
+        prov.attach(model, provenance)
     return model
+
+
+def _backwards_note(go: bool, flipped: bool) -> str | None:
+    if go and not flipped:
+        return (
+            "Keras go_backwards=True: the layer reads the sequence from its end; Keras returns its outputs in "
+            "reversed order, lstm-viz shows them time-aligned"
+        )
+    if flipped and not go:
+        return (
+            "the layer below has go_backwards=True, so Keras feeds this layer its reversed outputs; lstm-viz runs it "
+            "from the end of the time-aligned sequence, which is the same computation"
+        )
+    if go and flipped:
+        return "Keras go_backwards=True on the reversed outputs of a go_backwards layer below: it runs forwards in time"
+    return None
+
+
+def _lstm_provenance(weights, located, note) -> dict | None:
+    """Where one Keras LSTM's kernel (D, 4H), recurrent kernel (H, 4H) and bias (4H,) are (gates i, f, c, o)."""
+    if not located or len(located.get("names", ())) < len(weights):
+        return None
+    order, label = KERAS_ORDER
+
+    def t(k, rules):
+        roles = located.get("roles") or [None] * len(weights)
+        return prov.term(
+            located["names"][k],
+            rules,
+            weights[k].shape,
+            order=order,
+            order_label=label,
+            where=located["where"][k],
+            container=located.get("container"),
+            role=roles[k],
+        )
+
+    entry = {
+        "W_x": prov.block(t(0, ["col", "gate_unit"])),
+        "W_h": prov.block(t(1, ["col", "gate_unit"])),
+        "b": prov.block(t(2, ["gate_unit"])) if len(weights) > 2 else prov.block(note="the layer has use_bias=False"),
+    }
+    if note:
+        entry["note"] = note
+    return entry

@@ -5,7 +5,9 @@ Layout (documented in README.md):
 - ``meta``: a JSON string with ``format`` = "lstm-viz-model", ``version``, ``kind``
   ("lstm" or "rnn"), ``layers`` (one object per layer: ``bidirectional`` and the options
   ``forget_bias``, ``cell_clip``, ``gate_clip``, ``proj_clip``), optional ``readout``
-  (``kind``, ``labels``) and free-form ``metadata`` (task, vocabulary, feature names).
+  (``kind``, ``labels``) and free-form ``metadata`` (task, vocabulary, feature names, and
+  ``provenance``: where an imported model's weights came from, see
+  :mod:`lstm_viz.engine.provenance`; it survives a save and load as the origin).
 - per layer l, float32 where that is exact and float64 otherwise: ``l{l}.W_x`` (D, 4H),
   ``l{l}.W_h`` (H_out, 4H), ``l{l}.b`` (4H,), optional ``l{l}.peepholes`` (3, H) and
   ``l{l}.W_proj`` (H, P); the backward direction of a bidirectional layer uses
@@ -21,7 +23,7 @@ import os
 
 import numpy as np
 
-from lstm_viz.engine import LSTM, RNN, LSTMLayer, Readout, RNNLayer
+from lstm_viz.engine import LSTM, RNN, LSTMLayer, Readout, RNNLayer, provenance
 from lstm_viz.errors import FileFormatError, LstmVizError
 from lstm_viz.safe_arrays import NpzReader, check_weights
 
@@ -136,4 +138,6 @@ def _model_from_archive(path, archive):
     embedding = _array(path, archive, "embedding.W") if "embedding.W" in names else None
     model = network_type(layers, readout=readout, embedding=embedding, metadata=metadata)
     model.metadata.setdefault("source", os.fspath(path))
+    if kind == "lstm":  # where each weight is in this file; an earlier import's provenance is kept as its origin
+        provenance.native(model, os.path.basename(os.fspath(path)))
     return model

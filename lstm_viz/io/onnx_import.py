@@ -18,11 +18,13 @@ import numpy as np
 
 from lstm_viz import limits
 from lstm_viz.engine import LSTM, LSTMLayer
+from lstm_viz.engine import provenance as prov
 from lstm_viz.errors import FileFormatError, ModelError
 from lstm_viz.safe_arrays import FLOAT32_MAX, READ_ERRORS, regular_file
 
 MAX_MODEL_BYTES = 2 << 30
 ONNX_TO_CANONICAL = (0, 2, 3, 1)  # canonical block k comes from ONNX block ONNX_TO_CANONICAL[k]
+ONNX_GATES = ("iofg", "i, o, f, c")  # ONNX's blocks i, o, f, c in canonical letters
 ONNX_DOMAINS = ("", "ai.onnx")
 DIRECTIONS = ("forward", "reverse", "bidirectional")
 PASS_THROUGH = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Cast", "Flatten"}
@@ -192,6 +194,7 @@ def load_onnx(path: str | os.PathLike):
     _check_stacked(path, graph, nodes)
     constants = _constants(path, graph)
     layers = []
+    described = []
     initial_state = []
     has_state = False
     for index, node in enumerate(nodes):
@@ -301,13 +304,53 @@ def load_onnx(path: str | os.PathLike):
                 )
             )
         layers.append(directions[0] if dirs == 1 else tuple(directions))
+        described.append(
+            [_provenance(index, node, inputs, hidden, direction, k, W, R, B, P, clip) for k in range(dirs)]
+        )
         initial_state.append(states[0] if dirs == 1 else tuple(states))
     try:
         model = LSTM(layers)
     except ModelError as exc:
         raise FileFormatError(path, f"the LSTM nodes do not stack: {exc}") from None
     model.metadata.update(source_format="onnx", lstm_nodes=[n.name for n in nodes])
+    prov.attach(model, {"framework": "ONNX", "file": os.path.basename(os.fspath(path)), "layers": described})
     if any(a.name == "layout" and a.i == 1 for n in nodes for a in n.attribute):
         model.metadata["onnx_layout"] = "batch first (layout=1)"
     model.initial_state = initial_state if has_state else None
     return model
+
+
+def _provenance(index, node, inputs, hidden, direction, k, W, R, B, P, clip) -> dict:
+    """Where one direction's blocks sit in the node's W, R, B, P (found by input position)."""
+    order, label = ONNX_GATES
+    node_name = f"LSTM node {index}" + (f" {node.name!r}" if node.name else "")
+
+    def t(position, what, shape, index_rules, gates=(order, label)):
+        role = f"{what}, input {position} of {node_name}"
+        return prov.term(inputs[position], index_rules, shape, order=gates[0], order_label=gates[1], role=role)
+
+    entry = {
+        "W_x": prov.block(t(1, "W", W.shape, [k, "gate_unit", "col"]), note="W is (directions, 4H, D): transposed"),
+        "W_h": prov.block(t(2, "R", R.shape, [k, "gate_unit", "col"]), note="R is (directions, 4H, H): transposed"),
+        "b": prov.block(
+            *(
+                ()
+                if B is None
+                else (
+                    t(3, "B's first half Wb", B.shape, [k, "gate_unit"]),
+                    t(3, "B's second half Rb", B.shape, [k, f"gate_unit+{4 * hidden}"]),
+                )
+            ),
+            note="B = [Wb | Rb], the two halves summed on import" if B is not None else "the node has no B input",
+        ),
+    }
+    if P is not None:
+        entry["peepholes"] = prov.block(t(7, "P", P.shape, [k, "gate_unit"], ("iof", "i, o, f")))
+    notes = []
+    if direction == "reverse" or k == 1:
+        notes.append(f"direction index {k} of a {direction!r} node: it reads the sequence from its end")
+    if clip is not None:
+        notes.append(f"the node clamps the four pre-activations to ±{clip:g} (clip)")
+    if notes:
+        entry["note"] = "; ".join(notes)
+    return entry

@@ -319,6 +319,9 @@ def model_from_tf_variables(path, arrays, *, forget_bias=1.0, cell_clip=None, pr
         model = from_tf1_variables(variables, forget_bias=forget_bias, cell_clip=cell_clip, proj_clip=proj_clip)
     except ModelError as exc:
         raise FileFormatError(path, str(exc)) from None
+    described = model.metadata.get("provenance")
+    if isinstance(described, dict):
+        described["file"] = None if path is None else os.path.basename(os.path.normpath(os.fspath(path)))
     model.metadata.update(
         source_format="tensorflow-1",
         forget_bias=forget_bias,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from lstm_viz.engine import Readout
+from lstm_viz.engine import provenance as prov
 from lstm_viz.errors import FileFormatError, ModelError
 from lstm_viz.io.frameworks import from_torch_state_dict
 from lstm_viz.io.torch_files import lstm_prefixes
@@ -76,10 +79,19 @@ def model_from_torch_tensors(path, tensors: dict[str, np.ndarray], strings=None,
         classify = (embedding is not None and W.shape[0] == embedding.shape[0]) or "classif" in readout_key.lower()
         labels = vocabulary if classify and vocabulary is not None and len(vocabulary) == W.shape[0] else None
         readout = Readout(W.T, b, kind="classification" if classify else "regression", labels=labels)
+    described = model.metadata.get("provenance")
     try:
         model = type(model)(model.layers, readout=readout, embedding=embedding)
     except ModelError as exc:
         raise FileFormatError(path, str(exc)) from None
+    if described is not None:
+        described = {**described, "file": None if path is None else os.path.basename(os.fspath(path))}
+        if embedding_key:
+            described["embedding"] = prov.block(
+                prov.term(embedding_key, ["unit", "col"], embedding.shape),
+                note="nn.Embedding: row = token, column = embedding dimension",
+            )
+        prov.attach(model, described)
     model.metadata.update(
         source_format="pytorch",
         prefix=prefix,

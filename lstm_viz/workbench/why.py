@@ -23,6 +23,7 @@ import numpy as np
 from lstm_viz.engine.targets import Targets, step_losses
 from lstm_viz.engine.tasks import TASKS, next_token_targets, get_task
 from lstm_viz.errors import InputError
+from lstm_viz.vocabulary import RECORDED
 
 
 def targets_for(model, sequence, x: np.ndarray) -> Targets | None:
@@ -124,3 +125,96 @@ def require_targets(snapshot: Snapshot) -> Targets:
     if snapshot.targets is None:
         raise InputError("no target is known for this model and sequence, so there is no loss to explain")
     return snapshot.targets
+
+
+# -- analyses -------------------------------------------------------------------------------
+
+
+def references(model, sequence, trace, targets: Targets | None, batch: int) -> dict[str, tuple[str, np.ndarray]]:
+    """What a unit's figures can be correlated with, for one sequence: key -> (words, (T,)).
+
+    Every input feature (for one-hot text: "this step is 'x'" for the most frequent few),
+    the target (regression), the loss per step."""
+    x = trace.x[batch]
+    found: dict[str, tuple[str, np.ndarray]] = {}
+    names = list(sequence.feature_names)
+    if sequence.vocabulary is not None:
+        counts = x.sum(axis=0)
+        for d in np.argsort(counts)[::-1][:12]:
+            if counts[d] > 0:
+                found[f"feature:{d}"] = (f"this step is {names[d]!r}", x[:, d])
+    else:
+        for d in range(min(x.shape[1], 32)):
+            found[f"feature:{d}"] = (f"input {names[d]}", x[:, d])
+    if targets is not None and model.readout is not None:
+        if model.readout.kind == "regression":
+            found["target"] = (f"the target ({targets.description})", np.where(targets.mask[batch], targets.values[batch, :, 0], np.nan))
+        loss = losses(model, trace, targets)
+        found["loss"] = ("the loss", loss[batch])
+    return found
+
+
+@dataclass(frozen=True)
+class UnitFigures:
+    """Per unit of one layer, over one sequence: memory span, saturation, a correlation."""
+
+    layer: int
+    batch: int
+    span: Any  # engine.unit_figures.Span (None for a tanh RNN)
+    saturation: Any  # engine.unit_figures.Saturation (None for a tanh RNN)
+    correlation: np.ndarray | None  # (H,) Pearson r of the unit's cell (h for an RNN) with the reference
+    reference: str | None  # the reference in words
+    quantity: str  # what was correlated: "cell" or "hidden"
+
+
+@analysis("unit_figures")
+def unit_figures(snapshot: Snapshot, params: dict, progress, cancel) -> UnitFigures:
+    """params: ``reference`` (a key of :func:`references`, optional), ``fraction`` (0.5)."""
+    from lstm_viz.engine import unit_figures as figures
+
+    layer_trace = snapshot.trace.layers[snapshot.layer]
+    b = snapshot.batch
+    T = int(snapshot.sequence.lengths[b]) if snapshot.sequence.lengths is not None else snapshot.trace.length
+    span = sat = None
+    if layer_trace.is_lstm:
+        forget = layer_trace.forget[b, :T]
+        span = figures.memory_span(forget[::-1] if layer_trace.reverse_time else forget, params.get("fraction", 0.5))
+        sat = figures.saturation(one_sequence(layer_trace, b, T), 0)
+    correlation = words = None
+    quantity = "cell" if layer_trace.is_lstm else "hidden"
+    key = params.get("reference")
+    if key:
+        found = references(snapshot.model, snapshot.sequence, snapshot.trace, snapshot.targets, b)
+        if key not in found:
+            raise InputError(f"unknown reference {key!r} for this sequence")
+        words, values = found[key]
+        correlation = figures.unit_correlation(getattr(layer_trace, quantity)[b, :T], values[:T])
+    return UnitFigures(snapshot.layer, b, span, sat, correlation, words, quantity)
+
+
+def one_sequence(layer_trace, batch: int, length: int):
+    """One sequence of an LSTM layer trace as a trace of its own, its padding cut off
+    (views, no copies: for per-sequence figures)."""
+    from lstm_viz.engine.trace import LayerTrace
+
+    parts = {name: getattr(layer_trace, name)[batch : batch + 1, :length] for name in RECORDED}
+    return LayerTrace(**parts, initial_hidden=layer_trace.initial_hidden[batch : batch + 1])
+
+
+@analysis("ablation_ranking")
+def ablation_ranking(snapshot: Snapshot, params: dict, progress, cancel):
+    """Every unit of the layer switched off (c and h held at 0) from ``start`` on, one at a
+    time: how much the loss changes. params: ``start`` (default 0)."""
+    from lstm_viz.engine.unit_figures import ablation_ranking as rank
+
+    targets = require_targets(snapshot)
+    return rank(
+        snapshot.model,
+        snapshot.trace,
+        snapshot.layer,
+        targets,
+        start=int(params.get("start", 0)),
+        batch=snapshot.batch,
+        progress=progress,
+        cancel=cancel,
+    )

@@ -19,6 +19,8 @@ PANELS = [
         ("whatif", "WhatIfPanel"),
         ("typing", "TypingPanel"),
         ("guide", "GuidePanel"),
+        ("units", "UnitsPanel"),
+        ("saturation", "SaturationPanel"),
         ("weights", "WeightsPanel"),
     )
 ]

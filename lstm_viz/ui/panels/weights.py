@@ -15,6 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from lstm_viz.engine.provenance import weight_source as source
+from lstm_viz.errors import LstmVizError
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, unit_ticks
 from lstm_viz.ui.style import QUANTITY_LABELS
 from lstm_viz.vocabulary import GATES_AND_CANDIDATE, WEIGHT_BLOCKS
@@ -30,12 +32,8 @@ OUTLINE = pg.mkPen("#e8590c", width=2)
 def weight_source(model, layer: int, block: str, gate: str, unit: int, column: int | None) -> str | None:
     """The framework's own tensor name and index of one weight, when the importer recorded it."""
     try:
-        from lstm_viz.engine.provenance import weight_source as source
-    except ImportError:  # pragma: no cover - provenance is optional for a model
-        return None
-    try:
         return source(model, layer, block, gate, unit, column)
-    except (KeyError, IndexError, ValueError, TypeError):
+    except LstmVizError:  # a block the provenance does not describe: say nothing rather than guess
         return None
 
 

@@ -1,0 +1,303 @@
+"""Unit figures: which units keep, which are stuck, which matter, which follow what.
+
+A table of the current layer's units over the shown sequence: memory span (how many steps
+a value written survives to half its size, from the keep gate), the share of steps each
+gate spends shut (< 0.1) or open (> 0.9), the correlation of the unit's cell with a chosen
+reference (an input feature, the target, the loss), and on demand how much the loss
+rises when the unit is switched off. Click a column to sort, a row to select the unit
+(Ctrl+click adds it). Below, "Find units" selects the units whose gate or state stays
+above or below a threshold over a range of steps, and lists where it holds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lstm_viz.ui.panels.analysis import Analyses
+from lstm_viz.ui.panels.base import Panel, Place
+from lstm_viz.vocabulary import LABELS
+
+SHORT = {"forget": "keep", "input": "write", "output": "read"}
+SELECTED = QBrush(QColor("#ffe8cc"))
+FIND_QUANTITIES = ("forget", "input", "output", "candidate", "cell", "hidden")
+
+
+class NumberItem(QTableWidgetItem):
+    """A cell that shows ``text`` and sorts by ``value`` (NaN last)."""
+
+    def __init__(self, value: float, text: str):
+        super().__init__(text)
+        self.value = float(value)
+        self.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+
+    def __lt__(self, other):
+        a, b = self.value, getattr(other, "value", float("nan"))
+        if np.isnan(a) or np.isnan(b):
+            return not np.isnan(a) and np.isnan(b)
+        return a < b
+
+
+def percent(share: float) -> str:
+    return f"{100 * share:.0f}%"
+
+
+class UnitsPanel(Panel):
+    title = "Unit figures"
+    place = Place(tab="GuidePanel")
+    tour = (
+        "Which units do what",
+        "Every unit of the layer in a table: how long it keeps what it writes, how often "
+        "its gates are shut or open, what it follows, and how much the loss rises without "
+        "it. Sort by any column; click a row to select the unit.",
+    )
+
+    COLUMNS = (
+        ("unit", "unit number"),
+        ("span", "memory span: median steps until a value written has halved (keep gate)"),
+        ("keep shut", "share of steps with the keep gate below 0.1"),
+        ("keep open", "share of steps with the keep gate above 0.9"),
+        ("write shut", "share of steps with the write gate below 0.1"),
+        ("write open", "share of steps with the write gate above 0.9"),
+        ("read shut", "share of steps with the read gate below 0.1"),
+        ("read open", "share of steps with the read gate above 0.9"),
+        ("r", "Pearson correlation of the unit's cell with the chosen reference"),
+        ("Δ loss off", "how much the mean loss rises when the unit is switched off (c and h held at 0)"),
+    )
+
+    def build(self):
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Correlate with"))
+        self.reference = QComboBox()
+        self.reference.setMinimumContentsLength(18)
+        self.reference.currentIndexChanged.connect(lambda _: self._ask_figures())
+        bar.addWidget(self.reference, 1)
+        self.rank = QPushButton("Rank by switching off")
+        self.rank.setToolTip("Switch off each unit in turn (c and h held at 0) and measure the loss")
+        self.rank.clicked.connect(self.ask_ablation)
+        bar.addWidget(self.rank)
+        layout.addLayout(bar)
+        self.analyses = Analyses(self, ("unit_figures", "ablation_ranking"), self.on_result, self.on_failed)
+        layout.addWidget(self.analyses.strip)
+        self.table = QTableWidget(0, len(self.COLUMNS))
+        for k, (name, tip) in enumerate(self.COLUMNS):
+            item = QTableWidgetItem(name)
+            item.setToolTip(tip)
+            self.table.setHorizontalHeaderItem(k, item)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the transport keys stay the window's
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.cellClicked.connect(self.clicked_row)
+        layout.addWidget(self.table, 1)
+        find = QHBoxLayout()
+        find.addWidget(QLabel("Find units whose"))
+        self.find_quantity = QComboBox()
+        for name in FIND_QUANTITIES:
+            self.find_quantity.addItem(LABELS[name], name)
+        find.addWidget(self.find_quantity)
+        self.find_above = QComboBox()
+        self.find_above.addItems(["stays above", "stays below"])
+        find.addWidget(self.find_above)
+        self.find_threshold = QDoubleSpinBox()
+        self.find_threshold.setRange(-100, 100)
+        self.find_threshold.setDecimals(3)
+        self.find_threshold.setSingleStep(0.05)
+        self.find_threshold.setValue(0.9)
+        find.addWidget(self.find_threshold)
+        find.addWidget(QLabel("from t ="))
+        self.find_from = QSpinBox()
+        find.addWidget(self.find_from)
+        find.addWidget(QLabel("to"))
+        self.find_to = QSpinBox()
+        find.addWidget(self.find_to)
+        self.find_button = QPushButton("Find")
+        self.find_button.clicked.connect(self.find)
+        find.addWidget(self.find_button)
+        find.addStretch(1)
+        layout.addLayout(find)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.note)
+        self.setWidget(container)
+        self.figures = None
+        self.ranking = None
+
+    # -- asking -----------------------------------------------------------------------------
+    def on_trace(self):
+        core = self.session.core
+        self.figures = self.ranking = None
+        keep = self.reference.currentData()
+        found = core_references(core)
+        self.reference.blockSignals(True)
+        self.reference.clear()
+        self.reference.addItem("(nothing)", "")
+        for key, (words, _) in found.items():
+            self.reference.addItem(words, key)
+        index = self.reference.findData(keep) if keep else -1
+        if index < 0:
+            index = self.reference.findData("target")
+        self.reference.setCurrentIndex(max(index, 0))
+        self.reference.blockSignals(False)
+        self.rank.setEnabled(core.targets is not None and core.layer_trace.is_lstm)
+        self.rank.setToolTip(
+            "Switch off each unit in turn (c and h held at 0) and measure the loss"
+            if core.targets is not None
+            else "No target is known for this sequence, so there is no loss to compare"
+        )
+        last = max(0, self.session.length - 1)
+        for box in (self.find_from, self.find_to):
+            box.setRange(0, last)
+        self.find_from.setValue(0)
+        self.find_to.setValue(last)
+        self.table.setRowCount(0)
+        self.note.setText("")
+        self._ask_figures()
+
+    def params(self) -> dict:
+        core = self.session.core
+        return {"layer": core.layer, "batch": core.batch, "reference": self.reference.currentData() or ""}
+
+    def _ask_figures(self):
+        if self.session.loaded is None:
+            return
+        self.analyses.ask("unit_figures", self.params(), "Measuring the units…")
+
+    def ask_ablation(self):
+        core = self.session.core
+        self.analyses.ask(
+            "ablation_ranking",
+            {"layer": core.layer, "batch": core.batch, "start": 0},
+            f"Switching off each of {core.layer_trace.hidden_size} units…",
+        )
+
+    def on_result(self, name, result):
+        if name == "unit_figures":
+            self.figures = result
+        elif name == "ablation_ranking":
+            self.ranking = result
+            if result is not None:
+                best = int(result.order()[0])
+                self.note.setText(
+                    f"Switching off unit {best} raises the mean loss most: from {result.baseline:.4g} "
+                    f"to {result.loss[best]:.4g} over {result.steps} steps with a target."
+                )
+        self.fill()
+
+    def on_failed(self, name, message):
+        self.note.setText(message.splitlines()[0])
+
+    # -- the table ----------------------------------------------------------------------------
+    def fill(self):
+        figures = self.figures
+        if figures is None:
+            return
+        H = self.session.layer_trace.hidden_size
+        self.table.setSortingEnabled(False)
+        self.table.setRowCount(H)
+        for u in range(H):
+            row = [NumberItem(u, str(u))]
+            if figures.span is not None:
+                span = figures.span.per_unit[u]
+                row.append(NumberItem(span, "longer than the sequence" if np.isinf(span) else f"{span:g}"))
+                for gate in ("forget", "input", "output"):
+                    row.append(NumberItem(figures.saturation.left[gate][u], percent(figures.saturation.left[gate][u])))
+                    row.append(NumberItem(figures.saturation.right[gate][u], percent(figures.saturation.right[gate][u])))
+            else:
+                row.extend(NumberItem(np.nan, "–") for _ in range(7))
+            r = np.nan if figures.correlation is None else figures.correlation[u]
+            row.append(NumberItem(r, "" if np.isnan(r) else f"{r:+.2f}"))
+            change = np.nan if self.ranking is None else self.ranking.change[u]
+            row.append(NumberItem(change, "" if np.isnan(change) else f"{change:+.4g}"))
+            for k, item in enumerate(row):
+                self.table.setItem(u, k, item)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeaderItem(8).setToolTip(
+            "Pearson correlation of the unit's "
+            + ("cell" if figures.quantity == "cell" else "output h")
+            + (f" with {figures.reference}" if figures.reference else "")
+        )
+        self.on_selection()
+
+    def on_selection(self):
+        selected = set(self.session.selected)
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 0)
+            if item is None:
+                continue
+            brush = SELECTED if int(item.value) in selected else QBrush()
+            for k in range(self.table.columnCount()):
+                cell = self.table.item(row, k)
+                if cell is not None:
+                    cell.setBackground(brush)
+
+    def unit_at_row(self, row: int) -> int | None:
+        item = self.table.item(row, 0)
+        return None if item is None else int(item.value)
+
+    def clicked_row(self, row: int, column: int):
+        unit = self.unit_at_row(row)
+        if unit is not None:
+            self.select_unit(unit, QApplication.keyboardModifiers())
+
+    def shown_values(self, column: int) -> list[str]:
+        """The texts of a column from top to bottom, as sorted on screen."""
+        return [self.table.item(r, column).text() for r in range(self.table.rowCount())]
+
+    # -- finding units --------------------------------------------------------------------------
+    def find(self):
+        from lstm_viz.engine.unit_figures import find_units, matching_spans
+
+        core = self.session.core
+        name = self.find_quantity.currentData()
+        if name != "hidden" and not core.layer_trace.is_lstm:
+            self.note.setText("A tanh RNN has only its output h to search.")
+            return
+        values = core.layer_trace.quantity(name)
+        above = self.find_above.currentIndex() == 0
+        threshold = self.find_threshold.value()
+        a, b = sorted((self.find_from.value(), self.find_to.value()))
+        units = [int(u) for u in find_units(values, threshold, above=above, steps=(a, b + 1), batch=core.batch)]
+        word = "above" if above else "below"
+        if not units:
+            self.note.setText(f"No unit's {LABELS[name].lower()} stays {word} {threshold:g} from t = {a} to {b}.")
+            return
+        self.session.select_units(units)
+        spans = matching_spans(values[core.batch : core.batch + 1], units, threshold, above, min_length=max(2, (b - a + 1) // 4))
+        listed = "; ".join(f"unit {u}: t = {s}–{e - 1}" for _, u, s, e in spans[:12])
+        more = f" and {len(spans) - 12} more" if len(spans) > 12 else ""
+        self.note.setText(
+            f"{len(units)} unit{'s' if len(units) != 1 else ''} ({', '.join(map(str, units[:16]))}) keep "
+            f"{LABELS[name].lower()} {word} {threshold:g} from t = {a} to {b}, now selected. "
+            f"Longest runs: {listed}{more}."
+        )
+
+
+def core_references(core) -> dict:
+    from lstm_viz.workbench.why import references
+
+    return references(core.model, core.sequence, core.trace, core.targets, core.batch)

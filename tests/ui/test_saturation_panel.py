@@ -1,0 +1,27 @@
+"""The saturation scatter: each dot's place counted by hand from the gate values."""
+
+import numpy as np
+from PySide6.QtCore import Qt
+
+from tests.ui.conftest import panel
+
+
+def test_each_dot_sits_at_the_shares_of_steps_its_gate_is_shut_and_open(window):
+    window.open_example("text", wait=True)
+    p = panel(window, "SaturationPanel")
+    p.show()
+    p.raise_()
+    lt = window.session.trace.layers[0]
+    for gate in ("forget", "input", "output"):
+        xs, ys = p.dots[gate].getData()
+        values = getattr(lt, gate)[0]
+        np.testing.assert_allclose(xs, np.mean(values < 0.1, axis=0))
+        np.testing.assert_allclose(ys, np.mean(values > 0.9, axis=0))
+    unit = int(np.argmax(np.mean(lt.output[0] > 0.9, axis=0)))
+    x, y = np.mean(lt.output[0, :, unit] < 0.1), np.mean(lt.output[0, :, unit] > 0.9)
+    text = p.describe(x, y)
+    assert text.startswith(f"Read (output) of unit {unit}: shut") and f"open (> 0.9) at {100 * y:.1f}%" in text
+    assert p.clicked(x, y, Qt.KeyboardModifier.NoModifier)
+    assert window.session.selected == [unit]
+    rx, ry = p.rings.getData()
+    assert len(rx) == 3 and y in ry  # the unit's three gates are ringed

@@ -1,0 +1,61 @@
+"""The core's "why" figures and analyses, without Qt."""
+
+import numpy as np
+import pytest
+
+from lstm_viz.errors import InputError
+from lstm_viz.workbench import Workbench
+from lstm_viz.workbench.examples import load_example
+
+
+def bench(slug="brackets"):
+    core = Workbench()
+    core.open_example(load_example(slug)).now()
+    return core
+
+
+def test_targets_come_from_the_task_or_the_next_token_and_are_dropped_with_the_data():
+    core = bench("text")
+    targets = core.targets
+    x = core.trace.x[0]
+    assert targets.description == "the next character"
+    np.testing.assert_array_equal(targets.values[0, :-1], np.argmax(x[1:], axis=1))
+    first = core.losses
+    core.open_example(load_example("adding")).now()
+    assert core.losses is not first and core.targets.description.startswith("the sum of the marked values")
+
+
+def test_an_analysis_lands_under_its_name_with_its_parameters():
+    core = bench()
+    seen = []
+    core.results_changed.connect(seen.append)
+    work = core.analyze("unit_figures", {"reference": "loss"})
+    result = work.now()
+    assert seen == ["unit_figures"] and core.results["unit_figures"] == ({"reference": "loss"}, result)
+    assert result.reference == "the loss" and result.correlation.shape == (8,)
+    with pytest.raises(InputError, match="unknown analysis 'nope'"):
+        core.analyze("nope")
+
+
+def test_a_result_computed_from_replaced_data_is_dropped():
+    core = bench()
+    work = core.analyze("ablation_ranking", {})
+    result = work.run(lambda *a: None, lambda: False)
+    core.open_example(load_example("brackets")).now()  # the data is replaced while it ran
+    work.apply(result)
+    assert "ablation_ranking" not in core.results
+
+
+def test_results_are_forgotten_when_the_data_changes_and_listeners_are_told():
+    core = bench()
+    core.analyze("unit_figures", {}).now()
+    seen = []
+    core.results_changed.connect(seen.append)
+    core.open_example(load_example("adding")).now()
+    assert core.results == {} and seen == ["unit_figures"]
+
+
+def test_ablation_needs_a_target_and_says_so():
+    core = bench("tutorial_cell")
+    with pytest.raises(InputError, match="no target is known"):
+        core.analyze("ablation_ranking", {}).now()

@@ -1,6 +1,7 @@
 """The weights panel: the numbers in each gate's heatmap are the layer's own, gate by gate."""
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from lstm_viz.vocabulary import WEIGHT_BLOCKS
@@ -66,3 +67,22 @@ def test_a_forget_bias_added_at_run_time_is_said_where_the_bias_is_shown(window)
     assert "the run adds forget_bias 1" in p.describe("forget", 0.5, 2.5)
     assert "forget_bias" not in p.describe("input", 0.5, 2.5)
     assert p.values["forget"][2, 0] == layer.b[layer.hidden_size + 2]
+
+
+def test_an_onnx_models_weight_names_the_onnx_tensor_it_was_read_from(window, fixtures, tmp_path):
+    """ONNX orders the gates i, o, f, c: the keep gate of unit u sits in row 2H + u of W,
+    read back here from the file with onnx itself."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    path = fixtures / "onnx_torch_legacy.onnx"
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32))
+    window.open_files(sequence_path=str(tmp_path / "x.npy"), model_path=str(path), wait=True)
+    p = shown(window)
+    p.block.setCurrentIndex(p.block.findData("W_x"))
+    text = p.describe("forget", 0.5, 1.5)  # unit 1, input feature 0
+    H = 5
+    assert f"onnx::LSTM_376[0, {2 * H + 1}, 0]" in text and "ONNX's order i, o, f, c" in text
+    graph = onnx.load(str(path)).graph
+    tensor = next(numpy_helper.to_array(t) for t in graph.initializer if t.name == "onnx::LSTM_376")
+    assert f"{tensor[0, 2 * H + 1, 0]:+.5f}" in text

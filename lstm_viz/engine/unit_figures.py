@@ -20,6 +20,8 @@ NumPy only, like the rest of the engine.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Iterable
@@ -482,10 +484,10 @@ def _chunk_steps(rows: int, width: int, itemsize: int) -> int:
 
 class _BatchedLayer:
     """One layer stepping ``rows`` copies of one state at once, feature-major like the
-    kernel (every quantity's block is (units, rows)); row k < H ablates unit k when
-    ``ablate`` is set, the last row is never ablated."""
+    kernel (every quantity's block is (units, rows)); row r ablates unit ``ablated[r]``
+    for r < len(ablated), the rows after it are not ablated."""
 
-    def __init__(self, layer, dtype, rows: int, h0: np.ndarray, c0: np.ndarray, ablate: bool):
+    def __init__(self, layer, dtype, rows: int, h0: np.ndarray, c0: np.ndarray, ablated: range | None, threads):
         self.p = p = prepare_lstm(layer, dtype, [layer.input_size])
         H, Ho = p.hidden, p.out
         self.H, self.Ho, self.rows = H, Ho, rows
@@ -499,10 +501,11 @@ class _BatchedLayer:
         self.tmp = np.empty((H, rows), dtype)
         self.half = np.array(0.5, dtype)
         self.zero_at = None
-        if ablate:
-            k = np.arange(H)
-            self.zero_at = np.concatenate([(2 * H + k) * rows + k, (3 * H + k) * rows + k])  # f and i of unit k, row k
-        self.threads = blas.step_threads(rows, Ho, H)
+        if ablated is not None:
+            r = np.arange(len(ablated))
+            k = np.asarray(ablated)
+            self.zero_at = np.concatenate([(2 * H + k) * rows + r, (3 * H + k) * rows + r])  # f and i of unit k
+        self.threads = threads
 
     def project(self, inputs: np.ndarray) -> np.ndarray:
         """(steps, D) shared by every row, or (steps, D, rows): the pre-activations' input
@@ -589,6 +592,33 @@ class _BatchedLayer:
                 out[j] = h
 
 
+class _Part:
+    """Some rows of the ranking batch through every layer from the ablated one up, with
+    the sum of their losses."""
+
+    def __init__(self, layers: list[_BatchedLayer], chunk: int, dtype):
+        self.layers = layers
+        self.outputs = [np.empty((chunk, layer.Ho, layer.rows), dtype) for layer in layers]
+        self.loss = np.zeros(layers[0].rows)
+
+    def chunk(self, readout, inputs: np.ndarray, picked: np.ndarray, values: np.ndarray, targets: Targets) -> None:
+        steps = inputs.shape[0]
+        for layer, out in zip(self.layers, self.outputs):
+            layer.run(layer.project(inputs), out[:steps])
+            inputs = out[:steps]
+        if picked.size:
+            rows = self.loss.size
+            # step_losses is elementwise over its first two axes: given (m, rows, Ho) as
+            # views of the (m, Ho, rows) storage, the readout's product needs no transpose
+            features = self.outputs[-1][picked].transpose(0, 2, 1)
+            wanted = Targets(
+                np.broadcast_to(values[:, None], (picked.size, rows, *values.shape[1:])),
+                np.ones((picked.size, rows), bool),
+                targets.description,
+            )
+            self.loss += step_losses(readout, features, wanted).sum(axis=0)
+
+
 def ablation_ranking(
     model,
     trace: Trace,
@@ -606,7 +636,8 @@ def ablation_ranking(
     All H ablations run as one batch of H + 1 copies of the sequence (row k ablates unit
     k, the last row none, so the baseline comes from the same arithmetic), stepping from
     ``start`` in the trace's dtype through ``layer`` and the layers above; nothing is
-    recorded, each chunk of steps goes straight to the readout. ``progress(done, total)``
+    recorded, each chunk of steps goes straight to the readout. Large layers run as two
+    halves of the rows on two threads. ``progress(done, total)``
     counts steps; ``cancel()`` returning True raises :class:`~lstm_viz.errors.Cancelled`.
     In float32 a change of less than about 1e-6 of the loss is rounding; run the trace in
     float64 to rank units that matter that little.
@@ -624,45 +655,62 @@ def ablation_ranking(
     dtype = trace.x.dtype if trace.x.dtype in (np.float32, np.float64) else np.dtype(np.float32)
     T = trace.length
     H = trace.layers[layer].hidden_size
+    width = max(5 * model.directions(i)[0].hidden_size + model.directions(i)[0].output_size
+                for i in range(layer, model.num_layers))  # fmt: skip
     rows = H + 1
-    layers = []
-    for index in range(layer, model.num_layers):
-        lt = trace.layers[index]
-        if start == 0:
-            h0, c0 = lt.initial_hidden[batch], lt.initial_cell[batch]
-        else:
-            h0, c0 = lt.hidden[batch, start - 1], lt.cell[batch, start - 1]
-        layers.append(_BatchedLayer(model.directions(index)[0], dtype, rows, h0, c0, ablate=index == layer))
-    source = trace.layer_input[batch] if layer == 0 else trace.layers[layer - 1].hidden[batch]
-    width = max(5 * b.H + b.Ho for b in layers)
     chunk = _chunk_steps(rows, width, np.dtype(dtype).itemsize)
-    buffers = [np.empty((chunk, b.Ho, rows), dtype) for b in layers]
-    total_loss = np.zeros(rows)
+    # Where the engine would give the step loop two BLAS threads, two halves of the rows
+    # run instead, each through every layer on its own thread with one BLAS thread: no
+    # hand-off inside every small product (on 2 cores that stalls). Else one thread.
+    threads = blas.step_thread_count(rows, trace.layers[layer].output_size, H)
+    parallel = 2 if (threads is None or threads >= 2) and (os.cpu_count() or 1) >= 2 else 1
+    bounds = [0, (H + 1) // 2, H] if parallel == 2 else [0, H]
+    parts = []
+    for p, (k0, k1) in enumerate(zip(bounds[:-1], bounds[1:])):
+        last = p == len(bounds) - 2
+        part_rows = k1 - k0 + last  # the last part also runs the unablated row
+        layers = []
+        for index in range(layer, model.num_layers):
+            lt = trace.layers[index]
+            if start == 0:
+                h0, c0 = lt.initial_hidden[batch], lt.initial_cell[batch]
+            else:
+                h0, c0 = lt.hidden[batch, start - 1], lt.cell[batch, start - 1]
+            direction = model.directions(index)[0]
+            step_threads = (
+                contextlib.nullcontext
+                if parallel == 2
+                else blas.step_threads(part_rows, direction.output_size, direction.hidden_size)
+            )
+            ablated = range(k0, k1) if index == layer else None
+            layers.append(_BatchedLayer(direction, dtype, part_rows, h0, c0, ablated, step_threads))
+        parts.append(_Part(layers, chunk, dtype))
+    source = trace.layer_input[batch] if layer == 0 else trace.layers[layer - 1].hidden[batch]
     total = T - start
     check_cancel(cancel)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with contextlib.ExitStack() as context:
+        context.enter_context(np.errstate(over="ignore", invalid="ignore"))
+        pool = None
+        if parallel == 2:
+            context.enter_context(blas.single_thread())
+            pool = context.enter_context(ThreadPoolExecutor(parallel))
         for t0 in range(start, T, chunk):
             t1 = min(T, t0 + chunk)
-            steps = t1 - t0
-            inputs = source[t0:t1]
-            for b, out in zip(layers, buffers):
-                b.run(b.project(inputs), out[:steps])
-                inputs = out[:steps]
             picked = np.flatnonzero(mask[t0:t1])
-            if picked.size:
-                # step_losses is elementwise over its first two axes: given (m, rows, Ho) as
-                # views of the (m, Ho, rows) storage, the readout's product needs no transpose
-                features = buffers[-1][picked].transpose(0, 2, 1)
-                values = np.asarray(targets.values[batch, t0:t1])[picked]
-                wanted = Targets(
-                    np.broadcast_to(values[:, None], (picked.size, rows, *values.shape[1:])),
-                    np.ones((picked.size, rows), bool),
-                    targets.description,
-                )
-                total_loss += step_losses(model.readout, features, wanted).sum(axis=0)
+            values = np.asarray(targets.values[batch, t0:t1])[picked]
+            work = [
+                functools.partial(part.chunk, model.readout, source[t0:t1], picked, values, targets) for part in parts
+            ]
+            if pool is None:
+                for job in work:
+                    job()
+            else:
+                for future in [pool.submit(job) for job in work]:
+                    future.result()
             check_cancel(cancel)
             if progress is not None:
                 progress(t1 - start, total)
+    total_loss = np.concatenate([part.loss for part in parts])
     if not np.all(np.isfinite(total_loss)):
         raise ModelError(
             "the states became infinite or NaN in the ablation run: the inputs or weights are too large "

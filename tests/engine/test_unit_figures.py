@@ -262,9 +262,20 @@ def mean_loss(model, trace, targets, batch, start):
 
 
 @pytest.mark.parametrize(
-    "options, kind", [({}, "regression"), (RICH, "regression"), ({}, "classification")], ids=["plain", "rich", "cls"]
+    "options, kind, threads",
+    [({}, "regression", "1"), (RICH, "regression", "1"), ({}, "classification", "1"), (RICH, "regression", "2")],
+    ids=["plain", "rich", "cls", "rich-two-threads"],
 )
-def test_the_batched_ranking_equals_one_ablation_per_unit(options, kind):
+def test_the_batched_ranking_equals_one_ablation_per_unit(monkeypatch, options, kind, threads):
+    monkeypatch.setenv("LSTM_VIZ_BLAS_THREADS", threads)  # "2": two halves of the rows on two threads
+    parts = []
+    original = unit_figures._Part
+
+    def counted_part(*args):
+        parts.append(original(*args))
+        return parts[-1]
+
+    monkeypatch.setattr(unit_figures, "_Part", counted_part)
     model, x, targets = model_and_targets(kind, **options)
     trace = model.run(x, dtype=np.float64)
     start, batch = 6, 1
@@ -278,6 +289,8 @@ def test_the_batched_ranking_equals_one_ablation_per_unit(options, kind):
         np.testing.assert_allclose(ranking.change, ranking.loss - ranking.baseline, rtol=0, atol=0)
         assert np.abs(ranking.change).max() > 1e-4  # the ablations do change the loss
         assert list(ranking.order()) == list(np.argsort(-ranking.change, kind="stable"))
+        assert len(parts) == (2 if threads == "2" else 1)
+        parts.clear()
 
 
 @pytest.mark.parametrize("options", [{}, RICH], ids=["plain", "rich"])

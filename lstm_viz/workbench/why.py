@@ -218,3 +218,132 @@ def ablation_ranking(snapshot: Snapshot, params: dict, progress, cancel):
         progress=progress,
         cancel=cancel,
     )
+
+
+# -- attribution and gradient flow ----------------------------------------------------------
+
+TARGET_CHOICES = {
+    "loss": "the loss at this step",
+    "prediction": "the prediction at this step",
+    "hidden": "h of the first selected unit at this step",
+    "cell": "c of the first selected unit at this step",
+}
+METHOD_CHOICES = {
+    "gradient": "gradient",
+    "gradient_x_input": "gradient × input",
+    "integrated_gradients": "integrated gradients (50 steps)",
+    "contextual_decomposition": "contextual decomposition of a span",
+}
+
+
+def make_target(snapshot: Snapshot, kind: str, step: int, unit: int | None = None):
+    """The engine's :class:`Target` for a choice of :data:`TARGET_CHOICES` at ``step``:
+    a classifier's prediction is the log-probability of the right next token when it is
+    known, else of the model's first choice."""
+    from lstm_viz.engine.attribution import Target
+
+    model, b = snapshot.model, snapshot.batch
+    if kind in ("hidden", "cell"):
+        if unit is None:
+            raise InputError("select a unit first: the target is its state at this step")
+        if kind == "cell" and model.kind != "lstm":
+            raise InputError("a tanh RNN has no memory cell; choose h instead")
+        return Target(kind, step, b, layer=snapshot.layer, unit=int(unit))
+    if model.readout is None:
+        raise InputError("this model has no readout, so there is no prediction or loss; choose a unit's h or c")
+    targets = snapshot.targets
+    if kind == "loss":
+        if targets is None:
+            raise InputError("no target is known for this model and sequence, so there is no loss to explain")
+        if not targets.mask[b, step]:
+            raise InputError(f"step {step} has no target ({targets.description} is not defined there)")
+        return Target("loss", step, b)
+    output = 0
+    if model.readout.kind == "classification":
+        if targets is not None and targets.mask[b, step]:
+            output = int(targets.values[b, step])
+        else:
+            features = snapshot.trace.output[b, step].astype(np.float64)
+            output = int(np.argmax(model.readout.logits(features[None, None])[0, 0]))
+    return Target("prediction", step, b, output=output)
+
+
+@analysis("attribution")
+def attribution(snapshot: Snapshot, params: dict, progress, cancel):
+    """params: ``target`` (a key of :data:`TARGET_CHOICES`), ``step``, ``unit``, ``method``
+    (a key of :data:`METHOD_CHOICES`), ``span`` [a, b) for contextual decomposition."""
+    from lstm_viz.engine import attribution as engine
+
+    target = make_target(snapshot, params["target"], int(params["step"]), params.get("unit"))
+    method = params.get("method", "gradient")
+    x = snapshot.trace.x
+    if method == "contextual_decomposition":
+        if snapshot.model.kind != "lstm":
+            raise InputError("contextual decomposition is defined for LSTMs; this is a tanh RNN")
+        a, b = params.get("span") or (0, target.step + 1)
+        return engine.contextual_decomposition(
+            snapshot.model, x, (int(a), int(b)), snapshot.batch, progress=progress, cancel=cancel
+        ), target
+    return engine.attribute(
+        snapshot.model,
+        x,
+        target,
+        method,
+        targets=snapshot.targets,
+        steps=int(params.get("steps", 50)),
+        progress=progress,
+        cancel=cancel,
+    ), target
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Gradient flow of one target in the loaded model and in a matched tanh RNN."""
+
+    target: Any  # engine Target
+    words: str
+    lstm: Any  # engine GradientFlow
+    rnn: Any | None  # GradientFlow of the matched RNN (None for an RNN model)
+    rnn_words: str
+    jacobian: dict[int, np.ndarray]  # selected unit -> ||d c_step[unit] / d c_t|| (T,)
+
+
+@analysis("gradient_flow")
+def gradient_flow(snapshot: Snapshot, params: dict, progress, cancel) -> Flow:
+    """params: ``target`` (loss or prediction, else h of the first selected unit), ``step``,
+    ``units`` (for the Jacobian norms of the cell)."""
+    from lstm_viz.engine import attribution as engine
+
+    model, step = snapshot.model, int(params["step"])
+    kind = params.get("target", "loss")
+    units = [int(u) for u in params.get("units", ())][:8]
+    target = make_target(snapshot, kind, step, units[0] if units else None)
+    lstm = engine.gradient_flow(model, snapshot.trace, target, targets=snapshot.targets)
+    rnn = None
+    rnn_words = ""
+    if model.kind == "lstm":
+        twin = engine.matched_rnn(model)
+        if target.kind in ("hidden", "cell"):
+            target_rnn = replace_target(target, kind="hidden")
+        elif twin.readout is None:
+            target_rnn = None
+        else:
+            target_rnn = target
+        if target_rnn is not None:
+            rnn = engine.gradient_flow(twin, twin.run(snapshot.trace.x, dtype=np.float64), target_rnn, targets=snapshot.targets)
+            rnn_words = twin.metadata["note"]
+    jacobian = {}
+    if model.kind == "lstm":
+        for unit in units:
+            if cancel():
+                from lstm_viz.errors import Cancelled
+
+                raise Cancelled()
+            jacobian[unit] = engine.cell_jacobian_norms(model, snapshot.trace, snapshot.layer, [unit], step, snapshot.batch)
+    return Flow(target, target.describe(model), lstm, rnn, rnn_words, jacobian)
+
+
+def replace_target(target, **changes):
+    from dataclasses import replace
+
+    return replace(target, **changes)

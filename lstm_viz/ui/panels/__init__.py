@@ -16,6 +16,8 @@ PANELS = [
         ("equations", "EquationsPanel"),
         ("input", "InputPanel"),
         ("predictions", "PredictionsPanel"),
+        ("attribution", "AttributionPanel"),
+        ("gradients", "GradientFlowPanel"),
         ("whatif", "WhatIfPanel"),
         ("typing", "TypingPanel"),
         ("guide", "GuidePanel"),

@@ -62,6 +62,43 @@ class InputPanel(Panel):
         layout.addWidget(self.caption)
         self.stack.addWidget(strip)
         self.setWidget(self.stack)
+        # the attribution panel's numbers, as a band behind the curves (red +, blue -)
+        self.band = pg.ImageItem()
+        self.band.setZValue(-20)
+        self.band.setOpacity(0.35)
+        self.band.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
+        self.plot.addItem(self.band, ignoreBounds=True)
+        self.session.resultsChanged.connect(self._attribution_changed)
+
+    def attribution(self):
+        """The attribution panel's per-step numbers for the shown sequence and their words,
+        or (None, None)."""
+        entry = self.session.core.results.get("attribution")
+        if entry is None or entry[0].get("batch") != self.session.batch:
+            return None, None
+        found, target = entry[1]
+        if not hasattr(found, "per_step"):
+            return None, None
+        words = f"{found.method.replace('_x_', ' × ').replace('_', ' ')} of {target.describe(self.session.core.model)}"
+        return found.per_step, words
+
+    def _attribution_changed(self, name: str) -> None:
+        if name == "attribution" and self.session.loaded is not None and not self._offscreen():
+            if not self.token_mode:
+                self._draw_band()
+            self.on_step(self.session.step)
+
+    def _draw_band(self) -> None:
+        values, _ = self.attribution()
+        if values is None:
+            self.band.clear()
+            return
+        scale = float(np.abs(values).max()) or 1.0
+        (low, high) = self.plot.getPlotItem().vb.viewRange()[1]
+        from PySide6.QtCore import QRectF
+
+        self.band.setImage(values[None, :] / scale, levels=(-1, 1), autoLevels=False)
+        self.band.setRect(QRectF(-0.5, low, len(values), high - low))
 
     def time_plots(self):
         return [self.plot.getPlotItem()]
@@ -98,7 +135,10 @@ class InputPanel(Panel):
         step = int(href)
         unit, activation = self.activation()
         text = f"t = {step}: {self.session.sequence.batch_labels[self.session.batch][step]!r}"
-        if unit is not None:
+        attribution, words = self.attribution()
+        if attribution is not None and step < len(attribution):
+            text += f" · {words}: {attribution[step]:+.4g}"
+        elif unit is not None:
             text += f" · unit {unit} output {activation[step]:.4f}"
         self.show_hover(text + " (click to go there)")
 
@@ -130,12 +170,18 @@ class InputPanel(Panel):
         shown_values = values[:, :shown]
         low, high = float(shown_values.min()), float(shown_values.max())
         self.plot.setYRange(low, high + 1e-6, padding=0.05)
+        self._draw_band()
 
     def on_step(self, step):
         if not self.token_mode:
             self.line.setValue(step)
             return
         unit, activation = self.activation()
+        attribution, words = self.attribution()
+        if attribution is not None:  # what the attribution panel computed takes the background
+            scale = float(np.abs(attribution).max()) or 1.0
+            activation = np.zeros(self.session.length)
+            activation[: len(attribution)] = attribution[: self.session.length] / scale
         labels = self.session.sequence.batch_labels[self.session.batch]
         dna = self.dna
         start, stop = max(0, step - WINDOW), min(self.session.length, step + WINDOW + 1)
@@ -157,6 +203,11 @@ class InputPanel(Panel):
             shown = f"[{text}]" if t == step else text
             cells.append(f'<a href="{t}" style="{style}">{shown}</a>')
         self.tokens.setText("".join(cells))
-        unit_text = f"   background: unit {unit}'s output (red +, blue −)" if activation is not None else ""
+        if attribution is not None:
+            unit_text = f"   background: {words} (red +, blue −)"
+        elif activation is not None:
+            unit_text = f"   background: unit {unit}'s output (red +, blue −)"
+        else:
+            unit_text = ""
         where = f"position {step + 1:,} of {self.session.length:,}: base" if dna else f"step {step}:"
         self.caption.setText(f"{where} {labels[step]!r}{unit_text}")

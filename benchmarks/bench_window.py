@@ -2,6 +2,9 @@
 
     python benchmarks/bench_window.py [--units 256] [--steps 10000] [--frames 300]
 
+``--front AttributionPanel,GradientFlowPanel`` measures with those panels on screen
+instead of the default ones in their tabs.
+
 A random LSTM with H units runs over T steps (a single sequence); then, for each frame,
 the Session's step advances by one and the event loop runs until every panel's view has
 received its paint event for that step (checked by counting paint events on each view's
@@ -46,6 +49,9 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument(
+        "--front", default="", help="panels (object names, comma-separated) to bring to the front of their tabs first"
+    )
     args = parser.parse_args()
 
     import numpy as np
@@ -61,6 +67,8 @@ def main() -> None:
     model = LSTM.random(8, [args.units], seed=0)
     trace = model.run(x)
     window.session.set_loaded(Loaded(model, Sequence(x), trace, "benchmark"))
+    for name in filter(None, args.front.split(",")):
+        next(p for p in window.panels if p.objectName() == name).raise_()
     window.repaint()
     app.processEvents()
     painted = PaintCounter()

@@ -92,3 +92,35 @@ def test_an_imported_regressor_of_unknown_task_shows_predictions_and_says_why_th
     assert p.prediction_curves[0].isVisible()
     xs, _ = p.loss_curve.getData()
     assert xs is None or len(xs) == 0
+
+
+def test_switching_off_the_counting_unit_shows_the_loss_rising_against_the_original(window, qtbot):
+    """Units panel > switch off: a what-if with keep and write held at 0; the predictions
+    panel draws the run before it dashed and says both mean losses (computed here)."""
+    from lstm_viz.engine.targets import step_losses
+    from lstm_viz.engine.whatif import Clamp, rerun
+
+    window.open_example("brackets", wait=True)
+    session = window.session
+    units = panel(window, "UnitsPanel")
+    units.show()
+    units.raise_()
+    session.select_units([4])
+    session.set_step(5)
+    units.switch_off.click()
+    window.wait_for_job()
+    qtbot.waitUntil(lambda: session.core.what_if is not None, timeout=10000)
+    p = shown(window)
+    model, targets, original = session.model, session.core.targets, session.core.loaded.trace
+    off = rerun(model, original, start=5, clamps=[Clamp(0, "forget", 0.0, 5, (4,)), Clamp(0, "input", 0.0, 5, (4,))])
+    after = np.nanmean(step_losses(model.readout, off.output, targets)[0])
+    before = np.nanmean(step_losses(model.readout, original.output, targets)[0])
+    assert after > 10 * before  # without its counter the model loses the depth
+    assert f"mean loss {after:.4g} (before the what-if {before:.4g})" in p.summary.text()
+    _, ghost = p.ghost.getData()
+    np.testing.assert_allclose(ghost, original.output[0] @ model.readout.W[:, 0] + model.readout.b[0], rtol=1e-5)
+    whatif = panel(window, "WhatIfPanel")  # the What if… panel lists the change and can undo it
+    whatif.on_trace()
+    assert [whatif.changes.item(k).text() for k in range(whatif.changes.count())] == [
+        c.describe() for c in session.core.what_if.clamps
+    ]

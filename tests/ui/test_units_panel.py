@@ -98,3 +98,15 @@ def test_find_selects_the_units_that_stay_above_a_threshold_and_says_where(windo
     p.find_threshold.setValue(0.995)
     p.find_button.click()
     assert "No unit's keep (forget) stays above 0.995" in p.note.text()
+
+
+def test_the_span_plot_shows_each_selected_units_span_at_every_step(window, qtbot):
+    window.open_example("brackets", wait=True)
+    p = shown(window, qtbot)
+    window.session.select_units([4, 6])
+    forget = window.session.trace.layers[0].forget[0].astype(np.float64)
+    for k, unit in enumerate((4, 6)):
+        _, ys = p.span_curves[k].getData()
+        expected = [brute_span(forget[:, unit], t)[0] for t in range(len(forget))]
+        np.testing.assert_array_equal(ys, expected)
+    assert p.describe(10, 0).startswith(f"written at t = 10, halved after: unit 4: {brute_span(forget[:, 4], 10)[0]:g}")

@@ -44,13 +44,20 @@ class AttributionPanel(Panel):
         self.target = QComboBox()
         for key, words in TARGET_CHOICES.items():
             self.target.addItem(words, key)
-        bar.addWidget(self.target)
+        for box in (self.target,):
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(12)
+        bar.addWidget(self.target, 1)
         bar.addWidget(QLabel("by"))
         self.method = QComboBox()
         for key, words in METHOD_CHOICES.items():
             self.method.addItem(words, key)
         self.method.setCurrentIndex(self.method.findData("gradient_x_input"))  # the input's own share
-        bar.addWidget(self.method)
+        self.method.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.method.setMinimumContentsLength(12)
+        bar.addWidget(self.method, 1)
+        layout.addLayout(bar)
+        bar = QHBoxLayout()  # a second row: the span of a decomposition, following the step
         self.span_label = QLabel("span t =")
         self.span_from, self.span_to = QSpinBox(), QSpinBox()
         bar.addWidget(self.span_label)

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps, points
+from lstm_viz.workbench import why
 
 PREDICTION_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
@@ -56,7 +57,13 @@ class PredictionsPanel(Panel):
         self.loss_line = self.cursor(self.loss_plot.getPlotItem())
         self.hover_scene(self.loss_plot, self.describe)
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=1), connect="finite")
-        cache_static(self.loss_curve)
+        ghost = pg.mkPen("#999", width=1.5, style=Qt.PenStyle.DashLine)
+        self.loss_ghost = self.loss_plot.plot([], [], pen=ghost, connect="finite")
+        self.loss_ghost.setZValue(-5)
+        self.ghost = self.plot.plot([], [], pen=ghost, connect="finite")
+        self.ghost.setZValue(-5)
+        for curve in (self.loss_curve, self.loss_ghost, self.ghost):
+            cache_static(curve)
         layout.addWidget(self.plot, 3)
         layout.addWidget(self.loss_plot, 2)
         self.setWidget(container)
@@ -85,6 +92,14 @@ class PredictionsPanel(Panel):
         self.target_values = None if target_set is None else target_set.values[b, :T]
         losses = core.losses
         self.losses = None if losses is None else losses[b, :T]
+        # the run before a what-if changed it, as dashed ghosts
+        self.original_predictions = self.original_losses = None
+        if core.original_trace is not None and self.readout is not None:
+            loaded = core.loaded
+            self.original_predictions = why.predictions(loaded.model, loaded.trace)[b, :T]
+            original_targets = why.targets_for(loaded.model, loaded.sequence, loaded.trace.x)
+            found = why.losses(loaded.model, loaded.trace, original_targets)
+            self.original_losses = None if found is None else found[b, :T]
         for plot in (self.plot, self.loss_plot):
             plot.setXRange(0, T, padding=0.01)
             integer_steps(plot, T)
@@ -101,6 +116,8 @@ class PredictionsPanel(Panel):
     def _draw(self):
         for curve in self.prediction_curves + self.target_curves:
             curve.setVisible(False)
+        self.ghost.setData([], [])
+        self.loss_ghost.setData([], [])
         steps = np.arange(self.session.length)
         entries = []
         if self.readout is None:
@@ -132,6 +149,8 @@ class PredictionsPanel(Panel):
             K = min(self.predictions.shape[1], MOST_OUTPUTS)
             labels = self.readout.labels or [f"output {k}" for k in range(self.predictions.shape[1])]
             shown = [self.predictions[:, :K]]
+            if self.original_predictions is not None:
+                shown.append(self.original_predictions[:, :1])
             for k in range(K):
                 color = PREDICTION_COLOR if K == 1 else pg.intColor(k, hues=max(K, 4), maxValue=200)
                 curve = self._curve(self.prediction_curves, k)
@@ -157,11 +176,22 @@ class PredictionsPanel(Panel):
             low, high = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 1.0)
             pad = 0.06 * (high - low or 1.0)
             self.plot.setYRange(low - pad, high + pad, padding=0)
+        if self.original_predictions is not None:
+            if self.kind == "classification" and self.mask is not None:
+                ids = np.where(self.mask, self.target_values, 0)
+                was = np.take_along_axis(self.original_predictions, ids[:, None], axis=1)[:, 0]
+                self.ghost.setData(steps, np.where(self.mask, was, np.nan))
+            elif self.kind != "classification":
+                self.ghost.setData(steps, self.original_predictions[:, 0])
+            entries.append((self.ghost, "before the what-if"))
+        if self.original_losses is not None:
+            self.loss_ghost.setData(steps, self.original_losses)
         self.show_legend(entries)
         if self.losses is not None:
             self.loss_curve.setData(steps, self.losses, **points(len(steps), LOSS_COLOR))
             self.loss_plot.setLabel("left", "loss (nats)" if self.kind == "classification" else "loss (squared error)")
-            finite = self.losses[np.isfinite(self.losses)]
+            both = self.losses if self.original_losses is None else np.concatenate([self.losses, self.original_losses])
+            finite = both[np.isfinite(both)]
             high = float(finite.max()) if finite.size else 1.0
             self.loss_plot.setYRange(0, high * 1.08 or 1.0, padding=0)
         else:
@@ -216,6 +246,10 @@ class PredictionsPanel(Panel):
                 text += f" · loss {self.losses[step]:.5f}"
         if reason is not None:
             text += f" · <i>{reason}</i>"
+        if self.losses is not None and np.isfinite(self.losses).any():
+            text += f" · mean loss {np.nanmean(self.losses):.4g}"
+            if self.original_losses is not None and np.isfinite(self.original_losses).any():
+                text += f" (before the what-if {np.nanmean(self.original_losses):.4g})"
         return text
 
     # -- mouse ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ above or below a threshold over a range of steps, and lists where it holds.
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
@@ -31,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_viz.ui.panels.analysis import Analyses
-from lstm_viz.ui.panels.base import Panel, Place
+from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps, points
 from lstm_viz.vocabulary import LABELS
 
 SHORT = {"forget": "keep", "input": "write", "output": "read"}
@@ -69,6 +70,8 @@ class UnitsPanel(Panel):
         "it. Sort by any column; click a row to select the unit.",
     )
 
+    requests = ("what_if",)
+
     COLUMNS = (
         ("unit", "unit number"),
         ("span", "memory span: median steps until a value written has halved (keep gate)"),
@@ -89,13 +92,24 @@ class UnitsPanel(Panel):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Correlate with"))
         self.reference = QComboBox()
-        self.reference.setMinimumContentsLength(18)
+        self.reference.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.reference.setMinimumContentsLength(12)
         self.reference.currentIndexChanged.connect(lambda _: self._ask_figures())
         bar.addWidget(self.reference, 1)
+        layout.addLayout(bar)
+        bar = QHBoxLayout()  # a second row: the re-runs
         self.rank = QPushButton("Rank by switching off")
         self.rank.setToolTip("Switch off each unit in turn (c and h held at 0) and measure the loss")
         self.rank.clicked.connect(self.ask_ablation)
         bar.addWidget(self.rank)
+        self.switch_off = QPushButton("Switch off selected")
+        self.switch_off.setToolTip(
+            "Hold the selected units' memory cell and output at 0 from the current step on (keep and write "
+            "gates clamped to 0) and re-run: the predictions panel shows what changes"
+        )
+        self.switch_off.clicked.connect(self.switch_off_selected)
+        bar.addWidget(self.switch_off)
+        bar.addStretch(1)
         layout.addLayout(bar)
         self.analyses = Analyses(self, ("unit_figures", "ablation_ranking"), self.on_result, self.on_failed)
         layout.addWidget(self.analyses.strip)
@@ -112,7 +126,13 @@ class UnitsPanel(Panel):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.cellClicked.connect(self.clicked_row)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.table, 3)
+        # memory span over time of the selected units: how long what they write at each step lasts
+        self.span_plot = self.curves_over_time(legend_columns=4)
+        self.span_plot.setLabel("left", "span (steps)")
+        self.span_plot.setMaximumHeight(190)
+        self.span_curves: list = []
+        layout.addWidget(self.span_plot, 2)
         find = QHBoxLayout()
         find.addWidget(QLabel("Find units whose"))
         self.find_quantity = QComboBox()
@@ -128,6 +148,9 @@ class UnitsPanel(Panel):
         self.find_threshold.setSingleStep(0.05)
         self.find_threshold.setValue(0.9)
         find.addWidget(self.find_threshold)
+        find.addStretch(1)
+        layout.addLayout(find)
+        find = QHBoxLayout()  # a second row: where, and the button
         find.addWidget(QLabel("from t ="))
         self.find_from = QSpinBox()
         find.addWidget(self.find_from)
@@ -146,6 +169,49 @@ class UnitsPanel(Panel):
         self.setWidget(container)
         self.figures = None
         self.ranking = None
+
+    def time_plots(self):
+        return [self.span_plot.getPlotItem()]
+
+    def describe(self, x: float, y: float) -> str | None:
+        step = int(round(x))
+        figures = self.figures
+        if figures is None or figures.span is None or not 0 <= step < figures.span.per_step.shape[0]:
+            return None
+        parts = []
+        for unit in self.session.selected[:8]:
+            k = figures.span.per_step[step, unit]
+            more = " or more (the sequence ends first)" if figures.span.censored[step, unit] else ""
+            parts.append(f"unit {unit}: {k:g}{more}")
+        return f"written at t = {step}, halved after: " + "; ".join(parts)
+
+    def _draw_spans(self):
+        figures = self.figures
+        units = self.session.selected[:8]
+        for curve in self.span_curves:
+            curve.setVisible(False)
+        if figures is None or figures.span is None:
+            self.show_legend([])
+            return
+        steps = np.arange(figures.span.per_step.shape[0])
+        entries = []
+        for k, unit in enumerate(units):
+            while len(self.span_curves) <= k:
+                curve = self.span_plot.plot([], [])
+                cache_static(curve)
+                self.span_curves.append(curve)
+            color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
+            curve = self.span_curves[k]
+            curve.setData(steps, figures.span.per_step[:, unit], pen=pg.mkPen(color, width=1), **points(len(steps), color))
+            curve.setVisible(True)
+            entries.append((curve, f"unit {unit}"))
+        self.show_legend(entries)
+        if units:
+            high = float(figures.span.per_step[:, units].max())
+            self.span_plot.setYRange(0, max(high, 1.0) * 1.05, padding=0)
+
+    def on_step(self, step):
+        self.line.setValue(step)
 
     # -- asking -----------------------------------------------------------------------------
     def on_trace(self):
@@ -169,13 +235,19 @@ class UnitsPanel(Panel):
             if core.targets is not None
             else "No target is known for this sequence, so there is no loss to compare"
         )
+        self.switch_off.setEnabled(core.layer_trace.is_lstm)
+        if core.what_if is not None and core.what_if.clamps:
+            self.note.setText(f"Shown: the run with {core.what_if.description}. Restore it in What if….")
         last = max(0, self.session.length - 1)
+        self.span_plot.setXRange(0, self.session.length, padding=0.01)
+        integer_steps(self.span_plot, self.session.length)
         for box in (self.find_from, self.find_to):
             box.setRange(0, last)
         self.find_from.setValue(0)
         self.find_to.setValue(last)
         self.table.setRowCount(0)
-        self.note.setText("")
+        if core.what_if is None:
+            self.note.setText("")
         self._ask_figures()
 
     def params(self) -> dict:
@@ -194,6 +266,25 @@ class UnitsPanel(Panel):
             {"layer": core.layer, "batch": core.batch, "start": 0},
             f"Switching off each of {core.layer_trace.hidden_size} units…",
         )
+
+    def switch_off_selected(self):
+        """Ablate the selected units from the current step on, as a what-if (added to any
+        changes already made, so the What if… panel lists and undoes them all)."""
+        from lstm_viz.engine.whatif import Clamp
+
+        core = self.session.core
+        if not core.selected or not core.layer_trace.is_lstm:
+            self.note.setText("Select the units to switch off first (click their rows).")
+            return
+        units, step = tuple(core.selected), core.step
+        clamps = [Clamp(core.layer, gate, 0.0, step, units) for gate in ("forget", "input")]
+        before = [] if core.what_if is None else list(core.what_if.clamps)
+        edits = {} if core.what_if is None else dict(core.what_if.edits)
+        self.note.setText(f"Switching off unit{'s' if len(units) > 1 else ''} {', '.join(map(str, units))} from t = {step}…")
+        self.request("what_if", before + clamps, edits)
+
+    def request_failed(self, name: str, message: str) -> None:
+        self.note.setText(message.splitlines()[0])
 
     def on_result(self, name, result):
         if name == "unit_figures":
@@ -244,6 +335,7 @@ class UnitsPanel(Panel):
         self.on_selection()
 
     def on_selection(self):
+        self._draw_spans()
         selected = set(self.session.selected)
         for row in range(self.table.rowCount()):
             item = self.table.item(row, 0)
@@ -281,18 +373,23 @@ class UnitsPanel(Panel):
         above = self.find_above.currentIndex() == 0
         threshold = self.find_threshold.value()
         a, b = sorted((self.find_from.value(), self.find_to.value()))
-        units = [int(u) for u in find_units(values, threshold, above=above, steps=(a, b + 1), batch=core.batch)]
+        units = [int(u) for u in find_units(values, threshold, above=above, steps=(a, b + 1))]
         word = "above" if above else "below"
+        where = " in every sequence of the batch" if values.shape[0] > 1 else ""
         if not units:
-            self.note.setText(f"No unit's {LABELS[name].lower()} stays {word} {threshold:g} from t = {a} to {b}.")
+            self.note.setText(f"No unit's {LABELS[name].lower()} stays {word} {threshold:g} from t = {a} to {b}{where}.")
             return
         self.session.select_units(units)
-        spans = matching_spans(values[core.batch : core.batch + 1], units, threshold, above, min_length=max(2, (b - a + 1) // 4))
-        listed = "; ".join(f"unit {u}: t = {s}–{e - 1}" for _, u, s, e in spans[:12])
+        spans = matching_spans(values, units, threshold, above, min_length=max(2, (b - a + 1) // 4))
+        spans.sort(key=lambda run: run[2] - run[3])  # the longest first
+        several = values.shape[0] > 1
+        listed = "; ".join(
+            (f"sequence {seq}, " if several else "") + f"unit {u}: t = {s}–{e - 1}" for seq, u, s, e in spans[:12]
+        )
         more = f" and {len(spans) - 12} more" if len(spans) > 12 else ""
         self.note.setText(
             f"{len(units)} unit{'s' if len(units) != 1 else ''} ({', '.join(map(str, units[:16]))}) keep "
-            f"{LABELS[name].lower()} {word} {threshold:g} from t = {a} to {b}, now selected. "
+            f"{LABELS[name].lower()} {word} {threshold:g} from t = {a} to {b}{where}, now selected. "
             f"Longest runs: {listed}{more}."
         )
 

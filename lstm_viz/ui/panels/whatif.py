@@ -130,6 +130,13 @@ class WhatIfPanel(Panel):
         if s.what_if is None:  # a new load (or a restore) starts clean
             self.clamps, self.edits = [], {}
             self.changes.clear()
+        else:  # the changes shown are the core's, whichever panel asked for them
+            self.clamps, self.edits = list(s.what_if.clamps), dict(s.what_if.edits)
+            self.changes.clear()
+            for clamp in self.clamps:
+                self.changes.addItem(clamp.describe())
+            for step, (_, label) in self.edits.items():
+                self.changes.addItem(f"input at t = {step} set to {label!r}")
         self.start.setRange(0, max(0, s.length - 1))
         self.tutorial.setEnabled(s.layer_trace.is_lstm)
         self.add.setEnabled(s.layer_trace.is_lstm)

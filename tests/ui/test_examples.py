@@ -97,3 +97,18 @@ def test_a_damaged_example_says_so_and_keeps_the_session(window, tmp_path, monke
     assert window.session.loaded is before and "missing or wrong 'note'" in window.last_error
     assert examples_module.examples() == []  # the menu leaves damaged ones out
     assert "example.json" in capsys.readouterr().err
+
+
+def test_the_adding_notes_attribution_claim_holds(window):
+    """"integrated gradients of the final prediction put 81% of their size on the two
+    marked steps": recomputed through the core, as the Attribution tab computes it."""
+    example = open_from_menu(window, "adding")
+    claim = example.claim
+    core = window.session.core
+    found, _ = core.analyze("attribution", {"target": "prediction", "step": 29, "method": "integrated_gradients"}).now()
+    marks = core.trace.x[0, :, 1] > 0.5
+    size = np.abs(found.per_step)
+    share = size[marks].sum() / size.sum()
+    assert share == pytest.approx(claim["attribution_share"], abs=1e-3)
+    assert share > claim["attribution_threshold"]
+    assert f"put {100 * claim['attribution_share']:.0f}% of their size on the two marked steps" in example.note

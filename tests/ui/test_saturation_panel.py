@@ -25,3 +25,16 @@ def test_each_dot_sits_at_the_shares_of_steps_its_gate_is_shut_and_open(window):
     assert window.session.selected == [unit]
     rx, ry = p.rings.getData()
     assert len(rx) == 3 and y in ry  # the unit's three gates are ringed
+
+
+def test_a_floating_panel_whose_plot_fills_it_still_follows_the_data(window, qtbot):
+    """Floating, the panel's own region is all covered by its opaque plot: it must not be
+    taken for a panel behind a tab (which would skip its updates)."""
+    p = panel(window, "SaturationPanel")
+    p.setFloating(True)
+    p.setGeometry(40, 40, 500, 400)
+    p.show()
+    qtbot.waitUntil(lambda: not p._offscreen(), timeout=5000)
+    window.open_example("text", wait=True)
+    xs, _ = p.dots["forget"].getData()
+    assert len(xs) == window.session.layer_trace.hidden_size == 48

@@ -150,3 +150,29 @@ def test_a_panel_behind_a_tab_catches_up_when_brought_to_the_front(window, qtbot
     qtbot.waitUntil(lambda: diagram.canvas.texts.get("caption", "").endswith("t = 17"), timeout=2000)
     lt = window.session.trace.layers[0]
     assert diagram.canvas.texts["cell"] == f"c(t) = {lt.cell[0, 17, 7]:+.4f}"
+
+
+def test_heatmap_rows_ordered_by_memory_span_put_the_longest_keeper_on_top(window, qtbot):
+    """Rows by memory span: the image's rows are the units in the order of their median
+    span (recomputed here), a click on the top row selects the unit drawn there."""
+    from PySide6.QtCore import Qt
+
+    from lstm_viz.engine.unit_figures import memory_span
+
+    window.open_example("text", wait=True)
+    heat = panel(window, "GateHeatmapsPanel")
+    heat.order_by.setCurrentIndex(heat.order_by.findData("span"))
+    qtbot.waitUntil(lambda: heat.order is not None, timeout=20000)
+    lt = window.session.trace.layers[0]
+    spans = memory_span(lt.forget[0]).per_unit
+    order = np.argsort(spans, kind="stable")
+    np.testing.assert_array_equal(heat.order, order)
+    np.testing.assert_array_equal(heat.images["forget"].image[-1], lt.forget[0, :, order[-1]])
+    H = lt.hidden_size
+    heat.clicked(7, H - 1, Qt.KeyboardModifier.NoModifier)
+    assert window.session.selected == [int(order[-1])] and window.session.step == 7
+    marks = heat.marks["forget"].getData()[1]
+    assert list(marks) == [H - 1 + 0.5]  # the selection's arrow points at its row
+    heat.order_by.setCurrentIndex(heat.order_by.findData("unit"))
+    assert heat.order is None
+    np.testing.assert_array_equal(heat.images["forget"].image, lt.forget[0].T)

@@ -24,7 +24,8 @@ def test_the_demo_opens_with_the_trained_adding_model(window):
 def test_every_time_axis_shows_the_same_steps(window):
     plots = [plot for p in window.panels for plot in p.time_plots()]
     ranges = [plot.vb.viewRange()[0] for plot in plots]
-    assert len(plots) == 3
+    names = {type(p).__name__ for p in window.panels if p.time_plots()}
+    assert {"GateHeatmapsPanel", "CellTrajectoryPanel", "InputPanel", "PredictionsPanel", "GradientFlowPanel"} <= names
     for low, high in ranges:  # the whole sequence, not cut by plots of different widths
         assert low <= 0.0 and high >= 29.0
         assert (low, high) == pytest.approx(ranges[0])
@@ -184,9 +185,9 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
     for p in window.panels:  # the teaching panels are tabs by default: float them, so all are on screen
         if p.visibleRegion().isEmpty():
             p.setFloating(True)
+            p.setGeometry(40, 40, 500, 400)  # a hidden tab keeps a place off the screen
             p.show()
-    qtbot.wait(10)
-    assert all(not p.visibleRegion().isEmpty() for p in window.panels)
+    qtbot.waitUntil(lambda: not any(p._offscreen() for p in window.panels), timeout=5000)
     steps = [0]  # a count, not a list: a list of 20,000 steps would be growth of the test's own
 
     def count(step):

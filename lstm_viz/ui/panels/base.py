@@ -140,8 +140,15 @@ class Panel(QDockWidget):
         """Finish any animation now (screenshots show the step itself)."""
 
     def _offscreen(self) -> bool:
-        """Closed, behind another tab, or in a window not shown: nothing of it is on screen."""
-        return self.isHidden() or self.visibleRegion().isEmpty()
+        """Closed, behind another tab, or in a window not shown: nothing of it is on screen.
+
+        A floating panel is never behind a tab; its own region can be empty when its content
+        covers all of it (an opaque plot, with the title bar drawn by the window manager)."""
+        if self.isHidden():
+            return True
+        if self.isFloating():
+            return not self.isVisible() or self.isMinimized()
+        return self.visibleRegion().isEmpty()
 
     def _refresh(self) -> None:
         if self.session.loaded is None:

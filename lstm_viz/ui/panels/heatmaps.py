@@ -5,12 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from lstm_viz.ui.panels.analysis import Analyses
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 
 QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
+
+
+ORDERS = {
+    "unit": "unit number",
+    "span": "memory span",
+    "correlation": "|r| (Unit figures)",
+    "ablation": "loss rise when off",
+}
 
 
 class _ClickableImage(pg.ImageItem):
@@ -51,7 +60,18 @@ class GateHeatmapsPanel(Panel):
         self.info.setFixedHeight(self.info.sizeHint().height())
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.info)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.info, 1)
+        bottom.addWidget(QLabel("Rows by"))
+        self.order_by = QComboBox()
+        for key, words in ORDERS.items():
+            self.order_by.addItem(words, key)
+        self.order_by.currentIndexChanged.connect(lambda _: self._order_changed())
+        bottom.addWidget(self.order_by)
+        layout.addLayout(bottom)
+        self.order = None  # row r shows unit order[r]; None: by unit number
+        self.analyses = Analyses(self, ("unit_figures", "ablation_ranking"), self._figures_arrived, self._figures_failed)
+        layout.addWidget(self.analyses.strip)
         self.plots, self.images, self.cursors, self.marks = {}, {}, {}, {}
         gate_map = pg.colormap.get("viridis")
         diverging = pg.colormap.get("CET-D1")
@@ -87,6 +107,64 @@ class GateHeatmapsPanel(Panel):
     def time_plots(self):
         return [self.plots[QUANTITIES[0]]]
 
+    # -- row order -------------------------------------------------------------------------
+    def _figure(self, name: str):
+        """The core's result of analysis ``name`` for the shown layer and sequence, if any."""
+        entry = self.session.core.results.get(name)
+        core = self.session.core
+        if entry is None or entry[0].get("layer") != core.layer or entry[0].get("batch") != core.batch:
+            return None
+        return entry[1]
+
+    def unit_order(self):
+        """The units in row order (row 0 is drawn at the bottom): the one with the largest
+        figure ends at the top. None: by unit number, or the figure is not computed yet."""
+        key = self.order_by.currentData()
+        if key == "unit":
+            return None
+        if key == "ablation":
+            ranking = self._figure("ablation_ranking")
+            return None if ranking is None else ranking.order()[::-1]  # the most needed on top
+        figures = self._figure("unit_figures")
+        if figures is None:
+            return None
+        if key == "span":
+            if figures.span is None:
+                return None
+            values = figures.span.per_unit
+        else:  # correlation: the strongest (either sign) on top
+            if figures.correlation is None:
+                return None
+            values = np.abs(np.nan_to_num(figures.correlation, nan=0.0))
+        return np.argsort(values, kind="stable")  # ascending: the largest ends on top
+
+    def _order_changed(self):
+        if self.session.loaded is None:
+            return
+        key = self.order_by.currentData()
+        core = self.session.core
+        params = {"layer": core.layer, "batch": core.batch}
+        if key == "ablation" and self._figure("ablation_ranking") is None:
+            if core.targets is None:
+                self.info.setText("No target is known for this sequence, so there is no loss to rank by.")
+                return
+            self.analyses.ask("ablation_ranking", {**params, "start": 0}, "Switching off each unit…")
+            return
+        if key in ("span", "correlation") and self._figure("unit_figures") is None:
+            reference = "target" if core.targets is not None and core.model.readout.kind == "regression" else ""
+            self.analyses.ask("unit_figures", {**params, "reference": reference}, "Measuring the units…")
+            return
+        if key == "correlation" and (self._figure("unit_figures").correlation is None):
+            self.info.setText("Choose what to correlate with in the Unit figures panel first.")
+        self._refresh()
+
+    def _figures_arrived(self, name, result):
+        if self.order_by.currentData() != "unit" and self.session.loaded is not None:
+            self._refresh()
+
+    def _figures_failed(self, name, message):
+        self.info.setText(message.splitlines()[0])
+
     def on_trace(self):
         T = self.session.length
         lt = self.session.layer_trace
@@ -96,14 +174,19 @@ class GateHeatmapsPanel(Panel):
             self.info.setText("A plain tanh RNN has no gates: its output h(t) is in the trajectories.")
             return
         self.info.setText("Click a row to select that unit; hover for exact values.")
+        self.order = self.unit_order()
         for name in QUANTITIES:
             values = self.session.quantity(name)[:T]
             levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
             # Rows are units, columns are steps (row-major images).
-            self.images[name].setImage(np.ascontiguousarray(values.T), autoLevels=False, levels=levels)
+            rows = values.T if self.order is None else values.T[self.order]
+            self.images[name].setImage(np.ascontiguousarray(rows), autoLevels=False, levels=levels)
             self.plots[name].setYRange(0, values.shape[1], padding=0)
             # rows are units: name them at their middles (at most 3 names: the heatmaps are short)
-            self.plots[name].getAxis("left").setTicks(unit_ticks(values.shape[1], offset=0.5, most=3))
+            ticks = unit_ticks(values.shape[1], offset=0.5, most=3)
+            if self.order is not None:  # the unit in that row, not the row's number
+                ticks = [[(y, str(int(self.order[int(y - 0.5)]))) for y, _ in level] for level in ticks]
+            self.plots[name].getAxis("left").setTicks(ticks)
         self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
         for plot in self.plots.values():
             integer_steps(plot, T)
@@ -113,7 +196,8 @@ class GateHeatmapsPanel(Panel):
             return
         selected = self.session.selected
         everyone = len(selected) == self.session.layer_trace.hidden_size
-        units = np.array([] if everyone else selected, dtype=float) + 0.5  # all selected: nothing to point at
+        rows = [] if everyone else [self.row_of(u) for u in selected]
+        units = np.array(rows, dtype=float) + 0.5  # all selected: nothing to point at
         for name in QUANTITIES:
             self.marks[name].setData(x=np.full(len(units), 0.0), y=units)
 
@@ -121,8 +205,17 @@ class GateHeatmapsPanel(Panel):
         for cursor in self.cursors.values():
             cursor.setValue(step + 0.5)
 
-    def clicked(self, step, unit, modifiers):
-        if unit < 0 or step < 0:
+    def row_of(self, unit: int) -> int:
+        return unit if self.order is None else int(np.flatnonzero(self.order == unit)[0])
+
+    def unit_of(self, row: int) -> int:
+        if self.order is None or not 0 <= row < len(self.order):
+            return row
+        return int(self.order[row])
+
+    def clicked(self, step, row, modifiers):
+        unit = self.unit_of(row)
+        if row < 0 or step < 0:
             return
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             units = set(self.session.selected) ^ {unit}
@@ -134,7 +227,8 @@ class GateHeatmapsPanel(Panel):
     def hover(self, where):
         if where is None or self.session.loaded is None:
             return
-        name, step, unit = where
+        name, step, row = where
+        unit = self.unit_of(row)
         values = self.session.quantity(name)
         if 0 <= step < self.session.length and 0 <= unit < values.shape[1]:
             label = self.session.label(step)

@@ -240,7 +240,12 @@ class MainWindow(QMainWindow):
                     job.setParent(None)  # the window may go; the thread object must outlive it
                     STRANDED.append(job)
         self.save_layout()
+        self.key_router.detach()
         super().closeEvent(event)
+
+    def showEvent(self, event):
+        self.key_router.attach()  # shown again after a close
+        super().showEvent(event)
 
     # -- menus --------------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None):

@@ -233,7 +233,16 @@ class KeyRouter(QObject):
             for sequence in action.shortcuts():
                 combo = sequence[0]
                 self.keys.add((int(combo.key().value), int(combo.keyboardModifiers().value)))
+        self.attach()
+
+    def attach(self) -> None:
+        """Start filtering the application's events (again, after :meth:`detach`)."""
         QApplication.instance().installEventFilter(self)
+
+    def detach(self) -> None:
+        """Stop filtering: a closed window's router would otherwise see every event of the
+        application (in Python) for as long as the window object lives."""
+        QApplication.instance().removeEventFilter(self)
 
     def _ours(self, widget) -> bool:
         return isinstance(widget, QWidget) and (widget is self.window_ or self.window_.isAncestorOf(widget))

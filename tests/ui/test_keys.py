@@ -149,3 +149,26 @@ def test_an_editable_table_keeps_the_arrow_keys(window, qtbot):
     table.setCurrentCell(0, 0)
     press(qtbot, K.Key_Right)
     assert window.session.step == 0 and table.currentColumn() == 1
+
+
+def test_a_closed_window_stops_filtering_the_applications_events(window, qtbot):
+    """Every event of the application passed through the key router of every window ever
+    made, closed or not: each new window (and each step) got slower."""
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    seen = []
+    router = window.key_router
+    original = router._filter
+    router._filter = lambda obj, event: seen.append(event.type()) or original(obj, event)
+    other = QLabel("elsewhere")
+    qtbot.addWidget(other)
+    other.show()
+    QApplication.processEvents()
+    assert seen  # while the window is open it sees the application's events
+    window.close()
+    seen.clear()
+    other.hide()
+    other.show()
+    other.repaint()
+    QApplication.processEvents()
+    assert seen == []

@@ -3,7 +3,8 @@
     python benchmarks/bench_window.py [--units 256] [--steps 10000] [--frames 300]
 
 ``--front AttributionPanel,GradientFlowPanel`` measures with those panels on screen
-instead of the default ones in their tabs.
+instead of the default ones in their tabs (with "follow the step" off: their analysis runs
+in a worker once stepping pauses, which is not part of a frame).
 
 A random LSTM with H units runs over T steps (a single sequence); then, for each frame,
 the Session's step advances by one and the event loop runs until every panel's view has
@@ -68,11 +69,24 @@ def main() -> None:
     trace = model.run(x)
     window.session.set_loaded(Loaded(model, Sequence(x), trace, "benchmark"))
     for name in filter(None, args.front.split(",")):
-        next(p for p in window.panels if p.objectName() == name).raise_()
+        front = next(p for p in window.panels if p.objectName() == name)
+        front.raise_()
+        # what is timed is the panels' own work per step; a "why" panel that follows the
+        # step recomputes in a worker once stepping pauses, which is not a frame's work
+        if hasattr(front, "follow"):
+            front.follow.setChecked(False)
     window.repaint()
     app.processEvents()
     painted = PaintCounter()
     views = painted.watch(on_screen_viewports(window))
+    # Views with nothing that changes per step (a scatter of per-unit figures, the weights)
+    # do not repaint on a step: the frame waits for the ones that do.
+    for step in (1, 2):
+        painted.seen.clear()
+        window.session.set_step(step)
+        for _ in range(20):
+            app.processEvents()
+    views = [v for v in views if v in painted.seen]
 
     # The reference, measured in the same run: plain pyqtgraph, 32 full-length curves of
     # the same trace in a 1600x1000 plot with a cursor moved every frame (the issue's

@@ -78,6 +78,7 @@ class AttributionPanel(Panel):
         layout.addWidget(self.summary)
         self.plot = self.curves_over_time(legend_columns=2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brushes=[], pen=None)
+        cache_static(self.bars)  # thousands of bars: painted once, not at every step
         self.plot.addItem(self.bars)
         self.plot.addLine(y=0, pen=pg.mkPen("#999"))
         self.beta = self.plot.plot([], [], pen=pg.mkPen(BETA, width=2), name="from the span (beta)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 
 from lstm_viz import environment
 
@@ -36,15 +37,41 @@ def step_thread_count(batch: int, out: int, hidden: int) -> int | None:
     return None
 
 
+# BLAS's thread count is one setting for the whole process, while runs overlap (a load, an
+# analysis in the background, layers side by side). Limits are counted: the first to open
+# sets the count, the last to close puts back what was there before, whatever the order
+# they close in (threadpoolctl's own limits each restore what they saw when they opened, so
+# two overlapping ones closing out of order left BLAS at one thread for good).
+_lock = threading.Lock()
+_open = 0
+_restore = None
+
+
+@contextlib.contextmanager
+def _limited(threads: int):
+    global _open, _restore
+    with _lock:
+        if _open == 0:
+            _restore = _controller().limit(limits=threads, user_api="blas")
+        _open += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _open -= 1
+            if _open == 0:
+                _restore.restore_original_limits()
+                _restore = None
+
+
 def step_threads(batch: int, out: int, hidden: int):
     """A context-manager factory that applies :func:`step_thread_count` while it is open."""
     threads = step_thread_count(batch, out, hidden)
     if threads is None:
         return contextlib.nullcontext
-    controller = _controller()
-    return functools.partial(controller.limit, limits=threads, user_api="blas")
+    return functools.partial(_limited, threads)
 
 
 def single_thread():
     """A context manager that holds BLAS to one thread (while layers run in parallel)."""
-    return _controller().limit(limits=1, user_api="blas")
+    return _limited(1)

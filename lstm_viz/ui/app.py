@@ -99,7 +99,8 @@ def screenshot(app, window, path: str, step: int | None) -> int:
     for _ in range(5):
         app.processEvents()
     for panel in window.panels:  # finish any easing: the picture shows the step itself
-        panel.settle()
+        if panel.built:
+            panel.settle()
     app.processEvents()
     image = window.grab()
     if not image.save(path):

@@ -189,23 +189,33 @@ class MainWindow(QMainWindow):
         pyqtgraph's setXLink aligns views on screen, so plots of different widths (the
         heatmaps carry colour bars) would cut off the ends of the sequence.
         """
-        plots = [plot for panel in self.panels for plot in panel.time_plots()]
-        syncing = False
+        self.linked_plots: list = []
+        self._syncing = False
+        for panel in self.panels:  # each panel's plots join when its content is built
+            panel.built_hooks.append(self._link_panel)
+            if panel.built:
+                self._link_panel(panel)
 
-        def follow(source, x_range):
-            nonlocal syncing
-            if syncing:
-                return
-            syncing = True
-            try:
-                for plot in plots:
-                    if plot.vb is not source:
-                        plot.setXRange(*x_range, padding=0)
-            finally:
-                syncing = False
+    def _link_panel(self, panel) -> None:
+        new = panel.time_plots()
+        if self.linked_plots and new:  # a panel built later starts at the range shown
+            shown = self.linked_plots[0].vb.viewRange()[0]
+            for plot in new:
+                plot.setXRange(*shown, padding=0)
+        for plot in new:
+            plot.vb.sigXRangeChanged.connect(self._follow_time)
+        self.linked_plots.extend(new)
 
-        for plot in plots:
-            plot.vb.sigXRangeChanged.connect(follow)
+    def _follow_time(self, source, x_range) -> None:
+        if self._syncing:
+            return
+        self._syncing = True
+        try:
+            for plot in self.linked_plots:
+                if plot.vb is not source:
+                    plot.setXRange(*x_range, padding=0)
+        finally:
+            self._syncing = False
 
     def restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -598,6 +608,7 @@ class MainWindow(QMainWindow):
         job.failed.connect(job_failed)
         job.stopped.connect(stopped)
         job.finished.connect(lambda: job in self.abandoned and self.abandoned.remove(job))
+        job.finished.connect(job.deleteLater)
         job.start()
 
     def cancel_job(self) -> None:

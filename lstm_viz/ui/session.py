@@ -49,16 +49,20 @@ class Session(QObject):
         self.jobs = Jobs(self)  # the analyses the "why" panels ask for, one slot each
 
     # -- analyses ---------------------------------------------------------------------------
-    def compute(self, name: str, params: dict | None = None, failed: Callable[[str], None] | None = None) -> None:
+    def compute(
+        self, name: str, params: dict | None = None, failed: Callable[[str], None] | None = None, key: str | None = None
+    ) -> None:
         """Run analysis ``name`` of the core off the GUI thread; its result arrives with
-        ``resultsChanged(name)``. A newer request for the same analysis replaces a running one."""
+        ``resultsChanged(key)`` (``key`` defaults to the name). A newer request under the
+        same key replaces a running one."""
+        key = key or name
         try:
-            work = self.core.analyze(name, params)
+            work = self.core.analyze(name, params, key)
         except LstmVizError as exc:
             if failed is not None:
                 failed(str(exc))
             return
-        self.jobs.start(name, work, failed)
+        self.jobs.start(key, work, failed)
 
     # -- requests from panels --------------------------------------------------------------
     def handle(self, name: str, handler: Callable) -> None:

@@ -63,6 +63,8 @@ class Job(QThread):
                 self.stopped.emit()
             else:
                 self.succeeded.emit(result)
+        finally:
+            self.work = None  # what it held (a snapshot of the session) is not kept alive
 
 
 class ProgressDialog(QDialog):
@@ -153,6 +155,7 @@ class Jobs(QObject):
         job.failed.connect(job_failed)
         job.stopped.connect(lambda: mine() and done())
         job.finished.connect(lambda: job in self.abandoned and self.abandoned.remove(job))
+        job.finished.connect(job.deleteLater)  # a finished job is freed, with its result
         job.start()
         return job
 

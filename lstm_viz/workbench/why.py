@@ -65,6 +65,17 @@ class Snapshot:
     step: int
     selected: tuple[int, ...]
     base: Any  # the Loaded (or WhatIf) it was computed from
+    clamps: tuple = ()  # the gate clamps of a what-if shown (the run is not the model's own)
+
+
+def require_unclamped(snapshot: Snapshot, what: str) -> None:
+    """Gradients and re-runs of the model do not know a what-if's clamped gates: refuse
+    rather than describe another run than the one shown."""
+    if snapshot.clamps:
+        raise InputError(
+            f"{what} is computed for the model's own run; the run shown has gates held by a what-if. "
+            "Restore the original (What if…) to compute it"
+        )
 
 
 Analysis = Callable[[Snapshot, dict, Callable, Callable], Any]
@@ -170,7 +181,10 @@ class UnitFigures:
 @analysis("unit_figures")
 def unit_figures(snapshot: Snapshot, params: dict, progress, cancel) -> UnitFigures:
     """params: ``reference`` (a key of :func:`references`, optional), ``fraction`` (0.5)."""
+    from dataclasses import replace
+
     from lstm_viz.engine import unit_figures as figures
+    from lstm_viz.engine.kernel import check_cancel
 
     layer_trace = snapshot.trace.layers[snapshot.layer]
     b = snapshot.batch
@@ -178,7 +192,13 @@ def unit_figures(snapshot: Snapshot, params: dict, progress, cancel) -> UnitFigu
     span = sat = None
     if layer_trace.is_lstm:
         forget = layer_trace.forget[b, :T]
-        span = figures.memory_span(forget[::-1] if layer_trace.reverse_time else forget, params.get("fraction", 0.5))
+        fraction = params.get("fraction", 0.5)
+        if layer_trace.reverse_time:  # a layer reading backwards keeps toward earlier steps
+            span = figures.memory_span(forget[::-1], fraction)
+            span = replace(span, per_step=span.per_step[::-1], censored=span.censored[::-1])
+        else:
+            span = figures.memory_span(forget, fraction)
+        check_cancel(cancel)
         sat = figures.saturation(one_sequence(layer_trace, b, T), 0)
     correlation = words = None
     quantity = "cell" if layer_trace.is_lstm else "hidden"
@@ -207,6 +227,7 @@ def ablation_ranking(snapshot: Snapshot, params: dict, progress, cancel):
     time: how much the loss changes. params: ``start`` (default 0)."""
     from lstm_viz.engine.unit_figures import ablation_ranking as rank
 
+    require_unclamped(snapshot, "The ranking by switching units off")
     targets = require_targets(snapshot)
     return rank(
         snapshot.model,
@@ -257,7 +278,9 @@ def make_target(snapshot: Snapshot, kind: str, step: int, unit: int | None = Non
             raise InputError("no target is known for this model and sequence, so there is no loss to explain")
         if not targets.mask[b, step]:
             raise InputError(f"step {step} has no target ({targets.description} is not defined there)")
-        return Target("loss", step, b)
+        # a classifier's loss is -log p(the right token): its output is that token's
+        output = int(targets.values[b, step]) if model.readout.kind == "classification" else 0
+        return Target("loss", step, b, output=output)
     output = 0
     if model.readout.kind == "classification":
         if targets is not None and targets.mask[b, step]:
@@ -274,6 +297,7 @@ def attribution(snapshot: Snapshot, params: dict, progress, cancel):
     (a key of :data:`METHOD_CHOICES`), ``span`` [a, b) for contextual decomposition."""
     from lstm_viz.engine import attribution as engine
 
+    require_unclamped(snapshot, "Attribution")
     target = make_target(snapshot, params["target"], int(params["step"]), params.get("unit"))
     method = params.get("method", "gradient")
     x = snapshot.trace.x
@@ -312,38 +336,38 @@ class Flow:
 def gradient_flow(snapshot: Snapshot, params: dict, progress, cancel) -> Flow:
     """params: ``target`` (loss or prediction, else h of the first selected unit), ``step``,
     ``units`` (for the Jacobian norms of the cell)."""
-    from lstm_viz.engine import attribution as engine
+    from dataclasses import replace
 
-    model, step = snapshot.model, int(params["step"])
+    from lstm_viz.engine import attribution as engine
+    from lstm_viz.engine.kernel import check_cancel
+
+    require_unclamped(snapshot, "Gradient flow")
+    model, step, b = snapshot.model, int(params["step"]), snapshot.batch
     kind = params.get("target", "loss")
     units = [int(u) for u in params.get("units", ())][:8]
     target = make_target(snapshot, kind, step, units[0] if units else None)
     lstm = engine.gradient_flow(model, snapshot.trace, target, targets=snapshot.targets)
+    check_cancel(cancel)
     rnn = None
     rnn_words = ""
     if model.kind == "lstm":
         twin = engine.matched_rnn(model)
         if target.kind in ("hidden", "cell"):
-            target_rnn = replace_target(target, kind="hidden")
+            target_rnn = replace(target, kind="hidden", batch=0)
         elif twin.readout is None:
             target_rnn = None
         else:
-            target_rnn = target
-        if target_rnn is not None:
-            rnn = engine.gradient_flow(twin, twin.run(snapshot.trace.x, dtype=np.float64), target_rnn, targets=snapshot.targets)
+            target_rnn = replace(target, batch=0)
+        if target_rnn is not None:  # the one sequence the target is in, not the whole batch
+            targets = snapshot.targets
+            if targets is not None:
+                targets = Targets(targets.values[b : b + 1], targets.mask[b : b + 1], targets.description)
+            run = twin.run(snapshot.trace.x[b : b + 1], dtype=np.float64, cancel=cancel)
+            rnn = engine.gradient_flow(twin, run, target_rnn, targets=targets)
             rnn_words = twin.metadata["note"]
     jacobian = {}
     if model.kind == "lstm":
         for unit in units:
-            if cancel():
-                from lstm_viz.errors import Cancelled
-
-                raise Cancelled()
-            jacobian[unit] = engine.cell_jacobian_norms(model, snapshot.trace, snapshot.layer, [unit], step, snapshot.batch)
+            check_cancel(cancel)
+            jacobian[unit] = engine.cell_jacobian_norms(model, snapshot.trace, snapshot.layer, [unit], step, b)
     return Flow(target, target.describe(model), lstm, rnn, rnn_words, jacobian)
-
-
-def replace_target(target, **changes):
-    from dataclasses import replace
-
-    return replace(target, **changes)

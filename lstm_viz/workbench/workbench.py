@@ -210,6 +210,19 @@ class Workbench:
             return None
         return self._figure("losses", lambda: why.losses(self.model, self.trace, self.targets))
 
+    @property
+    def original_figures(self):
+        """(predictions, losses) of the loaded run while a what-if is shown, else None."""
+        if self.what_if is None or self.loaded is None:
+            return None
+
+        def compute():
+            loaded = self.loaded
+            targets = why.targets_for(loaded.model, loaded.sequence, loaded.trace.x)
+            return why.predictions(loaded.model, loaded.trace), why.losses(loaded.model, loaded.trace, targets)
+
+        return self._figure("original", compute)
+
     def snapshot(self) -> why.Snapshot:
         self._require()
         return why.Snapshot(
@@ -222,22 +235,26 @@ class Workbench:
             self.step,
             tuple(self.selected),
             self.what_if or self.loaded,
+            () if self.what_if is None else tuple(self.what_if.clamps),
         )
 
-    def analyze(self, name: str, params: dict | None = None) -> Work:
+    def analyze(self, name: str, params: dict | None = None, key: str | None = None) -> Work:
         """Analysis ``name`` (see :mod:`lstm_viz.workbench.why`) of the shown run with
-        ``params``; its result lands in ``results[name]`` as ``(params, result)``."""
+        ``params``; its result lands in ``results[key]`` (``key`` defaults to the name, a
+        panel uses its own) as ``(params, result)``. The layer and sequence it describes
+        are the current ones, also recorded in the params as ``layer`` and ``batch``."""
         if name not in why.ANALYSES:
             raise InputError(f"unknown analysis {name!r}; known: {', '.join(sorted(why.ANALYSES))}")
         snapshot = self.snapshot()
-        params = dict(params or {})
+        params = {**(params or {}), "layer": snapshot.layer, "batch": snapshot.batch}
         fn = why.ANALYSES[name]
+        key = key or name
 
         def apply(result):
             if (self.what_if or self.loaded) is not snapshot.base:
                 return  # the data changed while it ran: the result is about something else
-            self.results[name] = (params, result)
-            self.results_changed.emit(name)
+            self.results[key] = (params, result)
+            self.results_changed.emit(key)
 
         return Work(lambda progress, cancel: fn(snapshot, params, progress, cancel), apply, "Computing…")
 

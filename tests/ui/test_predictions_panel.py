@@ -120,7 +120,8 @@ def test_switching_off_the_counting_unit_shows_the_loss_rising_against_the_origi
     _, ghost = p.ghost.getData()
     np.testing.assert_allclose(ghost, original.output[0] @ model.readout.W[:, 0] + model.readout.b[0], rtol=1e-5)
     whatif = panel(window, "WhatIfPanel")  # the What if… panel lists the change and can undo it
-    whatif.on_trace()
+    whatif.raise_()
+    qtbot.wait(1)
     assert [whatif.changes.item(k).text() for k in range(whatif.changes.count())] == [
         c.describe() for c in session.core.what_if.clamps
     ]

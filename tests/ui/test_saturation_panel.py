@@ -6,11 +6,12 @@ from PySide6.QtCore import Qt
 from tests.ui.conftest import panel
 
 
-def test_each_dot_sits_at_the_shares_of_steps_its_gate_is_shut_and_open(window):
+def test_each_dot_sits_at_the_shares_of_steps_its_gate_is_shut_and_open(window, qtbot):
     window.open_example("text", wait=True)
     p = panel(window, "SaturationPanel")
     p.show()
     p.raise_()
+    qtbot.waitUntil(lambda: p.figures is not None, timeout=10000)
     lt = window.session.trace.layers[0]
     for gate in ("forget", "input", "output"):
         xs, ys = p.dots[gate].getData()
@@ -36,5 +37,5 @@ def test_a_floating_panel_whose_plot_fills_it_still_follows_the_data(window, qtb
     p.show()
     qtbot.waitUntil(lambda: not p._offscreen(), timeout=5000)
     window.open_example("text", wait=True)
-    xs, _ = p.dots["forget"].getData()
-    assert len(xs) == window.session.layer_trace.hidden_size == 48
+    qtbot.waitUntil(lambda: p.figures is not None and len(p.dots["forget"].getData()[0]) == 48, timeout=10000)
+    assert window.session.layer_trace.hidden_size == 48

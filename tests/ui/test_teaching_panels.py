@@ -176,3 +176,12 @@ def test_heatmap_rows_ordered_by_memory_span_put_the_longest_keeper_on_top(windo
     heat.order_by.setCurrentIndex(heat.order_by.findData("unit"))
     assert heat.order is None
     np.testing.assert_array_equal(heat.images["forget"].image, lt.forget[0].T)
+
+
+def test_heatmap_rows_keep_their_order_after_another_file_opens(window, qtbot):
+    heat = panel(window, "GateHeatmapsPanel")
+    heat.order_by.setCurrentIndex(heat.order_by.findData("span"))
+    qtbot.waitUntil(lambda: heat.order is not None, timeout=20000)
+    window.open_example("brackets", wait=True)
+    assert heat.order_by.currentData() == "span"
+    qtbot.waitUntil(lambda: heat.order is not None and len(heat.order) == 8, timeout=20000)

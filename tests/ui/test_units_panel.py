@@ -32,6 +32,20 @@ def brute_span(forget, t, fraction=0.5):
     return len(forget) - 1 - t, True
 
 
+def kaplan_meier_median(spans):
+    """The product-limit estimate's median of (k, censored) pairs, written out: the survival
+    falls by (1 - events / at risk) at each event time; censored values leave the risk set
+    after the events of their time. The first time it reaches one half (inf if never)."""
+    survival = 1.0
+    for time in sorted({k for k, censored in spans if not censored}):
+        at_risk = sum(1 for k, _ in spans if k >= time)
+        events = sum(1 for k, censored in spans if k == time and not censored)
+        survival *= 1 - events / at_risk
+        if survival <= 0.5 + 1e-12:
+            return time
+    return float("inf")
+
+
 def test_the_table_shows_span_saturation_and_correlation_of_each_unit(window, qtbot):
     window.open_example("brackets", wait=True)
     p = shown(window, qtbot)
@@ -42,9 +56,8 @@ def test_the_table_shows_span_saturation_and_correlation_of_each_unit(window, qt
     for unit in range(lt.hidden_size):
         cells = [p.table.item(row_of(p, unit), k).text() for k in range(p.table.columnCount())]
         spans = [brute_span(forget[:, unit], t) for t in range(T)]
-        if not any(c for _, c in spans):  # nothing censored: the median is the lower median
-            values = sorted(k for k, _ in spans)
-            assert float(cells[1]) == values[(len(values) - 1) // 2]
+        assert any(c for _, c in spans)  # the last steps' spans outlast the sequence: censored
+        assert float(cells[1]) == kaplan_meier_median(spans)
         for k, gate in enumerate(("forget", "input", "output")):
             g = getattr(lt, gate)[0, :, unit]
             assert cells[2 + 2 * k] == f"{100 * np.mean(g < 0.1):.0f}%"
@@ -110,3 +123,31 @@ def test_the_span_plot_shows_each_selected_units_span_at_every_step(window, qtbo
         expected = [brute_span(forget[:, unit], t)[0] for t in range(len(forget))]
         np.testing.assert_array_equal(ys, expected)
     assert p.describe(10, 0).startswith(f"written at t = 10, halved after: unit 4: {brute_span(forget[:, 4], 10)[0]:g}")
+
+
+def test_a_result_for_another_layer_never_lands_in_the_table(window, qtbot, tmp_path):
+    """Changing the layer while the figures of the first are computed: the table shows the
+    new layer's units, sized from it, and the late result is dropped."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "two_layers.npy", rng.normal(size=(3000, 3)).astype(np.float32))
+    window.open_files(sequence_path=str(tmp_path / "two_layers.npy"), random_spec=([12, 5], 0), wait=True)
+    p = shown(window, qtbot)
+    session = window.session
+    session.set_layer(1)  # while layer 0's figures may still be computing
+    qtbot.waitUntil(lambda: p.figures is not None and p.figures.layer == 1, timeout=20000)
+    qtbot.wait(200)
+    assert p.table.rowCount() == 5 and p.figures.layer == 1
+    assert sorted(p.unit_at_row(r) for r in range(5)) == list(range(5))
+
+
+def test_finished_analyses_are_freed(window, qtbot):
+    """Each job held a snapshot of the session (trace, model): finished ones are deleted."""
+    from lstm_viz.ui.worker import Job
+
+    window.open_example("brackets", wait=True)
+    p = shown(window, qtbot)
+    jobs = window.session.jobs
+    for _ in range(5):
+        p._ask_figures()
+        qtbot.waitUntil(lambda: not jobs.current, timeout=10000)
+    qtbot.waitUntil(lambda: not jobs.findChildren(Job), timeout=5000)

@@ -245,7 +245,7 @@ def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhil
     assert button.text() == "Cancel"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert window.job is None  # the window stops waiting at once
-    qtbot.waitUntil(lambda: job.isFinished(), timeout=20000)
+    qtbot.waitUntil(lambda: not window.abandoned, timeout=20000)  # finished (and then freed)
     qtbot.wait(50)
     timer.stop()
     assert window.session.loaded is before and window.progress is None
@@ -320,7 +320,7 @@ def test_cancelling_a_load_that_blocks_frees_the_window_at_once_and_drops_its_re
     window.session.set_step(4)
     assert window.session.step == 4 and window.session.loaded is before
     release.set()
-    qtbot.waitUntil(job.isFinished, timeout=5000)
+    qtbot.waitUntil(lambda: not window.abandoned, timeout=5000)  # finished (and then freed)
     qtbot.wait(50)
     assert applied == [] and window.session.loaded is before
 

@@ -31,7 +31,8 @@ def test_an_analysis_lands_under_its_name_with_its_parameters():
     core.results_changed.connect(seen.append)
     work = core.analyze("unit_figures", {"reference": "loss"})
     result = work.now()
-    assert seen == ["unit_figures"] and core.results["unit_figures"] == ({"reference": "loss"}, result)
+    params = {"reference": "loss", "layer": 0, "batch": 0}  # the layer and sequence it describes
+    assert seen == ["unit_figures"] and core.results["unit_figures"] == (params, result)
     assert result.reference == "the loss" and result.correlation.shape == (8,)
     with pytest.raises(InputError, match="unknown analysis 'nope'"):
         core.analyze("nope")
@@ -59,3 +60,32 @@ def test_ablation_needs_a_target_and_says_so():
     core = bench("tutorial_cell")
     with pytest.raises(InputError, match="no target is known"):
         core.analyze("ablation_ranking", {}).now()
+
+
+def test_an_analysis_of_a_run_with_clamped_gates_says_what_it_would_describe():
+    """Gradients and re-runs are the model's own: under a what-if's clamps they would describe
+    another run than the one shown, so they refuse, and say how to get them."""
+    from lstm_viz.engine.whatif import Clamp
+
+    core = bench()
+    core.rerun([Clamp(0, "forget", 0.0, 5, (4,))], {}).now()
+    for name, params in (
+        ("attribution", {"target": "loss", "step": 20, "method": "gradient"}),
+        ("gradient_flow", {"target": "loss", "step": 20}),
+        ("ablation_ranking", {}),
+    ):
+        with pytest.raises(InputError, match="Restore the original"):
+            core.analyze(name, params).now()
+    core.analyze("unit_figures", {}).now()  # what the shown run's gates did: fine
+
+
+def test_contextual_decomposition_of_a_classifiers_loss_splits_the_right_tokens_logit():
+    core = bench("text")
+    step = 40
+    found, target = core.analyze(
+        "attribution", {"target": "loss", "step": step, "method": "contextual_decomposition", "span": [0, 41]}
+    ).now()
+    right = int(np.argmax(core.trace.x[0, step + 1]))  # the next character
+    assert target.output == right
+    logits = core.trace.output[0, step].astype(np.float64) @ core.model.readout.W + core.model.readout.b
+    assert found.beta_logits[step, right] + found.gamma_logits[step, right] == pytest.approx(logits[right], rel=1e-5)

@@ -55,28 +55,47 @@ class JobStrip(QWidget):
 
 
 class Analyses:
-    """The analyses one panel asks for: what it asked last, and the results that match."""
+    """The analyses one panel asks for: what it asked last, and the results that match.
+
+    Each panel has its own job slots and results (``"<panel>/<analysis>"``), so two panels
+    asking for the same analysis do not cancel or replace each other's."""
 
     def __init__(self, panel, names: tuple[str, ...], on_result, on_failed):
         self.panel = panel
         self.asked: dict[str, dict] = {}
-        self.strip = JobStrip(panel.session, names)
+        self.strip = JobStrip(panel.session, tuple(self.key(name) for name in names))
         self.on_result, self.on_failed = on_result, on_failed
         panel.session.resultsChanged.connect(self._arrived)
 
+    def key(self, name: str) -> str:
+        return f"{self.panel.objectName()}/{name}"
+
     def ask(self, name: str, params: dict, words: str = "Computing…") -> None:
-        self.asked[name] = dict(params)
-        self.panel.session.compute(name, params, lambda message: self.on_failed(name, message))
-        if self.panel.session.jobs.running(name):
-            self.strip.started(name, words)
+        core = self.panel.session.core
+        self.asked[name] = {**params, "layer": core.layer, "batch": core.batch}
+        key = self.key(name)
+        self.panel.session.compute(name, params, lambda message: self.on_failed(name, message), key)
+        if self.panel.session.jobs.running(key):
+            self.strip.started(key, words)
+
+    def forget(self) -> None:
+        """Stop what runs and drop what was asked (the data, layer or sequence changed)."""
+        for name in list(self.asked):
+            self.panel.session.jobs.cancel(self.key(name))
+        self.asked.clear()
 
     def result(self, name: str):
-        """The result of ``name`` computed with the parameters asked for last, else None."""
-        entry = self.panel.session.core.results.get(name)
+        """The result of ``name`` computed with the parameters asked for last, for the
+        layer and sequence shown now; else None."""
+        core = self.panel.session.core
+        entry = core.results.get(self.key(name))
         if entry is None or entry[0] != self.asked.get(name):
+            return None
+        if entry[0].get("layer") != core.layer or entry[0].get("batch") != core.batch:
             return None
         return entry[1]
 
-    def _arrived(self, name: str) -> None:
-        if name in self.asked:
-            self.on_result(name, self.result(name))
+    def _arrived(self, key: str) -> None:
+        for name in self.asked:
+            if self.key(name) == key:
+                self.on_result(name, self.result(name))

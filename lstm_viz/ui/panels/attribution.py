@@ -153,6 +153,7 @@ class AttributionPanel(Panel):
         self.target.blockSignals(False)
         self.plot.setXRange(0, self.session.length, padding=0.01)
         integer_steps(self.plot, self.session.length)
+        self.analyses.forget()
         self.result = None
         self._draw()
         self.ask_soon()
@@ -211,7 +212,11 @@ class AttributionPanel(Panel):
             a, b = found.span
             if found.beta_logits is not None and target.kind in ("prediction", "loss"):
                 beta, gamma = found.beta_logits[:, k], found.gamma_logits[:, k]
-                what = "logit" if model.readout.kind == "classification" else "prediction"
+                if model.readout.kind == "classification":
+                    labels = model.readout.labels
+                    what = f"logit of {labels[k]!r}" if labels else f"logit of class {k}"
+                else:
+                    what = "prediction"
             else:
                 layer = found.layers[target.layer]
                 pair = (layer.beta_cell, layer.gamma_cell) if target.kind == "cell" else (layer.beta_hidden, layer.gamma_hidden)

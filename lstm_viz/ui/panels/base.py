@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QWidget
 
 from lstm_viz.ui.session import Session
 
@@ -77,9 +77,11 @@ class Panel(QDockWidget):
         self.hover_text = ""  # what hovering last showed (also shown as a tooltip)
         self._stale = False  # a step arrived while the panel was off screen
         self._stale_trace = False  # so did new data or a new selection
-        self.build()
-        plain_axes(self)
-        self._frame_empty()
+        # The content is built when the panel first comes on screen (or something asks for
+        # it): a dozen panels behind tabs need not cost start-up their plots and menus.
+        self._built = self._building = False
+        self.built_hooks: list = []  # called with the panel once its content exists
+        self.setWidget(QWidget())
         self.visibilityChanged.connect(self._shown)
         session.traceChanged.connect(self._refresh)
         session.viewChanged.connect(self._refresh)
@@ -88,6 +90,34 @@ class Panel(QDockWidget):
 
     def build(self) -> None:
         raise NotImplementedError
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    def ensure_built(self) -> None:
+        """Build the content now if it is not yet (see ``build``)."""
+        if self._built or self._building:
+            return
+        self._building = True
+        try:
+            self.build()
+            plain_axes(self)
+            self._frame_empty()
+        finally:
+            self._building = False
+        self._built = True
+        self._stale_trace = self.session.loaded is not None  # shows the data at the next refresh
+        for hook in self.built_hooks:
+            hook(self)
+
+    def __getattr__(self, name: str):
+        # Only for names not found: what ``build`` makes. Asking for one builds the panel.
+        state = self.__dict__
+        if name.startswith("__") or state.get("_built", True) or state.get("_building", True):
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        self.ensure_built()
+        return getattr(self, name)
 
     # What a panel shows before anything is loaded, instead of axes with nothing on them.
     empty_text = "Open a sequence (Ctrl+O) or an example (Examples menu)"
@@ -153,10 +183,11 @@ class Panel(QDockWidget):
     def _refresh(self) -> None:
         if self.session.loaded is None:
             return
-        self._show_content()
         if self._offscreen():  # rebuilt when it comes on screen (see _shown)
             self._stale_trace = True
             return
+        self.ensure_built()
+        self._show_content()
         self._stale_trace = self._stale = False
         for axis in self.__dict__.get("step_axes", ()):
             axis.refresh()
@@ -172,7 +203,7 @@ class Panel(QDockWidget):
             # the front and on every show event
             self._stale = True
             return
-        if self._stale_trace:  # came on screen before its visibilityChanged arrived
+        if self._stale_trace or not self._built:  # came on screen before its visibilityChanged arrived
             self._refresh()
             return
         self.on_step(step)
@@ -180,7 +211,7 @@ class Panel(QDockWidget):
     def _selection(self) -> None:
         if self.session.loaded is None:
             return
-        if self._offscreen() or self._stale_trace:
+        if self._offscreen() or self._stale_trace or not self._built:
             self._stale_trace = True
             self._refresh()  # rebuilds now if on screen, else when shown
             return
@@ -188,7 +219,10 @@ class Panel(QDockWidget):
         self.on_step(self.session.step)
 
     def _shown(self, visible: bool) -> None:
-        if not visible or self.session.loaded is None:
+        if not visible:
+            return
+        self.ensure_built()
+        if self.session.loaded is None:
             return
         if self._stale_trace:
             self._refresh()

@@ -19,12 +19,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QVBoxLa
 from lstm_viz.ui.panels.analysis import Analyses
 from lstm_viz.ui.panels.base import Paced, Panel, Place, cache_static, integer_steps, legend_above
 from lstm_viz.ui.style import QUANTITY_COLORS
+from lstm_viz.workbench.why import TARGET_CHOICES
 
-CHOICES = {
-    "loss": "the loss at this step",
-    "prediction": "the prediction at this step",
-    "hidden": "h of the first selected unit at this step",
-}
+CHOICES = {key: TARGET_CHOICES[key] for key in ("loss", "prediction", "hidden")}
 BACK = 20  # the summary compares the gradient this many steps back with its size at the step
 
 
@@ -152,6 +149,7 @@ class GradientFlowPanel(Panel):
         for plot in (self.plot, self.jacobian_plot):
             plot.setXRange(0, self.session.length, padding=0.01)
             integer_steps(plot, self.session.length)
+        self.analyses.forget()
         self.flow = None
         self._draw()
         self.ask_soon()
@@ -225,10 +223,7 @@ class GradientFlowPanel(Panel):
         text += f"{s - back} steps back, the LSTM's {name} is {lstm[back] / lstm[s]:.3g} times its size at t = {s}"
         if flow.rnn is not None and flow.rnn.hidden[layer][s] > 0:
             rnn = flow.rnn.hidden[layer]
-            text += (
-                f"; the tanh RNN's ||d/dh|| is {rnn[back] / rnn[s]:.3g} times (an {flow.rnn_words}, "
-                "so the difference is the architecture's, not the training's)"
-            )
+            text += f"; the tanh RNN's ||d/dh|| is {rnn[back] / rnn[s]:.3g} times (an {flow.rnn_words})"
         return text + "."
 
     def describe(self, x: float, y: float) -> str | None:

@@ -109,12 +109,14 @@ class GateHeatmapsPanel(Panel):
 
     # -- row order -------------------------------------------------------------------------
     def _figure(self, name: str):
-        """The core's result of analysis ``name`` for the shown layer and sequence, if any."""
-        entry = self.session.core.results.get(name)
+        """Analysis ``name`` for the shown layer and sequence: this panel's own, or the Unit
+        figures panel's (the same figures), whichever is there."""
         core = self.session.core
-        if entry is None or entry[0].get("layer") != core.layer or entry[0].get("batch") != core.batch:
-            return None
-        return entry[1]
+        for key in (self.analyses.key(name), f"UnitsPanel/{name}"):
+            entry = core.results.get(key)
+            if entry is not None and entry[0].get("layer") == core.layer and entry[0].get("batch") == core.batch:
+                return entry[1]
+        return None
 
     def unit_order(self):
         """The units in row order (row 0 is drawn at the bottom): the one with the largest
@@ -138,25 +140,28 @@ class GateHeatmapsPanel(Panel):
             values = np.abs(np.nan_to_num(figures.correlation, nan=0.0))
         return np.argsort(values, kind="stable")  # ascending: the largest ends on top
 
-    def _order_changed(self):
-        if self.session.loaded is None:
-            return
+    def _ask_order(self) -> bool:
+        """Ask for the figure the rows are ordered by when it is missing; True if asked."""
         key = self.order_by.currentData()
         core = self.session.core
-        params = {"layer": core.layer, "batch": core.batch}
         if key == "ablation" and self._figure("ablation_ranking") is None:
             if core.targets is None:
                 self.info.setText("No target is known for this sequence, so there is no loss to rank by.")
-                return
-            self.analyses.ask("ablation_ranking", {**params, "start": 0}, "Switching off each unit…")
-            return
+                return False
+            if not self.session.jobs.running(self.analyses.key("ablation_ranking")):
+                self.analyses.ask("ablation_ranking", {"start": 0}, "Switching off each unit…")
+            return True
         if key in ("span", "correlation") and self._figure("unit_figures") is None:
-            reference = "target" if core.targets is not None and core.model.readout.kind == "regression" else ""
-            self.analyses.ask("unit_figures", {**params, "reference": reference}, "Measuring the units…")
-            return
-        if key == "correlation" and (self._figure("unit_figures").correlation is None):
-            self.info.setText("Choose what to correlate with in the Unit figures panel first.")
-        self._refresh()
+            readout = core.model.readout
+            reference = "target" if core.targets is not None and readout.kind == "regression" else ""
+            if not self.session.jobs.running(self.analyses.key("unit_figures")):
+                self.analyses.ask("unit_figures", {"reference": reference}, "Measuring the units…")
+            return True
+        return False
+
+    def _order_changed(self):
+        if self.session.loaded is not None and not self._ask_order():
+            self._refresh()
 
     def _figures_arrived(self, name, result):
         if self.order_by.currentData() != "unit" and self.session.loaded is not None:
@@ -175,6 +180,8 @@ class GateHeatmapsPanel(Panel):
             return
         self.info.setText("Click a row to select that unit; hover for exact values.")
         self.order = self.unit_order()
+        if self.order is None and self.order_by.currentData() != "unit":
+            self._ask_order()  # after a new load or another layer: the figure is computed again
         for name in QUANTITIES:
             values = self.session.quantity(name)[:T]
             levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
@@ -190,6 +197,10 @@ class GateHeatmapsPanel(Panel):
         self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
         for plot in self.plots.values():
             integer_steps(plot, T)
+        key = self.order_by.currentData()
+        figures = self._figure("unit_figures")
+        if key == "correlation" and figures is not None and figures.correlation is None:
+            self.info.setText("Rows by |r| need a reference: choose what to correlate with in Unit figures.")
 
     def on_selection(self):
         if not self.session.layer_trace.is_lstm:

@@ -21,11 +21,14 @@ from lstm_viz.ui.panels.base import (
     integer_steps,
     points,
 )
+from lstm_viz.workbench.why import METHOD_CHOICES
 
 WINDOW = 30  # tokens shown either side of the current step
 # The usual nucleotide colours (as in genome browsers); other IUPAC codes and gaps grey.
 BASE_COLORS = {"A": "#1a9e1a", "C": "#1f5fd6", "G": "#c77800", "T": "#d62728", "U": "#d62728"}
 
+
+ATTRIBUTION = "AttributionPanel/attribution"  # the attribution panel's result in the core
 
 MAX_CURVES = 12  # features drawn as curves; the legend says how many more there are
 
@@ -73,17 +76,18 @@ class InputPanel(Panel):
     def attribution(self):
         """The attribution panel's per-step numbers for the shown sequence and their words,
         or (None, None)."""
-        entry = self.session.core.results.get("attribution")
+        entry = self.session.core.results.get(ATTRIBUTION)
         if entry is None or entry[0].get("batch") != self.session.batch:
             return None, None
         found, target = entry[1]
         if not hasattr(found, "per_step"):
             return None, None
-        words = f"{found.method.replace('_x_', ' × ').replace('_', ' ')} of {target.describe(self.session.core.model)}"
+        method = METHOD_CHOICES[found.method].split(" (")[0]
+        words = f"{method} of {target.describe(self.session.core.model)}"
         return found.per_step, words
 
     def _attribution_changed(self, name: str) -> None:
-        if name == "attribution" and self.session.loaded is not None and not self._offscreen():
+        if name == ATTRIBUTION and self.session.loaded is not None and not self._offscreen():
             if not self.token_mode:
                 self._draw_band()
             self.on_step(self.session.step)

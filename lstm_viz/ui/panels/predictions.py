@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps, points
-from lstm_viz.workbench import why
 
 PREDICTION_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
@@ -94,12 +93,10 @@ class PredictionsPanel(Panel):
         self.losses = None if losses is None else losses[b, :T]
         # the run before a what-if changed it, as dashed ghosts
         self.original_predictions = self.original_losses = None
-        if core.original_trace is not None and self.readout is not None:
-            loaded = core.loaded
-            self.original_predictions = why.predictions(loaded.model, loaded.trace)[b, :T]
-            original_targets = why.targets_for(loaded.model, loaded.sequence, loaded.trace.x)
-            found = why.losses(loaded.model, loaded.trace, original_targets)
-            self.original_losses = None if found is None else found[b, :T]
+        original = core.original_figures
+        if original is not None and self.readout is not None:
+            self.original_predictions = original[0][b, :T]
+            self.original_losses = None if original[1] is None else original[1][b, :T]
         for plot in (self.plot, self.loss_plot):
             plot.setXRange(0, T, padding=0.01)
             integer_steps(plot, T)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from lstm_viz.engine.unit_figures import saturation
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from lstm_viz.ui.panels.analysis import Analyses
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, legend_above
 from lstm_viz.ui.style import QUANTITY_COLORS, QUANTITY_LABELS
-from lstm_viz.workbench.why import one_sequence
 
 GATES = ("forget", "input", "output")
 LOW, HIGH = 0.1, 0.9
@@ -52,23 +53,37 @@ class SaturationPanel(Panel):
         self.plot.addItem(self.rings)
         self.hover_scene(self.plot, self.describe)
         self.click_scene(self.plot, self.clicked)
-        self.setWidget(self.plot)
+        container = QWidget()
+        layout = QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.analyses = Analyses(self, ("unit_figures",), self.on_result, self.on_failed)
+        layout.addWidget(self.analyses.strip)
+        layout.addWidget(self.plot, 1)
+        self.setWidget(container)
         self.figures = None
 
     def on_trace(self):
-        lt = self.session.layer_trace
-        if not lt.is_lstm:
-            self.figures = None
-            for dots in self.dots.values():
-                dots.setData([], [])
+        self.analyses.forget()
+        self.figures = None
+        for dots in self.dots.values():
+            dots.setData([], [])
+        if not self.session.layer_trace.is_lstm:
             self.plot.setTitle("A tanh RNN has no gates.")
             return
         self.plot.setTitle("")
-        # over the shown sequence, its padding left out
-        T, b = self.session.length, self.session.batch
-        self.figures = saturation(one_sequence(lt, b, T), 0, LOW, HIGH)
+        # over the shown sequence, its padding left out (the unit figures of the core)
+        self.analyses.ask("unit_figures", {"reference": ""}, "Counting…")
+
+    def on_result(self, name, result):
+        if result is None or result.saturation is None:
+            return
+        self.figures = result.saturation
         for gate in GATES:
             self.dots[gate].setData(self.figures.left[gate], self.figures.right[gate])
+        self.on_selection()
+
+    def on_failed(self, name, message):
+        self.plot.setTitle(message.splitlines()[0])
 
     def on_selection(self):
         if self.figures is None:

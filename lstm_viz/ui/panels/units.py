@@ -216,6 +216,7 @@ class UnitsPanel(Panel):
     # -- asking -----------------------------------------------------------------------------
     def on_trace(self):
         core = self.session.core
+        self.analyses.forget()  # what ran for the layer or sequence shown before
         self.figures = self.ranking = None
         keep = self.reference.currentData()
         found = core_references(core)
@@ -293,10 +294,16 @@ class UnitsPanel(Panel):
             self.ranking = result
             if result is not None:
                 best = int(result.order()[0])
-                self.note.setText(
-                    f"Switching off unit {best} raises the mean loss most: from {result.baseline:.4g} "
-                    f"to {result.loss[best]:.4g} over {result.steps} steps with a target."
-                )
+                if result.change[best] > 0:
+                    self.note.setText(
+                        f"Switching off unit {best} raises the mean loss most: from {result.baseline:.4g} "
+                        f"to {result.loss[best]:.4g} over {result.steps} steps with a target."
+                    )
+                else:
+                    self.note.setText(
+                        f"Switching off any one unit does not raise the mean loss ({result.baseline:.4g} over "
+                        f"{result.steps} steps with a target); the largest change is {result.change[best]:+.3g}."
+                    )
         self.fill()
 
     def on_failed(self, name, message):
@@ -305,9 +312,11 @@ class UnitsPanel(Panel):
     # -- the table ----------------------------------------------------------------------------
     def fill(self):
         figures = self.figures
-        if figures is None:
+        if figures is None or figures.layer != self.session.core.layer:
             return
         H = self.session.layer_trace.hidden_size
+        if self.ranking is not None and len(self.ranking.change) != H:
+            self.ranking = None
         self.table.setSortingEnabled(False)
         self.table.setRowCount(H)
         for u in range(H):

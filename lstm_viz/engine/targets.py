@@ -61,7 +61,7 @@ def loss_gradient(readout: Readout, features: np.ndarray, targets: Targets, batc
     B, T, _ = features.shape
     targets.check(readout, B, T)
     if not targets.mask[batch, step]:
-        raise InputError(f"step {step} has no target: {targets.description} is not defined there")
+        raise InputError(f"step {step} has no target (the target is {targets.description})")
     d = np.zeros(features.shape, np.float64)
     f = features[batch, step].astype(np.float64)
     logits = readout.logits(f[None, None])[0, 0]

@@ -89,6 +89,21 @@ def leave(status: int) -> int:
     return status
 
 
+def wait_for_analyses(app, window, limit_s: float = 60.0) -> None:
+    """Let the panels on screen ask for their analyses (after their short pause) and wait
+    until those have landed, so a screenshot shows them."""
+    import time
+
+    start = time.monotonic()
+    while time.monotonic() - start < 0.4:  # the panels' debounce is 250 ms
+        app.processEvents()
+        time.sleep(0.01)
+    while window.session.jobs.current and time.monotonic() - start < limit_s:
+        app.processEvents()
+        time.sleep(0.01)
+    app.processEvents()
+
+
 def screenshot(app, window, path: str, step: int | None) -> int:
     if window.session.loaded is None:
         print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
@@ -98,6 +113,7 @@ def screenshot(app, window, path: str, step: int | None) -> int:
         window.session.set_step(step)
     for _ in range(5):
         app.processEvents()
+    wait_for_analyses(app, window)
     for panel in window.panels:  # finish any easing: the picture shows the step itself
         if panel.built:
             panel.settle()

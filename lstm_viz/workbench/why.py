@@ -277,7 +277,7 @@ def make_target(snapshot: Snapshot, kind: str, step: int, unit: int | None = Non
         if targets is None:
             raise InputError("no target is known for this model and sequence, so there is no loss to explain")
         if not targets.mask[b, step]:
-            raise InputError(f"step {step} has no target ({targets.description} is not defined there)")
+            raise InputError(f"step {step} has no target (the target is {targets.description})")
         # a classifier's loss is -log p(the right token): its output is that token's
         output = int(targets.values[b, step]) if model.readout.kind == "classification" else 0
         return Target("loss", step, b, output=output)

@@ -46,7 +46,7 @@ def test_loss_gradient_matches_finite_differences(kind):
 def test_a_step_without_target_says_so():
     readout = Readout(np.eye(1), np.zeros(1))
     targets = Targets(np.zeros((1, 3, 1)), np.array([[False, False, True]]), "the sum at the last step")
-    with pytest.raises(InputError, match="step 0 has no target: the sum at the last step"):
+    with pytest.raises(InputError, match=r"step 0 has no target \(the target is the sum at the last step\)"):
         loss_gradient(readout, np.zeros((1, 3, 1)), targets, 0, 0)
 
 

@@ -93,6 +93,7 @@ def test_ranking_by_switching_off_matches_a_rerun_with_the_unit_held_at_zero(win
         assert float(p.table.item(row_of(p, unit), 9).text()) == pytest.approx(change, rel=2e-3)
     best = int(np.nanargmax(p.ranking.change))
     assert f"Switching off unit {best} raises the mean loss most" in p.note.text()
+    assert p.unit_at_row(0) == best  # the table is sorted by it
     assert not p.analyses.strip.isVisible()
 
 
@@ -107,7 +108,7 @@ def test_find_selects_the_units_that_stay_above_a_threshold_and_says_where(windo
     p.find_button.click()
     expected = [u for u in range(lt.hidden_size) if np.all(lt.forget[0, 10:21, u] > 0.5)]
     assert expected and window.session.selected == expected
-    assert f"keep (forget) above 0.5 from t = 10 to 20" in p.note.text()
+    assert "whose keep (forget) stays above 0.5 from t = 10 to 20" in p.note.text()
     p.find_threshold.setValue(0.995)
     p.find_button.click()
     assert "No unit's keep (forget) stays above 0.995" in p.note.text()

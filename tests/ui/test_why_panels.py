@@ -114,3 +114,39 @@ def test_gradient_flow_of_the_loss_matches_finite_differences_of_the_cell(window
     rnn = p.rnn.yData
     assert f"is {shown[9] / shown[29]:.3g} times its size at t = 29" in p.summary.text()
     assert f"the tanh RNN's ||d/dh|| is {rnn[9] / rnn[29]:.3g} times" in p.summary.text()
+
+
+def test_the_text_strip_colours_positive_attributions_red_and_negative_blue(window, qtbot):
+    import re
+
+    from PySide6.QtGui import QColor
+
+    window.open_example("text", wait=True)
+    session = window.session
+    session.set_step(40)
+    p = front(window, "AttributionPanel", qtbot)
+    p.target.setCurrentIndex(p.target.findData("loss"))
+    qtbot.waitUntil(lambda: p.result is not None and p.result[1].step == 40, timeout=20000)
+    strip = panel(window, "InputPanel")
+    strip.on_step(40)
+    html = strip.tokens.text()
+    values = p.per_step()
+    colours = {int(t): QColor(c) for t, c in re.findall(r'href="(\d+)" style="background:(#[0-9a-f]{6})', html)}
+    up, down = int(np.argmax(values)), int(np.argmin(values))
+    assert values[up] > 0 > values[down]
+    assert colours[up].red() > colours[up].blue()  # red: pushes the loss up
+    assert colours[down].blue() > colours[down].red()  # blue: pulls it down
+    assert "(red +, blue −)" in strip.caption.text()
+
+
+def test_cancel_says_so_and_never_leaves_another_methods_numbers(window, qtbot):
+    window.open_example("text", wait=True)
+    window.session.set_step(200)
+    p = front(window, "AttributionPanel", qtbot)
+    p.method.setCurrentIndex(p.method.findData("integrated_gradients"))
+    p.ask()
+    assert p.result is None and p.summary.text() == "Computing…"  # not the previous method's numbers
+    assert p.analyses.strip.isVisible()
+    p.analyses.strip.cancel.click()
+    assert p.summary.text() == "Cancelled." and p.result is None
+    qtbot.waitUntil(lambda: not p.analyses.strip.isVisible(), timeout=5000)

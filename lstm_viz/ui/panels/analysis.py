@@ -51,7 +51,12 @@ class JobStrip(QWidget):
 
     def stop(self) -> None:
         for slot in self.slots:
-            self.session.jobs.cancel(slot)
+            if self.session.jobs.running(slot):
+                self.session.jobs.cancel(slot)
+                self.cancelled(slot)
+
+    def cancelled(self, slot: str) -> None:
+        """Called for each slot stopped by the Cancel button (the panel says so)."""
 
 
 class Analyses:
@@ -64,6 +69,7 @@ class Analyses:
         self.panel = panel
         self.asked: dict[str, dict] = {}
         self.strip = JobStrip(panel.session, tuple(self.key(name) for name in names))
+        self.strip.cancelled = lambda key: self.on_failed(key.split("/", 1)[1], "Cancelled.")
         self.on_result, self.on_failed = on_result, on_failed
         panel.session.resultsChanged.connect(self._arrived)
 

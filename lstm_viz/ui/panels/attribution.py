@@ -123,13 +123,18 @@ class AttributionPanel(Panel):
             "layer": core.layer,
         }
         if params["method"] == "contextual_decomposition":
-            params["span"] = [self.span_from.value(), self.span_to.value() + 1]
+            a, b = sorted((self.span_from.value(), self.span_to.value()))
+            params["span"] = [a, b + 1]
         return params
 
     def ask(self):
         if self.session.loaded is None or self._offscreen():
             return
         self.analyses.ask("attribution", self.params(), "Attributing…")
+        if self.session.jobs.running(self.analyses.key("attribution")):
+            self.result = None  # what is shown is always what the boxes say
+            self._draw()
+            self.summary.setText("Computing…")
 
     def on_trace(self):
         core = self.session.core
@@ -201,8 +206,9 @@ class AttributionPanel(Panel):
                     f"all-zero input is {found.target_value - found.baseline_value:.4g} "
                     f"(difference {abs(found.completeness_error):.1e})"
                 )
-            top = np.argsort(-np.abs(values))[:3]
-            text += ". Largest: " + ", ".join(f"t = {t} ({self.session.label(t)!r}) {values[t]:+.3g}" for t in top)
+            top = [t for t in np.argsort(-np.abs(values))[:3] if values[t] != 0]
+            if top:
+                text += ". Largest: " + ", ".join(f"t = {t} ({self.session.label(t)!r}) {values[t]:+.3g}" for t in top)
             self.summary.setText(text)
             finite = np.abs(values).max() or 1.0
             self.plot.setYRange(-finite * 1.1, finite * 1.1, padding=0)

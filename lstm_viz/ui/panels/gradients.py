@@ -135,6 +135,10 @@ class GradientFlowPanel(Panel):
         if self.session.loaded is None or self._offscreen():
             return
         self.analyses.ask("gradient_flow", self.params(), "Backpropagating…")
+        if self.session.jobs.running(self.analyses.key("gradient_flow")):
+            self.flow = None  # what is shown is always what the boxes say
+            self._draw()
+            self.summary.setText("Computing…")
 
     def on_trace(self):
         core = self.session.core

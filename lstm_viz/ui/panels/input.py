@@ -33,6 +33,13 @@ ATTRIBUTION = "AttributionPanel/attribution"  # the attribution panel's result i
 MAX_CURVES = 12  # features drawn as curves; the legend says how many more there are
 
 
+def token_color(value: float) -> QColor:
+    """A token's background for a value in [-1, 1]: red for positive, blue for negative,
+    white at 0 (as the caption says)."""
+    a = float(np.clip(value, -1, 1))
+    return QColor.fromRgbF(1 - max(-a, 0) * 0.6, 1 - abs(a) * 0.35, 1 - max(a, 0) * 0.6)
+
+
 class InputPanel(Panel):
     title = "Input sequence"
     place = Place(below="GateHeatmapsPanel", height=22, front=True)
@@ -195,7 +202,7 @@ class InputPanel(Panel):
             color = QColor("#ffffff")
             if activation is not None:
                 a = float(np.clip(activation[t], -1, 1))
-                color = QColor.fromRgbF(1 - max(a, 0) * 0.6, 1 - abs(a) * 0.35, 1 - max(-a, 0) * 0.6)
+                color = token_color(a)
             ink = BASE_COLORS.get(labels[t].upper(), "#777777") if dna else "#000000"
             # Qt rich text has no borders: the current token is bold, underlined, framed in yellow
             style = (

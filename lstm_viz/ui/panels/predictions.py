@@ -185,7 +185,9 @@ class PredictionsPanel(Panel):
             self.loss_ghost.setData(steps, self.original_losses)
         self.show_legend(entries)
         if self.losses is not None:
-            self.loss_curve.setData(steps, self.losses, **points(len(steps), LOSS_COLOR))
+            # a target at a few steps only (the adding problem: the last) is a dot, not a line
+            sparse = np.count_nonzero(np.isfinite(self.losses)) <= max(12, len(steps) // 4)
+            self.loss_curve.setData(steps, self.losses, **points(3 if sparse else len(steps), LOSS_COLOR))
             self.loss_plot.setLabel("left", "loss (nats)" if self.kind == "classification" else "loss (squared error)")
             both = self.losses if self.original_losses is None else np.concatenate([self.losses, self.original_losses])
             finite = both[np.isfinite(both)]

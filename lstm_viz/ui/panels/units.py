@@ -290,21 +290,26 @@ class UnitsPanel(Panel):
     def on_result(self, name, result):
         if name == "unit_figures":
             self.figures = result
+            self.fill()
         elif name == "ablation_ranking":
             self.ranking = result
-            if result is not None:
-                best = int(result.order()[0])
-                if result.change[best] > 0:
-                    self.note.setText(
-                        f"Switching off unit {best} raises the mean loss most: from {result.baseline:.4g} "
-                        f"to {result.loss[best]:.4g} over {result.steps} steps with a target."
-                    )
-                else:
-                    self.note.setText(
-                        f"Switching off any one unit does not raise the mean loss ({result.baseline:.4g} over "
-                        f"{result.steps} steps with a target); the largest change is {result.change[best]:+.3g}."
-                    )
-        self.fill()
+            self.fill()
+            if result is not None:  # the answer to "which units matter" comes first
+                self.table.sortByColumn(9, Qt.SortOrder.DescendingOrder)
+                self._note_ranking(result)
+
+    def _note_ranking(self, result):
+        best = int(result.order()[0])
+        if result.change[best] > 0:
+            self.note.setText(
+                f"Switching off unit {best} raises the mean loss most: from {result.baseline:.4g} "
+                f"to {result.loss[best]:.4g} over {result.steps} steps with a target."
+            )
+        else:
+            self.note.setText(
+                f"Switching off any one unit does not raise the mean loss ({result.baseline:.4g} over "
+                f"{result.steps} steps with a target); the largest change is {result.change[best]:+.3g}."
+            )
 
     def on_failed(self, name, message):
         self.note.setText(message.splitlines()[0])
@@ -397,8 +402,8 @@ class UnitsPanel(Panel):
         )
         more = f" and {len(spans) - 12} more" if len(spans) > 12 else ""
         self.note.setText(
-            f"{len(units)} unit{'s' if len(units) != 1 else ''} ({', '.join(map(str, units[:16]))}) keep "
-            f"{LABELS[name].lower()} {word} {threshold:g} from t = {a} to {b}{where}, now selected. "
+            f"{len(units)} unit{'s' if len(units) != 1 else ''} ({', '.join(map(str, units[:16]))}) whose "
+            f"{LABELS[name].lower()} stays {word} {threshold:g} from t = {a} to {b}{where}, now selected. "
             f"Longest runs: {listed}{more}."
         )
 

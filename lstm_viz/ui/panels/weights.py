@@ -145,7 +145,8 @@ class WeightsPanel(Panel):
             plot.getAxis("bottom").setTicks(self.column_ticks(block.shape[0]))
             self.outlines[gate].setData(*self._outline(selected, block.shape[0], H, name == "W_h"))
         self.plots[GATES_AND_CANDIDATE[0]].setLabel("left", f"unit of layer {self.session.core.layer}")
-        self.plots[GATES_AND_CANDIDATE[0]].setLabel("bottom", self.column_axis())
+        for plot in self.plots.values():  # on every plot: the linked rows line up only at equal heights
+            plot.setLabel("bottom", self.column_axis())
 
     def column_axis(self) -> str:
         core = self.session.core

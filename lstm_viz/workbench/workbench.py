@@ -110,6 +110,7 @@ class Workbench:
         self.selected: list[int] = []
         # the "why" figures of the shown run (see workbench/why.py); dropped when it changes
         self.results: dict[str, tuple[dict, Any]] = {}  # analysis name -> (params, result)
+        self.wanted_model: tuple | None = None  # the last model file asked for (see ``open``)
         self._figures: dict[str, Any] = {}
         self.data_changed.connect(self._forget_figures)
 
@@ -333,8 +334,16 @@ class Workbench:
 
     # -- use cases ----------------------------------------------------------------------------
     def open(self, request: OpenRequest, example: Any = None) -> Work[Loaded]:
-        """Open files (or a random model) as ``request`` says; the rest of the session stays."""
+        """Open files (or a random model) as ``request`` says; the rest of the session stays.
+
+        A model asked for while nothing is open is remembered even when that first open
+        fails (a sequence with missing values refused, say): the next sequence opened
+        without a model of its own uses it, not a random one."""
         current = self.loaded
+        if request.model_path is not None:
+            self.wanted_model = (request.model_path, request.model_options)
+        elif current is None and request.random is None and self.wanted_model is not None:
+            request = replace(request, model_path=self.wanted_model[0], model_options=self.wanted_model[1])
 
         def run(progress, cancel):
             loaded = load(request, current, progress, cancel)

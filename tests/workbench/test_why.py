@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstm_viz.errors import InputError
+from lstm_viz.errors import InputError, LstmVizError
 from lstm_viz.workbench import Workbench
 from lstm_viz.workbench.examples import load_example
 
@@ -89,3 +89,21 @@ def test_contextual_decomposition_of_a_classifiers_loss_splits_the_right_tokens_
     assert target.output == right
     logits = core.trace.output[0, step].astype(np.float64) @ core.model.readout.W + core.model.readout.b
     assert found.beta_logits[step, right] + found.gamma_logits[step, right] == pytest.approx(logits[right], rel=1e-5)
+
+
+def test_a_model_asked_for_in_a_failed_first_open_is_used_by_the_next_open(tmp_path):
+    """lstm-viz data.csv --model m.npz, the table's missing values refused: the window stays
+    empty; opening the file again (missing rows dropped) must use m.npz, not a random model."""
+    from lstm_viz.workbench import OpenRequest, SequenceOptions
+    from lstm_viz.workbench.resources import resource
+
+    rows = "value,marker\n" + "\n".join(f"{0.1 * k:.1f},{1 if k in (2, 7) else 0}" for k in range(12))
+    (tmp_path / "data.csv").write_text(rows.replace("0.5,0", ",0"), encoding="utf-8")
+    core = Workbench()
+    model = str(resource("demo", "adding_model.npz"))
+    refuse = SequenceOptions()  # missing values refused, the default
+    with pytest.raises(LstmVizError, match="missing or non-finite value"):
+        core.open(OpenRequest(sequence_path=str(tmp_path / "data.csv"), model_path=model, sequence_options=refuse)).now()
+    assert core.loaded is None
+    core.open(OpenRequest(sequence_path=str(tmp_path / "data.csv"), sequence_options=SequenceOptions(fill="drop"))).now()
+    assert core.loaded.model_path == model and core.model.metadata["task"] == "adding"

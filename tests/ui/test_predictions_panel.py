@@ -125,3 +125,17 @@ def test_switching_off_the_counting_unit_shows_the_loss_rising_against_the_origi
     assert [whatif.changes.item(k).text() for k in range(whatif.changes.count())] == [
         c.describe() for c in session.core.what_if.clamps
     ]
+
+
+def test_hovering_a_step_shows_its_exact_numbers_in_the_status_bar(window):
+    """Tooltips need an active window; the status bar shows the same numbers regardless."""
+    from PySide6.QtCore import QPointF
+
+    p = shown(window)
+    view = p.plot.getPlotItem().vb
+    p.plot.scene().sigMouseMoved.emit(view.mapViewToScene(QPointF(29, 0.5)))
+    readout = window.session.model.readout
+    predicted = float(window.session.trace.output[0, 29] @ readout.W[:, 0] + readout.b[0])
+    assert f"predicted {predicted:.4f}" in window.statusBar().currentMessage()
+    p.plot.scene().sigMouseMoved.emit(QPointF(-1000, -1000))  # off the plot
+    assert window.statusBar().currentMessage() == ""

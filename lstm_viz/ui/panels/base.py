@@ -231,15 +231,24 @@ class Panel(QDockWidget):
             self.on_step(self.session.step)
 
     def show_hover(self, text: str | None) -> None:
-        """Show the exact value under the mouse as a tooltip (``None`` hides it)."""
+        """Show the exact value under the mouse as a tooltip and in the window's status bar
+        (``None`` hides them). The status bar shows it whatever the window manager does with
+        tooltips (none shows them for a window that is not active)."""
         from PySide6.QtGui import QCursor
-        from PySide6.QtWidgets import QToolTip
+        from PySide6.QtWidgets import QMainWindow, QToolTip
 
+        changed = (text or "") != self.hover_text
         self.hover_text = text or ""
+        window = self.parentWidget()
+        bar = window.statusBar() if isinstance(window, QMainWindow) else None
         if text:
             QToolTip.showText(QCursor.pos(), text, self)
+            if bar is not None and changed:
+                bar.showMessage(text.replace("\n", " · "))
         else:
             QToolTip.hideText()
+            if bar is not None and changed:
+                bar.clearMessage()
 
     def hover_scene(self, plot: pg.PlotWidget | pg.PlotItem, handler) -> None:
         """Call ``handler(x, y)`` in data coordinates as the mouse moves over ``plot``'s view

@@ -185,3 +185,13 @@ def test_heatmap_rows_keep_their_order_after_another_file_opens(window, qtbot):
     window.open_example("brackets", wait=True)
     assert heat.order_by.currentData() == "span"
     qtbot.waitUntil(lambda: heat.order is not None and len(heat.order) == 8, timeout=20000)
+
+
+def test_heatmap_rows_by_keep_gate_saturation_put_the_unit_that_holds_open_most_on_top(window, qtbot):
+    window.open_example("text", wait=True)
+    heat = panel(window, "GateHeatmapsPanel")
+    heat.order_by.setCurrentIndex(heat.order_by.findData("keep_open"))
+    qtbot.waitUntil(lambda: heat.order is not None, timeout=20000)
+    share = np.mean(window.session.trace.layers[0].forget[0] > 0.9, axis=0)  # counted here
+    np.testing.assert_array_equal(heat.order, np.argsort(share, kind="stable"))
+    np.testing.assert_array_equal(heat.images["forget"].image[-1], window.session.trace.layers[0].forget[0, :, heat.order[-1]])

@@ -17,6 +17,7 @@ QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
 ORDERS = {
     "unit": "unit number",
     "span": "memory span",
+    "keep_open": "keep gate open (> 0.9)",
     "correlation": "|r| (Unit figures)",
     "ablation": "loss rise when off",
 }
@@ -134,6 +135,10 @@ class GateHeatmapsPanel(Panel):
             if figures.span is None:
                 return None
             values = figures.span.per_unit
+        elif key == "keep_open":  # saturation: the share of steps the keep gate is held open
+            if figures.saturation is None:
+                return None
+            values = figures.saturation.right["forget"]
         else:  # correlation: the strongest (either sign) on top
             if figures.correlation is None:
                 return None
@@ -151,7 +156,7 @@ class GateHeatmapsPanel(Panel):
             if not self.session.jobs.running(self.analyses.key("ablation_ranking")):
                 self.analyses.ask("ablation_ranking", {"start": 0}, "Switching off each unit…")
             return True
-        if key in ("span", "correlation") and self._figure("unit_figures") is None:
+        if key in ("span", "keep_open", "correlation") and self._figure("unit_figures") is None:
             readout = core.model.readout
             reference = "target" if core.targets is not None and readout.kind == "regression" else ""
             if not self.session.jobs.running(self.analyses.key("unit_figures")):

@@ -62,9 +62,12 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     if args.select and window.session.loaded is not None:
         window.session.select_units(int(u) for u in args.select.split(",") if u.strip())
     for name in filter(None, (n.strip().lower() for n in args.raise_panels.split(","))):
-        for panel in window.panels:
-            if name in panel.objectName().lower():
-                panel.raise_()
+        found = [panel for panel in window.panels if name in panel.objectName().lower()]
+        for panel in found:
+            panel.raise_()
+        if not found:  # said, not silently ignored
+            names = ", ".join(p.objectName().removesuffix("Panel").lower() for p in window.panels)
+            print(f"lstm-viz: note: no panel is named {name!r}; the panels: {names}", file=sys.stderr)
     if args.screenshot:
         return screenshot(app, window, args.screenshot, args.step)
     window.show()

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -126,13 +127,17 @@ class UnitsPanel(Panel):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.cellClicked.connect(self.clicked_row)
-        layout.addWidget(self.table, 3)
-        # memory span over time of the selected units: how long what they write at each step lasts
+        # the table, and the memory span over time of the selected units (how long what they
+        # write at each step lasts), as two pages: a short panel has room for one
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.table, "Every unit")
         self.span_plot = self.curves_over_time(legend_columns=4)
-        self.span_plot.setLabel("left", "span (steps)")
-        self.span_plot.setMaximumHeight(190)
+        self.span_plot.setLabel("left", "memory span (steps)")
         self.span_curves: list = []
-        layout.addWidget(self.span_plot, 2)
+        self.pages.addTab(self.span_plot, "Memory span over time")
+        self.pages.currentChanged.connect(lambda _: self._draw_spans())
+        layout.addWidget(self.pages, 1)
         find = QHBoxLayout()
         find.addWidget(QLabel("Find units whose"))
         self.find_quantity = QComboBox()

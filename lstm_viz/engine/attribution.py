@@ -804,6 +804,29 @@ def gradient_flow(model, trace: Trace, target: Target, *, targets: Targets | Non
     return GradientFlow(target, hidden, cell)
 
 
+def unit_attribution(model, trace: Trace, target: Target, layer: int, *, targets: Targets | None = None) -> np.ndarray:
+    """Gradient x activation of each unit of ``layer``'s output for ``target``, (H_out,).
+
+    sum over the steps t of (dTarget/dh_t)[u] * h_t[u], the derivatives total ones (float64
+    BPTT, as :func:`gradient_flow`) over the target's sequence: to first order, how much
+    the target would change were the unit's output scaled down to nothing at every step
+    at once. Zero for the units of a layer above the target's."""
+    _check_target(model, target, trace.batch_size, trace.length, targets)
+    if not 0 <= layer < model.num_layers:
+        raise InputError(f"layer {layer} does not exist (the model has {model.num_layers})")
+    stop = target.step + 1 if _forward_only(model) else trace.length
+    one = _sequence64(model, trace, target.batch, stop)
+    local = replace(target, batch=0)
+    where, d_hidden, d_cell = _injection(model, one, local, _local_targets(targets, target))
+    grads = backward(model, one, d_hidden, layer=where, d_cell=d_cell, parameters=False)
+    g = grads.layers[layer]
+    width = one.layers[layer].layer_output.shape[2]
+    if g is None:
+        return np.zeros(width)
+    d = g.hidden[0] if g.reverse is None else np.concatenate([g.hidden[0], g.reverse.hidden[0]], axis=1)
+    return np.sum(d * np.asarray(one.layers[layer].layer_output[0], np.float64), axis=0)
+
+
 def cell_jacobian_norms(model, trace: Trace, layer: int, units, final_step: int, batch: int = 0) -> np.ndarray:
     """||d c_final[units] / d c_t||_F for every step t, (T,), of sequence ``batch``.
 

@@ -371,3 +371,28 @@ def gradient_flow(snapshot: Snapshot, params: dict, progress, cancel) -> Flow:
             check_cancel(cancel)
             jacobian[unit] = engine.cell_jacobian_norms(model, snapshot.trace, snapshot.layer, [unit], step, b)
     return Flow(target, target.describe(model), lstm, rnn, rnn_words, jacobian)
+
+
+@dataclass(frozen=True)
+class UnitAttribution:
+    """Gradient x activation of every unit of one layer for one target (see
+    :func:`lstm_viz.engine.attribution.unit_attribution`)."""
+
+    layer: int
+    target: Any
+    words: str
+    values: np.ndarray  # (H_out,)
+
+
+@analysis("unit_attribution")
+def unit_attribution(snapshot: Snapshot, params: dict, progress, cancel) -> UnitAttribution:
+    """params: ``step``; the target is the loss there when it is known, else the prediction."""
+    from lstm_viz.engine import attribution as engine
+
+    require_unclamped(snapshot, "Attribution to units")
+    step = int(params["step"])
+    targets = snapshot.targets
+    kind = "loss" if targets is not None and targets.mask[snapshot.batch, step] else "prediction"
+    target = make_target(snapshot, kind, step)
+    values = engine.unit_attribution(snapshot.model, snapshot.trace, target, snapshot.layer, targets=targets)
+    return UnitAttribution(snapshot.layer, target, target.describe(snapshot.model), values)

@@ -516,3 +516,39 @@ def test_integrated_gradients_split_into_several_runs_under_a_small_memory_limit
     np.testing.assert_allclose(split.values, whole.values, rtol=1e-12, atol=1e-18)
     assert split.completeness_error == pytest.approx(whole.completeness_error, abs=1e-15)
     assert set(totals) == {3 * T * (2 + 2)}  # three runs, each through 2 layers forward and 2 back
+
+
+def test_unit_attribution_is_the_first_order_change_when_a_units_output_is_scaled_at_every_step():
+    """Independent route: the float64 reference step with the unit's read gate scaled by
+    (1 + eps) at every step (which scales its h exactly), central differences."""
+    from lstm_viz.engine.attribution import unit_attribution
+    from lstm_viz.engine.reference import lstm_step
+
+    rng = np.random.default_rng(0)
+    model = LSTM.random(3, [6, 5], seed=1)
+    model.readout = Readout.random(5, 1, rng)
+    x = rng.normal(size=(1, 12, 3))
+    found = unit_attribution(model, model.run(x), Target("prediction", 9), 0)
+
+    def prediction(unit, eps):
+        inputs = x[0]
+        for index, layer in enumerate(model.layers):
+            h, c, outs = np.zeros((1, layer.output_size)), np.zeros((1, layer.hidden_size)), []
+
+            def hold(gate, values, index=index):
+                if index == 0 and gate == "output":
+                    values = values.copy()
+                    values[:, unit] *= 1 + eps
+                return values
+
+            for t in range(len(inputs)):
+                step = lstm_step(layer, inputs[t][None], h, c, hold=hold)
+                h, c = step.hidden, step.cell
+                outs.append(h[0])
+            inputs = np.array(outs)
+        return (inputs[9] @ model.readout.W + model.readout.b)[0]
+
+    for unit in range(6):
+        numeric = (prediction(unit, 1e-6) - prediction(unit, -1e-6)) / 2e-6
+        assert found[unit] == pytest.approx(numeric, rel=1e-5, abs=1e-9)
+    assert np.all(unit_attribution(model, model.run(x), Target("hidden", 9, layer=0, unit=2), 1) == 0)

@@ -20,6 +20,7 @@ ORDERS = {
     "keep_open": "keep gate open (> 0.9)",
     "correlation": "|r| (Unit figures)",
     "ablation": "loss rise when off",
+    "attribution": "attribution (this step)",
 }
 
 
@@ -71,7 +72,9 @@ class GateHeatmapsPanel(Panel):
         bottom.addWidget(self.order_by)
         layout.addLayout(bottom)
         self.order = None  # row r shows unit order[r]; None: by unit number
-        self.analyses = Analyses(self, ("unit_figures", "ablation_ranking"), self._figures_arrived, self._figures_failed)
+        self.analyses = Analyses(
+            self, ("unit_figures", "ablation_ranking", "unit_attribution"), self._figures_arrived, self._figures_failed
+        )
         layout.addWidget(self.analyses.strip)
         self.plots, self.images, self.cursors, self.marks = {}, {}, {}, {}
         gate_map = pg.colormap.get("viridis")
@@ -128,6 +131,9 @@ class GateHeatmapsPanel(Panel):
         if key == "ablation":
             ranking = self._figure("ablation_ranking")
             return None if ranking is None else ranking.order()[::-1]  # the most needed on top
+        if key == "attribution":  # |gradient x activation| for the prediction or loss at the step asked
+            found = self._figure("unit_attribution")
+            return None if found is None else np.argsort(np.abs(found.values), kind="stable")
         figures = self._figure("unit_figures")
         if figures is None:
             return None
@@ -149,6 +155,13 @@ class GateHeatmapsPanel(Panel):
         """Ask for the figure the rows are ordered by when it is missing; True if asked."""
         key = self.order_by.currentData()
         core = self.session.core
+        if key == "attribution" and self._figure("unit_attribution") is None:
+            if core.model.readout is None:
+                self.info.setText("This model has no readout: no prediction or loss to attribute to its units.")
+                return False
+            if not self.session.jobs.running(self.analyses.key("unit_attribution")):
+                self.analyses.ask("unit_attribution", {"step": core.step}, "Attributing to the units…")
+            return True
         if key == "ablation" and self._figure("ablation_ranking") is None:
             if core.targets is None:
                 self.info.setText("No target is known for this sequence, so there is no loss to rank by.")
@@ -165,7 +178,11 @@ class GateHeatmapsPanel(Panel):
         return False
 
     def _order_changed(self):
-        if self.session.loaded is not None and not self._ask_order():
+        if self.session.loaded is None:
+            return
+        if self.order_by.currentData() == "attribution":  # for the step shown now
+            self.session.core.results.pop(self.analyses.key("unit_attribution"), None)
+        if not self._ask_order():
             self._refresh()
 
     def _figures_arrived(self, name, result):
@@ -206,6 +223,9 @@ class GateHeatmapsPanel(Panel):
         figures = self._figure("unit_figures")
         if key == "correlation" and figures is not None and figures.correlation is None:
             self.info.setText("Rows by |r| need a reference: choose what to correlate with in Unit figures.")
+        found = self._figure("unit_attribution")
+        if key == "attribution" and found is not None:
+            self.info.setText(f"Rows by |gradient × activation| for {found.words}; the largest on top.")
 
     def on_selection(self):
         if not self.session.layer_trace.is_lstm:

@@ -6,6 +6,7 @@ a widget that claims them (a spin box claims Left, Right, Home, End and Space) i
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit
 
+from lstm_viz.ui.main_window import MainWindow
 from lstm_viz.ui.transport import is_typing_field
 from tests.ui.conftest import panel
 
@@ -172,3 +173,22 @@ def test_a_closed_window_stops_filtering_the_applications_events(window, qtbot):
     other.repaint()
     QApplication.processEvents()
     assert seen == []
+
+
+def test_the_first_show_maps_the_window_before_building_the_panels(qtbot, settings, monkeypatch):
+    """Panels built inside show() kept the named X window unmapped for half a second: a script
+    focusing it as soon as the name appeared got BadMatch, and its keys went nowhere. show()
+    now returns with no panel built; they are built by the next turn of the event loop."""
+    from PySide6.QtWidgets import QApplication
+
+    monkeypatch.setenv("LSTM_VIZ_NO_DIALOGS", "1")
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.resize(1600, 1000)
+    window.open_demo(wait=True)
+    window.show()
+    assert not any(p.built for p in window.panels)
+    QApplication.processEvents()
+    on_screen = [p for p in window.panels if not p._offscreen()]
+    assert len(on_screen) >= 5 and all(p.built for p in on_screen)
+    assert panel(window, "GateBarsPanel").shown_heights("input") is not None

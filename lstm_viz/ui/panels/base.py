@@ -117,6 +117,8 @@ class Panel(QDockWidget):
         if name.startswith("__") or state.get("_built", True) or state.get("_building", True):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         self.ensure_built()
+        if self.session.loaded is not None and not self._offscreen():
+            self._refresh()  # asked for while on screen, before its deferred build ran
         return getattr(self, name)
 
     # What a panel shows before anything is loaded, instead of axes with nothing on them.
@@ -221,7 +223,14 @@ class Panel(QDockWidget):
     def _shown(self, visible: bool) -> None:
         if not visible:
             return
-        self.ensure_built()
+        if not self._built:
+            # Built just after, not inside, the show that made it visible: the window's first
+            # show maps it at once (a script that focuses it and sends keys finds it mapped;
+            # the keys wait in the queue for the panels) instead of after every panel is made.
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(0, self._build_shown)
+            return
         if self.session.loaded is None:
             return
         if self._stale_trace:
@@ -229,6 +238,12 @@ class Panel(QDockWidget):
         elif self._stale:
             self._stale = False
             self.on_step(self.session.step)
+
+    def _build_shown(self) -> None:
+        if self._built or self._offscreen():
+            return
+        self.ensure_built()
+        self._shown(True)
 
     def show_hover(self, text: str | None) -> None:
         """Show the exact value under the mouse as a tooltip and in the window's status bar
@@ -289,6 +304,18 @@ class Panel(QDockWidget):
             self.session.select_units(set(self.session.selected) ^ {unit})
         else:
             self.session.select_units([unit])
+
+    @staticmethod
+    def text_line(rich: bool = False):
+        """A label for a panel's line of words: wrapped, selectable (to copy a number)."""
+        from PySide6.QtWidgets import QLabel
+
+        label = QLabel()
+        if rich:
+            label.setTextFormat(Qt.TextFormat.RichText)
+        label.setWordWrap(True)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return label
 
     def step_axis(self) -> StepAxis:
         """A time axis for one of this panel's plots, kept in step with the shown sequence."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from lstm_viz.engine.targets import Targets, step_losses
-from lstm_viz.engine.tasks import TASKS, next_token_targets, get_task
+from lstm_viz.engine.tasks import TASKS, get_task, next_token_targets
 from lstm_viz.errors import InputError
 from lstm_viz.vocabulary import RECORDED
 
@@ -159,7 +159,10 @@ def references(model, sequence, trace, targets: Targets | None, batch: int) -> d
             found[f"feature:{d}"] = (f"input {names[d]}", x[:, d])
     if targets is not None and model.readout is not None:
         if model.readout.kind == "regression":
-            found["target"] = (f"the target ({targets.description})", np.where(targets.mask[batch], targets.values[batch, :, 0], np.nan))
+            found["target"] = (
+                f"the target ({targets.description})",
+                np.where(targets.mask[batch], targets.values[batch, :, 0], np.nan),
+            )
         loss = losses(model, trace, targets)
         found["loss"] = ("the loss", loss[batch])
     return found

@@ -194,7 +194,9 @@ def test_heatmap_rows_by_keep_gate_saturation_put_the_unit_that_holds_open_most_
     qtbot.waitUntil(lambda: heat.order is not None, timeout=20000)
     share = np.mean(window.session.trace.layers[0].forget[0] > 0.9, axis=0)  # counted here
     np.testing.assert_array_equal(heat.order, np.argsort(share, kind="stable"))
-    np.testing.assert_array_equal(heat.images["forget"].image[-1], window.session.trace.layers[0].forget[0, :, heat.order[-1]])
+    np.testing.assert_array_equal(
+        heat.images["forget"].image[-1], window.session.trace.layers[0].forget[0, :, heat.order[-1]]
+    )
 
 
 def test_heatmap_rows_by_attribution_put_the_unit_the_loss_leans_on_most_on_top(window, qtbot):
@@ -207,6 +209,8 @@ def test_heatmap_rows_by_attribution_put_the_unit_the_loss_leans_on_most_on_top(
     heat.order_by.setCurrentIndex(heat.order_by.findData("attribution"))
     qtbot.waitUntil(lambda: heat.order is not None, timeout=20000)
     right = int(np.argmax(session.trace.x[0, 41]))
-    values = unit_attribution(session.model, session.trace, Target("loss", 40, output=right), 0, targets=session.core.targets)
+    values = unit_attribution(
+        session.model, session.trace, Target("loss", 40, output=right), 0, targets=session.core.targets
+    )
     np.testing.assert_array_equal(heat.order, np.argsort(np.abs(values), kind="stable"))
     assert heat.info.text().startswith("Rows by |gradient × activation| for the loss at t = 40")

@@ -87,7 +87,9 @@ def test_ranking_by_switching_off_matches_a_rerun_with_the_unit_held_at_zero(win
     model, trace, targets = session.model, session.trace, session.core.targets
     base = np.nanmean(step_losses(model.readout, trace.output, targets)[0])
     for unit in (1, 4):
-        off = rerun(model, trace, start=0, clamps=[Clamp(0, "forget", 0.0, 0, (unit,)), Clamp(0, "input", 0.0, 0, (unit,))])
+        off = rerun(
+            model, trace, start=0, clamps=[Clamp(0, "forget", 0.0, 0, (unit,)), Clamp(0, "input", 0.0, 0, (unit,))]
+        )
         assert np.all(off.layers[0].cell[0, :, unit] == 0) and np.all(off.layers[0].hidden[0, :, unit] == 0)
         change = np.nanmean(step_losses(model.readout, off.output, targets)[0]) - base
         assert float(p.table.item(row_of(p, unit), 9).text()) == pytest.approx(change, rel=2e-3)

@@ -28,7 +28,10 @@ def test_gradient_x_input_of_the_next_character_loss_matches_finite_differences(
     p = front(window, "AttributionPanel", qtbot)
     p.method.setCurrentIndex(p.method.findData("gradient_x_input"))
     p.target.setCurrentIndex(p.target.findData("loss"))
-    qtbot.waitUntil(lambda: p.result is not None and p.result[1].step == 40 and p.result[0].method == "gradient_x_input", timeout=20000)
+    qtbot.waitUntil(
+        lambda: p.result is not None and p.result[1].step == 40 and p.result[0].method == "gradient_x_input",
+        timeout=20000,
+    )
     shown = p.per_step()
     model, targets = session.model, session.core.targets
     x = session.trace.x[0].astype(np.float64)
@@ -99,8 +102,11 @@ def test_gradient_flow_of_the_loss_matches_finite_differences_of_the_cell(window
     def loss_with_cell(c):
         h = o_t * np.tanh(c)  # h_t follows c_t: the total derivative goes through both
         rest = model.run(x[None, t + 1 :], initial_state=[(h[None], c[None])], dtype=np.float64)
-        return step_losses(model.readout, rest.output, targets.__class__(
-            targets.values[:, t + 1 :], targets.mask[:, t + 1 :], targets.description))[0, 29 - t - 1]
+        return step_losses(
+            model.readout,
+            rest.output,
+            targets.__class__(targets.values[:, t + 1 :], targets.mask[:, t + 1 :], targets.description),
+        )[0, 29 - t - 1]
 
     grad = np.empty(layer.hidden_size)
     for u in range(layer.hidden_size):

@@ -103,7 +103,11 @@ def test_a_model_asked_for_in_a_failed_first_open_is_used_by_the_next_open(tmp_p
     model = str(resource("demo", "adding_model.npz"))
     refuse = SequenceOptions()  # missing values refused, the default
     with pytest.raises(LstmVizError, match="missing or non-finite value"):
-        core.open(OpenRequest(sequence_path=str(tmp_path / "data.csv"), model_path=model, sequence_options=refuse)).now()
+        core.open(
+            OpenRequest(sequence_path=str(tmp_path / "data.csv"), model_path=model, sequence_options=refuse)
+        ).now()
     assert core.loaded is None
-    core.open(OpenRequest(sequence_path=str(tmp_path / "data.csv"), sequence_options=SequenceOptions(fill="drop"))).now()
+    core.open(
+        OpenRequest(sequence_path=str(tmp_path / "data.csv"), sequence_options=SequenceOptions(fill="drop"))
+    ).now()
     assert core.loaded.model_path == model and core.model.metadata["task"] == "adding"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.analysis import Analyses
@@ -72,9 +71,7 @@ class AttributionPanel(Panel):
         layout.addLayout(bar)
         self.analyses = Analyses(self, ("attribution",), self.on_result, self.on_failed)
         layout.addWidget(self.analyses.strip)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = self.text_line()
         layout.addWidget(self.summary)
         self.plot = self.curves_over_time(legend_columns=2)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brushes=[], pen=None)
@@ -225,7 +222,11 @@ class AttributionPanel(Panel):
                     what = "prediction"
             else:
                 layer = found.layers[target.layer]
-                pair = (layer.beta_cell, layer.gamma_cell) if target.kind == "cell" else (layer.beta_hidden, layer.gamma_hidden)
+                pair = (
+                    (layer.beta_cell, layer.gamma_cell)
+                    if target.kind == "cell"
+                    else (layer.beta_hidden, layer.gamma_hidden)
+                )
                 beta, gamma = pair[0][:, target.unit], pair[1][:, target.unit]
                 what = "c" if target.kind == "cell" else "h"
             steps = np.arange(len(beta))

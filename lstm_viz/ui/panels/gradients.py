@@ -43,7 +43,7 @@ class DecadeAxis(pg.AxisItem):
             if abs(v - power) > 1e-6:
                 labels.append("")
             elif -3 <= power <= 3:
-                labels.append(f"{10.0 ** power:g}")
+                labels.append(f"{10.0**power:g}")
             else:
                 labels.append(f"1e{power}")
         return labels
@@ -88,9 +88,7 @@ class GradientFlowPanel(Panel):
         layout.addLayout(bar)
         self.analyses = Analyses(self, ("gradient_flow",), self.on_result, self.on_failed)
         layout.addWidget(self.analyses.strip)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = self.text_line()
         layout.addWidget(self.summary)
         self.plot = self.curves_over_time(legend_columns=3)
         self.plot.getPlotItem().setAxisItems({"left": DecadeAxis("left")})
@@ -208,8 +206,11 @@ class GradientFlowPanel(Panel):
             color = pg.intColor(k, hues=max(len(flow.jacobian), 8), values=1, maxValue=220)
             self.jacobians[k].setData(steps, positive(norms), pen=pg.mkPen(color, width=1.5), connect="finite")
             self.jacobian_legend.addItem(self.jacobians[k], f"unit {unit}")
-        fit_log_range(self.plot, [c for c in (flow.lstm.cell[layer], flow.lstm.hidden[layer]) if c is not None]
-                      + ([flow.rnn.hidden[layer]] if flow.rnn is not None else []))
+        fit_log_range(
+            self.plot,
+            [c for c in (flow.lstm.cell[layer], flow.lstm.hidden[layer]) if c is not None]
+            + ([flow.rnn.hidden[layer]] if flow.rnn is not None else []),
+        )
         fit_log_range(self.jacobian_plot, list(flow.jacobian.values()))
 
     def summary_text(self) -> str:

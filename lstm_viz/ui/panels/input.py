@@ -78,20 +78,24 @@ class InputPanel(Panel):
         self.band.setOpacity(0.35)
         self.band.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
         self.plot.addItem(self.band, ignoreBounds=True)
+        self._attribution_seen = (None, "", 1.0)
         self.session.resultsChanged.connect(self._attribution_changed)
 
     def attribution(self):
-        """The attribution panel's per-step numbers for the shown sequence and their words,
-        or (None, None)."""
+        """The attribution panel's per-step numbers for the shown sequence, their words and
+        their largest size (for the colours), or (None, None, None)."""
         entry = self.session.core.results.get(ATTRIBUTION)
         if entry is None or entry[0].get("batch") != self.session.batch:
-            return None, None
+            return None, None, None
         found, target = entry[1]
         if not hasattr(found, "per_step"):
-            return None, None
-        method = METHOD_CHOICES[found.method].split(" (")[0]
-        words = f"{method} of {target.describe(self.session.core.model)}"
-        return found.per_step, words
+            return None, None, None
+        if self._attribution_seen[0] is not found:  # once per result, not at every step
+            method = METHOD_CHOICES[found.method].split(" (")[0]
+            words = f"{method} of {target.describe(self.session.core.model)}"
+            self._attribution_seen = (found, words, float(np.abs(found.per_step).max()) or 1.0)
+        _, words, scale = self._attribution_seen
+        return found.per_step, words, scale
 
     def _attribution_changed(self, name: str) -> None:
         if name == ATTRIBUTION and self.session.loaded is not None and not self._offscreen():
@@ -100,11 +104,10 @@ class InputPanel(Panel):
             self.on_step(self.session.step)
 
     def _draw_band(self) -> None:
-        values, _ = self.attribution()
+        values, _, scale = self.attribution()
         if values is None:
             self.band.clear()
             return
-        scale = float(np.abs(values).max()) or 1.0
         (low, high) = self.plot.getPlotItem().vb.viewRange()[1]
         from PySide6.QtCore import QRectF
 
@@ -146,7 +149,7 @@ class InputPanel(Panel):
         step = int(href)
         unit, activation = self.activation()
         text = f"t = {step}: {self.session.sequence.batch_labels[self.session.batch][step]!r}"
-        attribution, words = self.attribution()
+        attribution, words, _ = self.attribution()
         if attribution is not None and step < len(attribution):
             text += f" · {words}: {attribution[step]:+.4g}"
         elif unit is not None:
@@ -188,11 +191,11 @@ class InputPanel(Panel):
             self.line.setValue(step)
             return
         unit, activation = self.activation()
-        attribution, words = self.attribution()
+        attribution, words, scale = self.attribution()
         if attribution is not None:  # what the attribution panel computed takes the background
-            scale = float(np.abs(attribution).max()) or 1.0
-            activation = np.zeros(self.session.length)
-            activation[: len(attribution)] = attribution[: self.session.length] / scale
+            activation = attribution
+        else:
+            scale = 1.0
         labels = self.session.sequence.batch_labels[self.session.batch]
         dna = self.dna
         start, stop = max(0, step - WINDOW), min(self.session.length, step + WINDOW + 1)
@@ -200,9 +203,8 @@ class InputPanel(Panel):
         for t in range(start, stop):
             text = labels[t].replace("&", "&amp;").replace("<", "&lt;").replace(" ", "&nbsp;") or "&nbsp;"
             color = QColor("#ffffff")
-            if activation is not None:
-                a = float(np.clip(activation[t], -1, 1))
-                color = token_color(a)
+            if activation is not None and t < len(activation):
+                color = token_color(activation[t] / scale)  # only the strip's steps are read
             ink = BASE_COLORS.get(labels[t].upper(), "#777777") if dna else "#000000"
             # Qt rich text has no borders: the current token is bold, underlined, framed in yellow
             style = (

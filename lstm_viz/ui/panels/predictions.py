@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps, points
 
@@ -42,10 +42,7 @@ class PredictionsPanel(Panel):
         container = QWidget()
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.summary = QLabel()
-        self.summary.setTextFormat(Qt.TextFormat.RichText)
-        self.summary.setWordWrap(True)
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = self.text_line(rich=True)
         layout.addWidget(self.summary)
         self.plot = self.curves_over_time(legend_columns=3)
         self.plot_line = self.line
@@ -151,7 +148,9 @@ class PredictionsPanel(Panel):
             for k in range(K):
                 color = PREDICTION_COLOR if K == 1 else pg.intColor(k, hues=max(K, 4), maxValue=200)
                 curve = self._curve(self.prediction_curves, k)
-                curve.setData(steps, self.predictions[:, k], pen=pg.mkPen(color, width=1.5), **points(len(steps), color))
+                curve.setData(
+                    steps, self.predictions[:, k], pen=pg.mkPen(color, width=1.5), **points(len(steps), color)
+                )
                 curve.setVisible(True)
                 entries.append((curve, f"predicted {labels[k]}"))
                 if self.mask is not None:
@@ -159,8 +158,13 @@ class PredictionsPanel(Panel):
                     target = self._curve(self.target_curves, k, z=5)
                     # targets as points: a target at one step (the adding problem) is a dot
                     target.setData(
-                        steps, wanted, pen=None, symbol="o", symbolSize=6,
-                        symbolBrush=TARGET_COLOR, symbolPen=pg.mkPen(TARGET_COLOR),
+                        steps,
+                        wanted,
+                        pen=None,
+                        symbol="o",
+                        symbolSize=6,
+                        symbolBrush=TARGET_COLOR,
+                        symbolPen=pg.mkPen(TARGET_COLOR),
                     )
                     target.setVisible(True)
                     shown.append(wanted[self.mask][:, None])

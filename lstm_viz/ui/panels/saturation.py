@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.analysis import Analyses
@@ -44,7 +43,9 @@ class SaturationPanel(Panel):
         self.dots = {}
         for gate in GATES:
             dots = pg.ScatterPlotItem(
-                size=8, brush=pg.mkBrush(QUANTITY_COLORS[gate]), pen=pg.mkPen("#fff", width=0.5),
+                size=8,
+                brush=pg.mkBrush(QUANTITY_COLORS[gate]),
+                pen=pg.mkPen("#fff", width=0.5),
                 name=QUANTITY_LABELS[gate],
             )
             self.plot.addItem(dots)

@@ -167,9 +167,7 @@ class UnitsPanel(Panel):
         find.addWidget(self.find_button)
         find.addStretch(1)
         layout.addLayout(find)
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = self.text_line()
         layout.addWidget(self.note)
         self.setWidget(container)
         self.figures = None
@@ -207,7 +205,9 @@ class UnitsPanel(Panel):
                 self.span_curves.append(curve)
             color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
             curve = self.span_curves[k]
-            curve.setData(steps, figures.span.per_step[:, unit], pen=pg.mkPen(color, width=1), **points(len(steps), color))
+            curve.setData(
+                steps, figures.span.per_step[:, unit], pen=pg.mkPen(color, width=1), **points(len(steps), color)
+            )
             curve.setVisible(True)
             entries.append((curve, f"unit {unit}"))
         self.show_legend(entries)
@@ -286,7 +286,9 @@ class UnitsPanel(Panel):
         clamps = [Clamp(core.layer, gate, 0.0, step, units) for gate in ("forget", "input")]
         before = [] if core.what_if is None else list(core.what_if.clamps)
         edits = {} if core.what_if is None else dict(core.what_if.edits)
-        self.note.setText(f"Switching off unit{'s' if len(units) > 1 else ''} {', '.join(map(str, units))} from t = {step}…")
+        self.note.setText(
+            f"Switching off unit{'s' if len(units) > 1 else ''} {', '.join(map(str, units))} from t = {step}…"
+        )
         self.request("what_if", before + clamps, edits)
 
     def request_failed(self, name: str, message: str) -> None:
@@ -336,7 +338,9 @@ class UnitsPanel(Panel):
                 row.append(NumberItem(span, "longer than the sequence" if np.isinf(span) else f"{span:g}"))
                 for gate in ("forget", "input", "output"):
                     row.append(NumberItem(figures.saturation.left[gate][u], percent(figures.saturation.left[gate][u])))
-                    row.append(NumberItem(figures.saturation.right[gate][u], percent(figures.saturation.right[gate][u])))
+                    row.append(
+                        NumberItem(figures.saturation.right[gate][u], percent(figures.saturation.right[gate][u]))
+                    )
             else:
                 row.extend(NumberItem(np.nan, "–") for _ in range(7))
             r = np.nan if figures.correlation is None else figures.correlation[u]
@@ -396,7 +400,9 @@ class UnitsPanel(Panel):
         word = "above" if above else "below"
         where = " in every sequence of the batch" if values.shape[0] > 1 else ""
         if not units:
-            self.note.setText(f"No unit's {LABELS[name].lower()} stays {word} {threshold:g} from t = {a} to {b}{where}.")
+            self.note.setText(
+                f"No unit's {LABELS[name].lower()} stays {word} {threshold:g} from t = {a} to {b}{where}."
+            )
             return
         self.session.select_units(units)
         spans = matching_spans(values, units, threshold, above, min_length=max(2, (b - a + 1) // 4))

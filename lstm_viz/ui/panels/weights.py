@@ -118,7 +118,9 @@ class WeightsPanel(Panel):
         is_lstm = self.model.kind == "lstm"
         self.graphics.setVisible(is_lstm)
         if not is_lstm:
-            self.info.setText("A tanh RNN has no gates: its weights form one block, h(t) = tanh(W_x x + W_h h(t-1) + b).")
+            self.info.setText(
+                "A tanh RNN has no gates: its weights form one block, h(t) = tanh(W_x x + W_h h(t-1) + b)."
+            )
 
     def on_selection(self):
         if self.model.kind != "lstm":

@@ -192,7 +192,7 @@ class PredictionsPanel(Panel):
             # a target at a few steps only (the adding problem: the last) is a dot, not a line
             sparse = np.count_nonzero(np.isfinite(self.losses)) <= max(12, len(steps) // 4)
             self.loss_curve.setData(steps, self.losses, **points(3 if sparse else len(steps), LOSS_COLOR))
-            self.loss_plot.setLabel("left", "loss (nats)" if self.kind == "classification" else "loss (squared error)")
+            self.loss_plot.setLabel("left", "loss (nats)" if self.kind == "classification" else "squared error")
             both = self.losses if self.original_losses is None else np.concatenate([self.losses, self.original_losses])
             finite = both[np.isfinite(both)]
             high = float(finite.max()) if finite.size else 1.0

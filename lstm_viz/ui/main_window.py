@@ -184,13 +184,14 @@ class MainWindow(QMainWindow):
         return state
 
     def _link_time_axes(self):
-        """Same time range in every panel, in data coordinates.
+        """One range of steps in every time plot: the core's ``time_range``.
 
-        pyqtgraph's setXLink aligns views on screen, so plots of different widths (the
-        heatmaps carry colour bars) would cut off the ends of the sequence.
+        A plot the user zooms or pans (mouse wheel, drag) tells the core; every panel shows
+        the core's range in its time plots (``Panel.show_time_range``), in data coordinates
+        (pyqtgraph's setXLink aligns views on screen, so plots of different widths would cut
+        off the ends of the sequence). Zoom and pan change time only.
         """
         self.linked_plots: list = []
-        self._syncing = False
         for panel in self.panels:  # each panel's plots join when its content is built
             panel.built_hooks.append(self._link_panel)
             if panel.built:
@@ -198,24 +199,16 @@ class MainWindow(QMainWindow):
 
     def _link_panel(self, panel) -> None:
         new = panel.time_plots()
-        if self.linked_plots and new:  # a panel built later starts at the range shown
-            shown = self.linked_plots[0].vb.viewRange()[0]
-            for plot in new:
-                plot.setXRange(*shown, padding=0)
         for plot in new:
-            plot.vb.sigXRangeChanged.connect(self._follow_time)
+            plot.setMouseEnabled(x=True, y=False)
+            plot.vb.sigRangeChangedManually.connect(lambda _mask, vb=plot.vb: self._user_range(vb))
         self.linked_plots.extend(new)
 
-    def _follow_time(self, source, x_range) -> None:
-        if self._syncing:
-            return
-        self._syncing = True
-        try:
-            for plot in self.linked_plots:
-                if plot.vb is not source:
-                    plot.setXRange(*x_range, padding=0)
-        finally:
-            self._syncing = False
+    def _user_range(self, view) -> None:
+        self.session.core.set_time_range(*view.viewRange()[0])
+        t0, t1 = self.session.core.time_range
+        if view.viewRange()[0] != [t0, t1]:  # clamped by the core: the dragged plot follows too
+            view.setXRange(t0, t1, padding=0)
 
     def restore_layout(self) -> None:
         geometry = self.settings.value("window/geometry")

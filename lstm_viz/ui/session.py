@@ -36,6 +36,7 @@ class Session(QObject):
     selectionChanged = Signal()
     viewChanged = Signal()  # layer or batch sequence changed
     resultsChanged = Signal(str)  # an analysis's result arrived or was dropped (its name)
+    rangeChanged = Signal(float, float)  # the steps the time plots show (core.time_range)
 
     def __init__(self, parent=None, core: Workbench | None = None):
         super().__init__(parent)
@@ -45,6 +46,7 @@ class Session(QObject):
         self.core.selection_changed.connect(self.selectionChanged.emit)
         self.core.view_changed.connect(self.viewChanged.emit)
         self.core.results_changed.connect(self.resultsChanged.emit)
+        self.core.range_changed.connect(self.rangeChanged.emit)
         self._handlers: dict[str, Callable] = {}
         self.jobs = Jobs(self)  # the analyses the "why" panels ask for, one slot each
 

@@ -24,7 +24,7 @@ from lstm_viz.engine import Trace
 from lstm_viz.engine.sequence import Sequence
 from lstm_viz.engine.whatif import Clamp
 from lstm_viz.errors import InputError, LstmVizError
-from lstm_viz.workbench import why
+from lstm_viz.workbench import navigation, why
 from lstm_viz.workbench.loading import CancelFlag, Loaded, OpenRequest, Progress, load, plural
 
 R = TypeVar("R")
@@ -90,7 +90,8 @@ class Workbench:
     - ``data_changed()``: model, sequence and trace replaced, or a what-if shown or cleared;
     - ``step_changed(step)``; ``selection_changed()``; ``view_changed()`` (layer or batch);
     - ``results_changed(name)``: the result of analysis ``name`` arrived (or was dropped
-      because the data changed: then ``results`` no longer has it).
+      because the data changed: then ``results`` no longer has it);
+    - ``range_changed(t0, t1)``: the range of steps the time plots show (``time_range``).
     """
 
     data_changed = Signal()
@@ -98,6 +99,7 @@ class Workbench:
     selection_changed = Signal()
     view_changed = Signal()
     results_changed = Signal(str)
+    range_changed = Signal(float, float)
 
     MAX_DEFAULT_SELECTION = 8
 
@@ -108,6 +110,7 @@ class Workbench:
         self.batch = 0
         self.layer = 0
         self.selected: list[int] = []
+        self.time_range: tuple[float, float] = (0.0, 1.0)  # steps shown by the time plots
         # the "why" figures of the shown run (see workbench/why.py); dropped when it changes
         self.results: dict[str, tuple[dict, Any]] = {}  # analysis name -> (params, result)
         self.wanted_model: tuple | None = None  # the last model file asked for (see ``open``)
@@ -264,6 +267,7 @@ class Workbench:
         """Replace model, sequence and trace at once; keeps the step where it can (and the
         selected units with ``keep_selection``, when the layer still has them)."""
         kept = list(self.selected)
+        before = self.length
         self.loaded = loaded
         self.what_if = None
         self.batch = min(self.batch, loaded.trace.batch_size - 1)
@@ -272,8 +276,10 @@ class Workbench:
         units = self.layer_trace.hidden_size
         keep = keep_selection and kept and all(u < units for u in kept)
         self.selected = kept if keep else self._default_selection()
+        self._whole_range(reset=self.length != before)
         self.data_changed.emit()
         self.step_changed.emit(self.step)
+        self.range_changed.emit(*self.time_range)
 
     def show_what_if(self, what_if: WhatIf) -> None:
         """Show a changed run; step, layer and selection stay. A run computed from data that
@@ -301,12 +307,44 @@ class Workbench:
 
     # -- navigation ---------------------------------------------------------------------------
     def set_step(self, step: int) -> None:
+        """Go to ``step``; when it is outside the visible time range, the range turns a page
+        to show it (see :func:`navigation.follow`)."""
         if self.loaded is None:
             return
         step = int(np.clip(step, 0, self.length - 1))
         if step != self.step:
             self.step = step
             self.step_changed.emit(step)
+            shown = navigation.follow(self.time_range, step, self.length)
+            if shown != self.time_range:
+                self.time_range = shown
+                self.range_changed.emit(*shown)
+
+    def set_time_range(self, t0: float, t1: float) -> None:
+        """Show steps t0..t1 in every time plot (clamped to the sequence, at least a few steps)."""
+        if self.loaded is None:
+            return
+        shown = navigation.clamp_range(t0, t1, self.length)
+        if shown != self.time_range:
+            self.time_range = shown
+            self.range_changed.emit(*shown)
+
+    def _whole_range(self, reset: bool = False) -> None:
+        """The whole sequence when ``reset`` (a sequence of another length was opened) or
+        when the visible range no longer fits it; a range that still fits is kept."""
+        t0, t1 = self.time_range
+        if reset or t1 > self.length:
+            self.time_range = (0.0, float(max(self.length, 1)))
+
+    def next_event(
+        self, quantity: str, unit: int, threshold: float, direction: str = "either", backwards: bool = False
+    ) -> int | None:
+        """The next step (the previous one, ``backwards``) where ``unit``'s ``quantity`` in the
+        shown layer and sequence crosses ``threshold``; None when there is none."""
+        values = self.quantity(quantity)
+        return navigation.next_event(
+            lambda t0, t1: values[t0:t1, unit], self.length, self.step, threshold, direction, backwards
+        )
 
     def set_layer(self, layer: int) -> None:
         if self.loaded is None or layer == self.layer or not 0 <= layer < len(self.trace.layers):
@@ -321,8 +359,12 @@ class Workbench:
             return
         self.batch = batch
         self.step = min(self.step, self.length - 1)
+        before = self.time_range
+        self._whole_range()
         self.view_changed.emit()
         self.step_changed.emit(self.step)
+        if self.time_range != before:
+            self.range_changed.emit(*self.time_range)
 
     def select_units(self, units) -> None:
         if self.loaded is None:

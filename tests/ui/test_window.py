@@ -29,9 +29,16 @@ def test_every_time_axis_shows_the_same_steps(window):
     for low, high in ranges:  # the whole sequence, not cut by plots of different widths
         assert low <= 0.0 and high >= 29.0
         assert (low, high) == pytest.approx(ranges[0])
+    # a zoom by the user (what pyqtgraph's wheel and drag handlers do) reaches every plot
     plots[1].setXRange(5, 15, padding=0)
+    plots[1].vb.sigRangeChangedManually.emit([True, False])
     for plot in plots:
         assert plot.vb.viewRange()[0] == pytest.approx([5, 15])
+    assert window.session.core.time_range == (5.0, 15.0)
+    plots[2].setXRange(-20, 3, padding=0)  # past the start: the core keeps it inside the sequence
+    plots[2].vb.sigRangeChangedManually.emit([True, False])
+    for plot in plots:
+        assert plot.vb.viewRange()[0] == pytest.approx([0, 23])
 
 
 def test_gate_bars_show_the_recorded_gates(window):

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from lstm_viz.ui.session import Session
+from lstm_viz.workbench.navigation import MIN_SPAN
 
 # Legends sit over the data: a light backing keeps them readable over curves.
 LEGEND_BRUSH = (255, 255, 255, 215)
@@ -87,6 +88,7 @@ class Panel(QDockWidget):
         session.viewChanged.connect(self._refresh)
         session.stepChanged.connect(self._step)
         session.selectionChanged.connect(self._selection)
+        session.rangeChanged.connect(self._range)
 
     def build(self) -> None:
         raise NotImplementedError
@@ -108,6 +110,8 @@ class Panel(QDockWidget):
             self._building = False
         self._built = True
         self._stale_trace = self.session.loaded is not None  # shows the data at the next refresh
+        if self.session.loaded is not None:
+            self.show_time_range()
         for hook in self.built_hooks:
             hook(self)
 
@@ -194,8 +198,24 @@ class Panel(QDockWidget):
         for axis in self.__dict__.get("step_axes", ()):
             axis.refresh()
         self.on_trace()
+        self.show_time_range()
         self.on_selection()
         self.on_step(self.session.step)
+
+    def show_time_range(self) -> None:
+        """Show the core's range of steps in this panel's time plots, with the sequence's
+        ends as their limits (zoom and pan stay inside it)."""
+        core = self.session.core
+        length = max(core.length, 1)
+        t0, t1 = core.time_range
+        for plot in self.time_plots():
+            plot.vb.setLimits(xMin=0, xMax=length, minXRange=min(MIN_SPAN, length))
+            plot.setXRange(t0, t1, padding=0)
+
+    def _range(self, t0: float, t1: float) -> None:
+        # also off screen: setting a range is cheap (the level-of-detail items redraw when painted)
+        if self.session.loaded is not None and self._built:
+            self.show_time_range()
 
     def _step(self, step: int) -> None:
         if self.session.loaded is None:
@@ -235,7 +255,8 @@ class Panel(QDockWidget):
             return
         if self._stale_trace:
             self._refresh()
-        elif self._stale:
+            return
+        if self._stale:
             self._stale = False
             self.on_step(self.session.step)
 

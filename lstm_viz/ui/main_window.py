@@ -21,16 +21,17 @@ from PySide6.QtWidgets import (
 
 from lstm_viz import environment
 from lstm_viz.errors import LstmVizError
+from lstm_viz.ui.navigate import NavigateBar
 from lstm_viz.ui.panels import PANELS
 from lstm_viz.ui.panels.base import AREAS
 from lstm_viz.ui.session import Session
-from lstm_viz.ui.transport import Transport
+from lstm_viz.ui.transport import KeyRouter, Transport
 from lstm_viz.ui.worker import Job, ProgressDialog
 from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOptions, WidthMismatch, Work
 
 DEMO_EXAMPLE = "adding"
 STRANDED: list[Job] = []  # jobs still blocked when their window closed (see ui.app.leave)
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 MAX_RECENT = 8
 
 
@@ -80,6 +81,9 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.transport = Transport(self.session, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.transport)
+        self.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        self.navigate = NavigateBar(self.session, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.navigate)
         self.panels = [panel_type(self.session, self) for panel_type in PANELS]
         for panel in self.panels:
             self.addDockWidget(AREAS[panel.place.area], panel)
@@ -112,7 +116,7 @@ class MainWindow(QMainWindow):
         transport's key router lets the keys through every widget but a field being typed in.
         """
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.key_router = self.transport.route_keys(self)
+        self.key_router = KeyRouter(self, self.transport.key_actions() + self.navigate.key_actions())
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- layout -----------------------------------------------------------------------
@@ -130,6 +134,10 @@ class MainWindow(QMainWindow):
         toolbar = QToolBar()
         toolbar.setObjectName(self.transport.objectName())
         scratch.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        scratch.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        second = QToolBar()
+        second.setObjectName(self.navigate.objectName())
+        scratch.addToolBar(Qt.ToolBarArea.TopToolBarArea, second)
         docks, places = {}, {}
         for panel in self.panels:
             dock = QDockWidget(panel.windowTitle())

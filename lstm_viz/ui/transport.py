@@ -1,7 +1,8 @@
 """The transport toolbar: first, back, play/pause, forward, last, speed, loop, scrubber.
 
-It only writes the Session's step; playback advances one step per tick, so every step is
-shown.
+It only writes the Session's step. Up to :data:`EVERY_STEP_UP_TO` steps a second playback
+advances one step per tick, so every step is shown; faster, it draws about 60 frames a
+second and advances by the steps the elapsed time asks for (a million steps in 10 s).
 
 The transport keys (Space, Left/Right, Shift+Left/Right, Home/End) are window shortcuts.
 Qt lets the widget with the keyboard focus claim a shortcut's key first (a spin box claims
@@ -13,7 +14,7 @@ passes them on to the transport.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from lstm_viz.ui.session import Session
+
+EVERY_STEP_UP_TO = 60
+"""Playback speeds (steps a second) at which every step is drawn, one per tick."""
+
+FRAME_MS = 16
+"""The tick of faster playback: about 60 frames a second."""
+
+MAX_SPEED = 1_000_000
+WHOLE_IN_SECONDS = 10
 
 
 class Transport(QToolBar):
@@ -78,12 +88,21 @@ class Transport(QToolBar):
         self.addSeparator()
         self.addWidget(QLabel(" speed "))
         self.speed = QSpinBox()
-        self.speed.setRange(1, 240)
+        self.speed.setRange(1, MAX_SPEED)
+        self.speed.setStepType(QSpinBox.StepType.AdaptiveDecimalStepType)  # 1, 2, .. 10, 20, .. 100, 200
         self.speed.setValue(8)
         self.speed.setSuffix(" steps/s")
+        self.speed.setToolTip(
+            f"Playback speed. Up to {EVERY_STEP_UP_TO} steps/s every step is drawn; faster, "
+            "the window draws about 60 frames a second and skips the steps in between."
+        )
         self.speed.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not taken by a passing mouse wheel
         self.speed.valueChanged.connect(self._interval)
         self.addWidget(self.speed)
+        self.whole = QAction(f"all in {WHOLE_IN_SECONDS} s", self)
+        self.whole.setToolTip(f"Set the speed to play the whole sequence in {WHOLE_IN_SECONDS} seconds")
+        self.whole.triggered.connect(self.whole_in_ten_seconds)
+        self.addAction(self.whole)
         self.loop = QCheckBox("loop")
         self.addWidget(self.loop)
         self.addSeparator()
@@ -100,6 +119,7 @@ class Transport(QToolBar):
         self.batch.currentIndexChanged.connect(lambda i: session.set_batch(i) if i >= 0 else None)
         self.addWidget(self.batch)
 
+        self._ticking = False
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self._interval()
@@ -119,12 +139,17 @@ class Transport(QToolBar):
     def move(self, delta: int) -> None:
         self.session.set_step(self.session.step + delta)
 
+    def whole_in_ten_seconds(self) -> None:
+        if self.session.loaded is not None:
+            self.speed.setValue(max(1, -(-self.session.length // WHOLE_IN_SECONDS)))
+
     def toggle(self) -> None:
         if self.timer.isActive():
             self.pause()
         elif self.session.loaded is not None:
             if self.session.step >= self.session.length - 1:
                 self.session.set_step(0)
+            self._start_clock()
             self.timer.start()
             self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
 
@@ -133,16 +158,39 @@ class Transport(QToolBar):
         self.play.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
     def _interval(self) -> None:
-        self.timer.setInterval(max(1, round(1000 / self.speed.value())))
+        speed = self.speed.value()
+        self.timer.setInterval(max(1, round(1000 / speed)) if speed <= EVERY_STEP_UP_TO else FRAME_MS)
+        self._start_clock()
+
+    def _start_clock(self) -> None:
+        """Fast playback counts steps from here: (step, time) at the start or a speed change."""
+        self.clock = QElapsedTimer()
+        self.clock.start()
+        self.clock_step = self.session.step
+
+    def steps_due(self) -> int:
+        """Steps to advance at this tick: one at speeds where every step is drawn, else as
+        many as the time since the clock started asks for (never fewer than one)."""
+        speed = self.speed.value()
+        if speed <= EVERY_STEP_UP_TO:
+            return 1
+        target = self.clock_step + int(speed * self.clock.elapsed() / 1000)
+        return max(1, target - self.session.step)
 
     def _tick(self) -> None:
-        if self.session.step >= self.session.length - 1:
+        last = self.session.length - 1
+        if self.session.step >= last:
             if self.loop.isChecked():
                 self.session.set_step(0)
+                self._start_clock()
             else:
                 self.pause()
             return
-        self.session.set_step(self.session.step + 1)
+        self._ticking = True
+        try:
+            self.session.set_step(min(last, self.session.step + self.steps_due()))
+        finally:
+            self._ticking = False
 
     # -- reflecting the Session --------------------------------------------------------
     def _on_trace(self) -> None:
@@ -170,6 +218,8 @@ class Transport(QToolBar):
         self._on_step(self.session.step)
 
     def _on_step(self, step: int) -> None:
+        if self.timer.isActive() and not self._ticking:  # moved by hand while playing: count from here
+            self._start_clock()
         self.slider.blockSignals(True)
         self.slider.setValue(step)
         self.slider.blockSignals(False)

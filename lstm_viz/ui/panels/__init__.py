@@ -15,6 +15,7 @@ PANELS = [
         ("memory", "MemoryPanel"),
         ("equations", "EquationsPanel"),
         ("input", "InputPanel"),
+        ("sequences", "SequencesPanel"),
         ("predictions", "PredictionsPanel"),
         ("attribution", "AttributionPanel"),
         ("gradients", "GradientFlowPanel"),
@@ -24,6 +25,7 @@ PANELS = [
         ("units", "UnitsPanel"),
         ("saturation", "SaturationPanel"),
         ("weights", "WeightsPanel"),
+        ("overview", "OverviewPanel"),
     )
 ]
 

@@ -1,0 +1,179 @@
+"""Overview: the whole sequence in one strip, with the visible range as a window to drag.
+
+As in PlotJuggler or Rerun: the strip always shows every step (as a min-max envelope, a
+few thousand columns whatever the length), the shaded window is the range the other time
+plots show. Drag the window to pan, drag its edges to zoom, click elsewhere to go to that
+step (the window turns a page to show it), wheel over the strip to zoom around the mouse.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static
+
+COLUMNS = 2048  # envelope columns over the whole sequence
+MAX_SERIES = 4
+WINDOW_BRUSH = (40, 110, 220, 45)
+WINDOW_PEN = (40, 110, 220, 200)
+
+
+def envelope(values: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) of a zig-zag through each column's min and max: the look of a long series at
+    a few thousand columns, exact (the values themselves) when it has fewer steps."""
+    T = len(values)
+    if T <= 2 * columns:
+        return np.arange(T, dtype=float), np.asarray(values, dtype=float)
+    per = -(-T // columns)
+    whole = (T // per) * per
+    blocks = values[:whole].reshape(-1, per)
+    low, high = blocks.min(axis=1), blocks.max(axis=1)
+    if whole < T:
+        low = np.append(low, values[whole:].min())
+        high = np.append(high, values[whole:].max())
+    starts = np.arange(len(low), dtype=float) * per
+    x = np.repeat(starts + per / 2, 2)
+    y = np.empty(2 * len(low))
+    y[0::2], y[1::2] = low, high
+    return x, y
+
+
+class OverviewPanel(Panel):
+    title = "Overview (the whole sequence)"
+    place = Place("top", height=10)
+    tour = (
+        "The whole sequence at a glance",
+        "Every step in one strip; the shaded window is what the other plots show. Drag it to "
+        "move through time, drag its edges or use the mouse wheel to zoom, click to go to a step.",
+    )
+
+    def build(self):
+        container = QWidget()
+        container.setMaximumHeight(130)  # a strip: the dock never takes the window's height
+        layout = QHBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        side = QVBoxLayout()
+        self.what = QLabel()
+        self.what.setWordWrap(True)
+        self.what.setFixedWidth(130)
+        self.what.setStyleSheet("color: #555;")
+        self.what.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        side.addWidget(self.what)
+        layout.addLayout(side)
+        self.plot = pg.PlotWidget(axisItems={"bottom": self.step_axis()})
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.getAxis("left").setStyle(showValues=False)
+        self.plot.getAxis("left").setWidth(6)
+        self.plot.setMinimumHeight(70)
+        self.plot.setMaximumHeight(120)
+        cache_axes(self.plot)
+        layout.addWidget(self.plot, 1)
+        self.curves: list[pg.PlotDataItem] = []
+        self.window_item = pg.LinearRegionItem(
+            orientation="vertical", brush=pg.mkBrush(WINDOW_BRUSH), pen=pg.mkPen(WINDOW_PEN, width=2)
+        )
+        self.window_item.setZValue(30)
+        self.window_item.sigRegionChanged.connect(self._dragged)
+        self.plot.addItem(self.window_item, ignoreBounds=True)
+        self.line = self.cursor(self.plot.getPlotItem())
+        self.click_scene(self.plot, self.clicked)
+        self.plot.getPlotItem().vb.wheelEvent = self._wheel
+        self._placing = False
+        self.setWidget(container)
+
+    # -- what the strip shows -------------------------------------------------------------
+    def series(self) -> tuple[list[np.ndarray], list[str], str]:
+        """The series drawn (each scaled to 0..1 by its own range), their names and a line of
+        words: a numeric sequence's features, else the selected units' h(t)."""
+        s = self.session
+        T = s.length
+        if s.sequence.vocabulary is None:
+            x = s.trace.x[s.batch, :T]
+            names = s.sequence.feature_names[:MAX_SERIES]
+            shown = [x[:, d] for d in range(min(MAX_SERIES, x.shape[1]))]
+            more = x.shape[1] - len(shown)
+            words = "input: " + ", ".join(names) + (f" (+{more} more)" if more > 0 else "")
+        else:
+            units = (s.selected or [0])[:MAX_SERIES]
+            hidden = s.quantity("hidden")
+            shown = [hidden[:T, u] for u in units if u < hidden.shape[1]]
+            names = [f"unit {u}" for u in units]
+            words = "h(t) of " + ", ".join(names)
+        scaled = []
+        for values in shown:
+            low, high = float(np.min(values)), float(np.max(values))
+            scaled.append((values - low) / (high - low) if high > low else np.full(len(values), 0.5))
+        return scaled, names, words
+
+    def on_trace(self):
+        self._draw()
+
+    def on_selection(self):
+        if self.session.sequence.vocabulary is not None:
+            self._draw()
+
+    def _draw(self):
+        scaled, names, words = self.series()
+        self.what.setText(words)
+        T = self.session.length
+        while len(self.curves) < len(scaled):
+            curve = self.plot.plot([], [])
+            cache_static(curve)
+            self.curves.append(curve)
+        for k, curve in enumerate(self.curves):
+            if k < len(scaled):
+                x, y = envelope(scaled[k])
+                color = pg.intColor(k, hues=max(len(scaled), 8), values=1, maxValue=200)
+                curve.setData(x, y, pen=pg.mkPen(color, width=1))
+                curve.setVisible(True)
+            else:
+                curve.setVisible(False)
+        self.plot.setXRange(0, max(T, 1), padding=0)
+        self.plot.setYRange(-0.05, 1.05, padding=0)
+        self.window_item.setBounds((0, max(T, 1)))
+        self._place_window()
+
+    def show_time_range(self) -> None:  # the strip always shows the whole; its window moves
+        if self._built:
+            self._place_window()
+
+    def _place_window(self) -> None:
+        self._placing = True
+        try:
+            self.window_item.setRegion(self.session.core.time_range)
+        finally:
+            self._placing = False
+
+    # -- the user moves through time ------------------------------------------------------
+    def _dragged(self) -> None:
+        if self._placing or self.session.loaded is None:
+            return
+        t0, t1 = self.window_item.getRegion()
+        self.session.core.set_time_range(t0, t1)
+
+    def clicked(self, x: float, y: float, modifiers) -> bool:
+        step = int(round(x))
+        if 0 <= step < self.session.length:
+            self.session.set_step(step)
+            return True
+        return False
+
+    def _wheel(self, event, axis=None) -> None:
+        """Zoom the visible range around the mouse (the strip itself stays whole)."""
+        if self.session.loaded is None:
+            return
+        delta = event.delta() if hasattr(event, "delta") else event.angleDelta().y()
+        factor = 0.85 ** (delta / 120)
+        vb = self.plot.getPlotItem().vb
+        centre = vb.mapSceneToView(event.scenePos()).x()
+        t0, t1 = self.session.core.time_range
+        self.session.core.set_time_range(centre - (centre - t0) * factor, centre + (t1 - centre) * factor)
+        event.accept()
+
+    def on_step(self, step):
+        self.line.setValue(step)

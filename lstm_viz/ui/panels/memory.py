@@ -86,21 +86,30 @@ class MemoryPanel(Panel):
             self.ghost.setData([], [])
             self.numbers.setText("A plain tanh RNN has no memory cell: h(t) = tanh(W_x x(t) + W_h h(t−1) + b).")
         if self.available:
-            b = self.session.batch
-            self.old_values = lt.old[b]
-            self.new_values = lt.new[b]
-            self.cell_values = lt.cell[b]
-            self.out_values = lt.hidden_unprojected[b]
             self.original_cell = self.session.original_quantity("cell")
-        # Fixed y range from the data (and the original run's cell, for its ghost), so the
-        # bars move rather than the axis.
-        if self.available:
-            arrays = [self.old_values, self.new_values, self.cell_values, self.out_values]
-            if self.original_cell is not None:
-                arrays.append(self.original_cell)
-            low = min(min(float(a.min()) for a in arrays), 0.0) * 1.1
-            high = max(max(float(a.max()) for a in arrays), 0.0) * 1.1
-            self.plot.setYRange(low, max(high, low + 1e-3))
+            low, high = self._extremes(lt)
+            # Fixed y range, so the bars move rather than the axis.
+            self.plot.setYRange(low * 1.1, max(high * 1.1, low * 1.1 + 1e-3))
+
+    EXACT_RANGE_VALUES = 4_000_000
+    """Up to this many values per quantity the y range is the exact extremes of old, new,
+    cell and output; beyond, it is bounded from the cell's extremes (old = keep x c(t-1)
+    lies between 0 and c(t-1); new and the output lie in [-1, 1]), so a long trace costs no
+    copy of any of them."""
+
+    def _extremes(self, lt) -> tuple[float, float]:
+        b, T = self.session.batch, self.session.length
+        cells = [lt.cell[b, :T], lt.initial_cell[b][None]]
+        if self.original_cell is not None:
+            cells.append(self.original_cell[:T])
+        low = min(0.0, *(float(c.min()) for c in cells))
+        high = max(0.0, *(float(c.max()) for c in cells))
+        if T * lt.hidden_size > self.EXACT_RANGE_VALUES:
+            return min(low, -1.0), max(high, 1.0)
+        c, c0 = lt.cell[b, :T], lt.initial_cell[b][None]
+        prev = np.concatenate([c[1:], c0] if lt.reverse_time else [c0, c[:-1]])
+        parts = [lt.forget[b, :T] * prev, lt.input[b, :T] * lt.candidate[b, :T], lt.output[b, :T] * np.tanh(c)]
+        return min(low, *(float(a.min()) for a in parts)), max(high, *(float(a.max()) for a in parts))
 
     def on_selection(self):
         self.units = self.session.selected[:16]
@@ -117,8 +126,9 @@ class MemoryPanel(Panel):
         if unit is None:
             return None
         t = self.session.step
-        o, n = self.old_values[t, unit], self.new_values[t, unit]
-        c, h = self.cell_values[t, unit], self.out_values[t, unit]
+        values = self.session.layer_trace.at(self.session.batch, t)
+        o, n = values["old"][unit], values["new"][unit]
+        c, h = values["cell"][unit], values["hidden_unprojected"][unit]
         return (
             f"unit {unit} · t = {t} ({self.session.label(t)!r}): old {o:.4f} + new {n:.4f} = cell {c:.4f};"
             f" output {h:.4f}"
@@ -136,17 +146,19 @@ class MemoryPanel(Panel):
             return
         u = self.units
         x = np.arange(len(u), dtype=float)
-        old, new = self.old_values[step, u], self.new_values[step, u]
+        values = self.session.layer_trace.at(self.session.batch, step)  # this step only: no whole-trace copies
+        old, new = values["old"][u], values["new"][u]
+        cell, out = values["cell"][u], values["hidden_unprojected"][u]
         # new is stacked on old: it starts where old ends.
         self.old.setOpts(x=x - 0.18, height=old, y0=np.zeros(len(u)))
         self.new.setOpts(x=x - 0.18, height=new, y0=old)
-        self.out.setOpts(x=x + 0.2, height=self.out_values[step, u], y0=np.zeros(len(u)))
-        self.cell.setData(x=x - 0.18, y=self.cell_values[step, u])
+        self.out.setOpts(x=x + 0.2, height=out, y0=np.zeros(len(u)))
+        self.cell.setData(x=x - 0.18, y=cell)
         was = self.original_cell[step, u] if self.original_cell is not None else None
         self.ghost.setData(x=x - 0.18 if was is not None else [], y=was if was is not None else [])
         rows = [
             f"unit {unit}: old {o:+.3f} + new {n:+.3f} = cell {c:+.3f} → output {h:+.3f}"
-            for unit, o, n, c, h in zip(u, old, new, self.cell_values[step, u], self.out_values[step, u])
+            for unit, o, n, c, h in zip(u, old, new, cell, out)
         ]
         if was is not None:
             rows = [f"{row}   (was {w:+.3f})" for row, w in zip(rows, was)]

@@ -251,8 +251,26 @@ def _anything(path: str, head: bytes) -> bool:
     return True
 
 
+def _is_folder(path: str, head: bytes) -> bool:
+    """A folder given as a sequence: its files make one batch (a model's folder is told apart
+    by :func:`role_of`, which asks the model readers first for what has no sequence extension)."""
+    return os.path.isdir(path)
+
+
 # -- the formats, in the order they are tried --------------------------------------------------
 SEQ = "lstm_viz.io.sequences"
+register(
+    Reader(
+        "folder",
+        "sequence",
+        "Folder of sequence files",
+        (),  # no extension of its own: not in the dialogs' filters; opened by name, drop or the command line
+        _is_folder,
+        f"{SEQ}:load_folder_sequence",
+        options=("fill", "table", "text_mode", "vocabulary"),
+        notes="one sequence per file, all of one format and width, named by the file; up to 10,000 files",
+    )
+)
 register(
     Reader(
         "arrays",

@@ -18,6 +18,9 @@ Formats (decided from the content, with the extension as a tie-breaker):
   the bases they stand for (N = 0.25 each); gaps are all-zero; several records form a
   batch.
 
+- A folder: every (not hidden) file in it, all of one format and width, as one batch,
+  each sequence named by its file (``load_folder_sequence``; at most ``MAX_FOLDER_FILES``).
+
 Sequences of different lengths are padded with zeros to the longest; ``lengths`` tells
 each one's real length.
 """
@@ -31,7 +34,7 @@ import re
 import numpy as np
 
 from lstm_viz import limits
-from lstm_viz.engine.sequence import Sequence, SequenceKind
+from lstm_viz.engine.sequence import NumberedSteps, Sequence, SequenceKind
 from lstm_viz.errors import FileFormatError, InputError
 from lstm_viz.safe_arrays import NPY_MAGIC, NpzReader, load_npy, opening, regular_file, sniff
 
@@ -437,3 +440,189 @@ def load_sequence(
     if normalize not in (None, "none") and sequence.normalization is None:
         sequence.values, sequence.normalization = normalize_values(sequence.values, sequence.lengths, normalize)
     return sequence
+
+
+# -- a folder of files as one batch ------------------------------------------------------
+MAX_FOLDER_FILES = 10_000
+
+
+def _natural_key(name: str) -> list:
+    """walk_2 before walk_10: digits compare as numbers, the rest without case."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def folder_files(path) -> list[str]:
+    """The files a folder batch is made of, in natural order of their names: every entry
+    that is not hidden (``.DS_Store``, ``._name``) and not a folder itself."""
+    folder = os.fspath(path)
+    names = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith(".") or entry.is_dir():
+                    continue
+                names.append(entry.name)
+    except OSError as exc:
+        raise FileFormatError(path, f"cannot be read: {exc.strerror or exc}") from None
+    if len(names) > MAX_FOLDER_FILES:
+        raise FileFormatError(
+            path,
+            f"holds {len(names):,} files, more than the {MAX_FOLDER_FILES:,} a folder batch may have: "
+            "split it into smaller folders",
+        )
+    return sorted(names, key=_natural_key)
+
+
+def _sequence_names(files: list[str]) -> list[str]:
+    """A name per file: its name without the extension, unless two files would then share one."""
+    stems = [os.path.splitext(name)[0] or name for name in files]
+    return stems if len(set(stems)) == len(stems) else list(files)
+
+
+def load_folder_sequence(
+    path: str | os.PathLike,
+    *,
+    fill: str | None = None,
+    table=None,
+    text_mode: str = "chars",
+    vocabulary: list[str] | None = None,
+) -> Sequence:
+    """Every file of a folder as one batch: one sequence per file, named by the file.
+
+    The files must all be of one format and one width (the first file that is not is
+    named); shorter sequences are zero-padded to the longest, as a table's series are
+    (``lengths`` says each real length, padded steps are labelled ""). A file that holds
+    several sequences (a 3-D array, FASTA records, a table with an id column) adds each,
+    named "file: name". Text files share one vocabulary: the union of theirs, or the
+    model's. A table's normalisation is applied to the whole batch, not file by file.
+    """
+    from lstm_viz.io.formats import detect
+    from lstm_viz.io.tf_checkpoint import checkpoint_prefix
+
+    folder = os.fspath(path)
+    try:
+        is_checkpoint = checkpoint_prefix(folder) is not None
+    except FileFormatError:  # a 'checkpoint' state file that names nothing: still a model's folder
+        is_checkpoint = True
+    if is_checkpoint:
+        raise FileFormatError(
+            path, "is a TensorFlow checkpoint folder, a model: open it as the model (--model, Open model folder…)"
+        )
+    files = folder_files(folder)
+    if not files:
+        raise FileFormatError(
+            path,
+            "is not a regular file (a folder) and holds no files; a folder opens as a batch when it holds "
+            "sequence files of one format",
+        )
+    found = [detect(os.path.join(folder, name), "sequence") for name in files]
+    counts: dict[str, int] = {}
+    for reader in found:
+        counts[reader.name] = counts.get(reader.name, 0) + 1
+    first = max(found, key=lambda reader: counts[reader.name])  # the most files' format (the first's on a tie)
+    odd = next((k for k, reader in enumerate(found) if reader.name != first.name), None)
+    if odd is not None:
+        like = [name for name, reader in zip(files, found) if reader.name == first.name]
+        more = f" and {len(like) - 1:,} more" if len(like) > 1 else ""
+        raise FileFormatError(
+            path,
+            f"{files[odd]} is {found[odd].title} but {like[0]}{more} {'are' if more else 'is'} {first.title}: "
+            "a folder opens as one batch only when all its files have the same format",
+        )
+    batch_normalize = "none"
+    if first.name == "table":
+        from lstm_viz.io.tables import TableOptions
+
+        table = TableOptions.coerce(table)
+        batch_normalize, table.normalize = table.normalize, "none"  # over the batch, below
+    given = {"fill": fill, "table": table, "normalize": "none", "text_mode": text_mode, "vocabulary": vocabulary}
+    load = first.loader()
+    options = {name: given[name] for name in first.options}
+    pieces: list[tuple[str, Sequence]] = []
+    held = 0
+    for name in files:
+        piece = load(os.path.join(folder, name), **options)
+        held += piece.values.nbytes
+        limits.check(held, f"the first {len(pieces) + 1:,} of {len(files):,} files", path)
+        pieces.append((name, piece))
+    shared_vocabulary = first.name == "text" and vocabulary is None
+    if shared_vocabulary:  # each file made its own; the batch needs one
+        union = sorted({token for _, piece in pieces for token in piece.vocabulary})
+        pieces = [(name, _in_vocabulary(piece, union)) for name, piece in pieces]
+    widths: dict[int, int] = {}
+    for _, piece in pieces:
+        widths[piece.width] = widths.get(piece.width, 0) + 1
+    reference_name, reference = max(pieces, key=lambda item: widths[item[1].width])  # the most files' width
+    for name, piece in pieces:
+        if piece.width != reference.width:
+            like = widths[reference.width] - 1
+            more = f" and {like:,} more" if like else ""
+            raise FileFormatError(
+                path,
+                f"{name} has {_plural(piece.width, 'feature')} per step but {reference_name}{more} "
+                f"{'have' if more else 'has'} {reference.width}: all files of a folder batch need the same width",
+            )
+        if reference.kind is SequenceKind.NUMBERS and piece.feature_names != reference.feature_names:
+            differ = next(k for k, (a, b) in enumerate(zip(piece.feature_names, reference.feature_names)) if a != b)
+            raise FileFormatError(
+                path,
+                f"{name}'s feature {differ} is {piece.feature_names[differ]!r} but {reference_name}'s is "
+                f"{reference.feature_names[differ]!r}: all files of a folder batch need the same features",
+            )
+    stems = _sequence_names(files)
+    names, lengths, rows = [], [], []
+    for stem, (_, piece) in zip(stems, pieces):
+        for b in range(piece.batch_size):
+            names.append(stem if piece.batch_size == 1 else f"{stem}: {piece.names[b]}")
+            lengths.append(int(piece.lengths[b]))
+            rows.append((piece, b))
+    longest = max(lengths)
+    check_padding(path, len(rows), longest, reference.width)
+    values = np.zeros((len(rows), longest, reference.width), np.float32)
+    numbers = [str(t) for t in range(longest)]  # the step numbers' labels, shared by every sequence
+    batch_labels: list = []
+    for k, ((piece, b), length) in enumerate(zip(rows, lengths)):
+        values[k, :length] = piece.values[b, :length]
+        labels = piece.batch_labels[b]
+        if isinstance(labels, NumberedSteps) and labels.start == 0:
+            batch_labels.append(NumberedSteps(0, longest) if length == longest else numbers[:length])
+        else:
+            batch_labels.append(list(labels[:length]))
+        if length < longest:
+            batch_labels[-1] = list(batch_labels[-1]) + [""] * (longest - length)
+    pieces = rows = None  # the padded batch is all that is kept
+    lengths = np.array(lengths, np.int64)
+    normalization = None
+    if batch_normalize != "none":
+        values, normalization = normalize_values(values, lengths, batch_normalize)
+    return Sequence(
+        values,
+        labels=batch_labels[0],
+        batch_labels=batch_labels,
+        feature_names=list(reference.feature_names),
+        encoding=reference.encoding,
+        source=folder,
+        vocabulary=reference.vocabulary,
+        lengths=lengths,
+        normalization=normalization,
+        names=names,
+        kind=reference.kind,
+        options={**reference.options, "folder": {"format": first.name, "files": len(files)}},
+    )
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def _in_vocabulary(piece: Sequence, vocabulary: list[str]) -> Sequence:
+    """A one-hot text sequence re-encoded over a larger ``vocabulary`` (which holds all its tokens)."""
+    index = {token: k for k, token in enumerate(vocabulary)}
+    columns = np.array([index[token] for token in piece.vocabulary], np.int64)
+    values = np.zeros((*piece.values.shape[:2], len(vocabulary)), np.float32)
+    values[:, :, columns] = piece.values
+    names = ["\\n" if token == "\n" else token for token in vocabulary]
+    encoding = "one-hot characters" if piece.encoding.startswith("one-hot characters") else "one-hot words"
+    from dataclasses import replace
+
+    return replace(piece, values=values, vocabulary=list(vocabulary), feature_names=names, encoding=encoding)

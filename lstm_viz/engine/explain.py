@@ -6,7 +6,10 @@
 Everything is recomputed in float64 by the reference step (:mod:`lstm_viz.engine.reference`)
 from the model's weights and the trace's own inputs and previous states, so the parts add
 up exactly to the pre-activation whose sigmoid is the recorded gate (to the trace's
-precision). Used by the equations panel and the diagram.
+precision). A trace stored in float16 holds rounded states: its step's exact inputs,
+states and gates are re-computed from the nearest checkpoint instead
+(:func:`lstm_viz.engine.storage.exact_states`), so the figures are the float32 run's.
+Used by the equations panel and the diagram.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lstm_viz.engine.reference import lstm_step
+from lstm_viz.engine.storage import exact_states, exact_values, is_rounded
 from lstm_viz.engine.trace import Trace
 from lstm_viz.vocabulary import WEIGHT_BLOCKS
 
@@ -79,21 +83,30 @@ def layer_input_at(trace: Trace, layer: int, batch: int, step: int) -> np.ndarra
 
 
 def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: int = 0) -> UnitStep:
-    """The tutorial's equations for ``unit`` of forward ``layer`` at ``step``, with numbers."""
+    """The tutorial's equations for ``unit`` of forward ``layer`` at ``step``, with numbers.
+
+    For a trace stored rounded (float16), the inputs, previous states and recorded values
+    are the run's exact ones, re-computed from the nearest checkpoint.
+    """
     lt = trace.layers[layer]
     entry = model.layers[layer]
     params = entry[0] if isinstance(entry, tuple | list) else entry  # a bidirectional pair: its forward layer
-    x = np.asarray(layer_input_at(trace, layer, batch, step), dtype=np.float64)
-    previous = step + 1 if lt.reverse_time else step - 1
-    if 0 <= previous < trace.length:
-        h_prev = np.asarray(lt.hidden[batch, previous], dtype=np.float64)
-        c_prev = float(lt.cell[batch, previous, unit])
+    if is_rounded(trace):
+        exact = exact_states(model, trace, layer, batch, step)
+        x, h_prev, c_prev_row = exact.x, exact.hidden_prev, exact.cell_prev
+        recorded = exact_values(model, trace, layer, batch, step)
     else:
-        h_prev = np.asarray(lt.initial_hidden[batch], dtype=np.float64)
-        c_prev = float(lt.initial_cell[batch, unit])
-    c = float(lt.cell[batch, step, unit])
+        x = layer_input_at(trace, layer, batch, step)
+        previous = step + 1 if lt.reverse_time else step - 1
+        inside = 0 <= previous < trace.length
+        h_prev = lt.hidden[batch, previous] if inside else lt.initial_hidden[batch]
+        c_prev_row = lt.cell[batch, previous] if inside else lt.initial_cell[batch]
+        recorded = {name: getattr(lt, name)[batch, step] for name in (*WEIGHT_BLOCKS, "cell", "hidden")}
+    x = np.asarray(x, dtype=np.float64)
+    h_prev = np.asarray(h_prev, dtype=np.float64)
+    c_prev = float(c_prev_row[unit])
+    c = float(recorded["cell"][unit])
     result = UnitStep(layer=layer, unit=unit, step=step, cell_prev=c_prev, cell=c, cell_clip=lt.cell_clip)
-    c_prev_row = np.asarray(lt.cell[batch, previous] if 0 <= previous < trace.length else lt.initial_cell[batch])
     reference = lstm_step(params, x[None], h_prev[None], np.asarray(c_prev_row, dtype=np.float64)[None])
     for gate in WEIGHT_BLOCKS:
         parts = reference.parts[gate]
@@ -106,7 +119,7 @@ def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: i
             forget_bias=parts.forget_bias,
             peephole=0.0 if np.isscalar(peephole) else float(peephole[0, unit]),
             clip=params.gate_clip,
-            recorded=float(lt.quantity(gate)[batch, step, unit]),
+            recorded=float(recorded[gate][unit]),
         )
     g = result.gates
     result.old = g["forget"].recorded * c_prev
@@ -115,5 +128,5 @@ def unit_step(model, trace: Trace, *, layer: int, unit: int, step: int, batch: i
     result.tanh_cell = float(np.tanh(c))
     result.hidden_unprojected = g["output"].recorded * result.tanh_cell
     result.projected = params.W_proj is not None
-    result.hidden = None if result.projected else float(lt.hidden[batch, step, unit])
+    result.hidden = None if result.projected else float(recorded["hidden"][unit])
     return result

@@ -19,13 +19,21 @@ Storage is feature-major: gates (T, 4H, B), cell (T, H, B), hidden (T, H_out, B)
 every quantity's block at a step is contiguous for any batch size (a single sequence
 runs on 1-D views). The trace exposes batch-major (B, T, H) views of it, so recording
 costs no copy.
+
+A direction runs chunk by chunk (:func:`lstm_chunks` is a generator that stops before
+each chunk, so one thread can interleave the layers of a stack); :func:`record_lstm`
+runs it to the end. With a :class:`Stage`, the steps of a chunk are computed into a
+scratch block of the run's dtype and then copied at once into storage of another dtype
+(float16) or in a file, the exact hidden handed to the layer above and the exact state
+kept every few chunks (checkpoints).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -167,8 +175,121 @@ class DirectionRecord:
         return self.rows[:, 5 * self.hidden_size :] if self.is_lstm else self.rows
 
 
-def _chunk_steps(batch: int, width: int, itemsize: int) -> int:
+def chunk_steps(batch: int, width: int, itemsize: int) -> int:
+    """Steps per chunk for rows of ``width`` features of ``itemsize`` bytes (the run's dtype)."""
     return int(min(MAX_CHUNK_STEPS, max(8, CHUNK_BYTES // max(1, batch * width * itemsize))))
+
+
+class StorageOverflow(Exception):
+    """A state that storage cannot hold: not finite, or beyond the storage dtype's range.
+
+    Raised by a staged direction after the chunk holding it; ``label`` names the layer
+    direction. ``finite`` tells whether the computed value itself was finite (only the
+    storage's narrower dtype could not hold it).
+    """
+
+    def __init__(self, step: int, batch: int, value: float, label: str):
+        super().__init__(f"state {value} at step {step} of sequence {batch}, {label}")
+        self.step, self.batch, self.value, self.label = step, batch, value, label
+        self.finite = bool(np.isfinite(value))
+
+
+@dataclass
+class Stage:
+    """Where a staged direction's rows go after each chunk.
+
+    The chunk's steps are computed into a scratch block in the run's dtype (the
+    recurrence never reads storage back), then: the states (cell and hidden) are checked
+    against ``limit`` (the largest magnitude the storage dtype holds; NaN and infinities
+    always fail), the block is cast and copied into storage at once, its hidden columns
+    are copied into ``exact`` (the run-dtype hidden the layer above reads, when storage
+    rounds it) and ``written(t0, t1)`` is called (a file-backed storage gives the pages
+    back). ``checkpoint_hidden`` (n, H_out, B) and ``checkpoint_cell`` (n, H, B) receive
+    the state each chunk ``j * every`` (in the order the direction runs) starts from.
+    ``label`` names the direction in errors. With a ``writer`` (a one-thread executor) a
+    chunk is stored while the next one is computed into a second block (the cast to
+    float16 and the copy release the GIL), and the chunk's ``tick`` comes once it is stored.
+    """
+
+    limit: float = float("inf")
+    exact: np.ndarray | None = None
+    written: Callable[[int, int], None] | None = None
+    checkpoint_hidden: np.ndarray | None = None
+    checkpoint_cell: np.ndarray | None = None
+    every: int = 1
+    label: str = ""
+    writer: Executor | None = None
+    _pending: tuple[Future, int] | None = field(default=None, repr=False)
+
+    def blocks(self, shape: tuple, dtype) -> list[np.ndarray]:
+        """The scratch blocks the chunks are computed into, used in turn (two with a writer)."""
+        return [np.empty(shape, dtype) for _ in range(1 if self.writer is None else 2)]
+
+    def submit(self, target: np.ndarray, t0: int, block: np.ndarray, states, hidden, reverse: bool, tick) -> None:
+        """Store a computed chunk (:meth:`store`) now, or in the writer while the next chunk
+        runs; ``tick(steps)`` is called for each chunk once it is in storage."""
+        if self.writer is None:
+            self.store(target, t0, block, states, hidden, reverse)
+            if tick is not None:
+                tick(block.shape[0])
+            return
+        future = self.writer.submit(self.store, target, t0, block, states, hidden, reverse)
+        self.flush(tick)
+        self._pending = (future, block.shape[0])
+
+    def flush(self, tick) -> None:
+        """Wait for the chunk being stored (re-raising its error) and tick for it."""
+        if self._pending is None:
+            return
+        future, steps = self._pending
+        self._pending = None
+        future.result()
+        if tick is not None:
+            tick(steps)
+
+    def checkpoint(self, index: int, h: np.ndarray, c: np.ndarray | None) -> None:
+        """Keep the state chunk ``index`` starts from, when it is a checkpoint's."""
+        if self.checkpoint_hidden is None or index % self.every:
+            return
+        j = index // self.every
+        self.checkpoint_hidden[j] = h.reshape(self.checkpoint_hidden.shape[1:])
+        if c is not None:
+            self.checkpoint_cell[j] = c.reshape(self.checkpoint_cell.shape[1:])
+
+    def store(self, target: np.ndarray, t0: int, block: np.ndarray, states, hidden, reverse: bool) -> None:
+        """Check the states of ``block`` (the rows of steps t0..), then copy it into ``target``."""
+        for columns in states:
+            part = block[:, columns]
+            if not (-self.limit <= part.min() and part.max() <= self.limit):
+                self._overflow(block, states, t0, reverse)
+        t1 = t0 + block.shape[0]
+        np.copyto(target[t0:t1], block, casting="unsafe")
+        if self.exact is not None:
+            exact = self.exact.reshape(target.shape[0], -1, *target.shape[2:])
+            np.copyto(exact[t0:t1], block[:, hidden])
+        if self.written is not None:
+            self.written(t0, t1)
+
+    def _overflow(self, block: np.ndarray, states, t0: int, reverse: bool):
+        """Raise :class:`StorageOverflow` for the first step computed whose states do not fit."""
+        parts = [block[:, columns] for columns in states]
+        if block.ndim == 2:  # a single sequence: (steps, units) -> (steps, units, 1)
+            parts = [part[..., None] for part in parts]
+        bad = [~(np.abs(part) <= self.limit) for part in parts]  # NaN compares False
+        steps = np.nonzero(np.logical_or.reduce([b.any(axis=(1, 2)) for b in bad]))[0]
+        k = int(steps[-1] if reverse else steps[0])
+        part, where = next((p, b[k]) for p, b in zip(parts, bad) if b[k].any())
+        unit, batch = np.argwhere(where)[0]
+        raise StorageOverflow(t0 + k, int(batch), float(part[k, unit, batch]), self.label)
+
+
+def drain(chunks: Generator) -> DirectionRecord:
+    """Run a direction's chunk generator (:func:`lstm_chunks`, :func:`rnn_chunks`) to the end."""
+    while True:
+        try:
+            next(chunks)
+        except StopIteration as end:
+            return end.value
 
 
 def _chunks(T: int, size: int, reverse: bool):
@@ -198,7 +319,12 @@ def _vector(a: np.ndarray, batched: bool) -> np.ndarray:
     return np.ascontiguousarray(a[..., None] if batched else a)
 
 
-def record_lstm(
+def record_lstm(p: PreparedLSTM, parts: Sequence[InputPart], h0: np.ndarray, c0: np.ndarray, T: int, **options):
+    """Run one LSTM direction over T steps, recording every gate and state (see :func:`lstm_chunks`)."""
+    return drain(lstm_chunks(p, parts, h0, c0, T, **options))
+
+
+def lstm_chunks(
     p: PreparedLSTM,
     parts: Sequence[InputPart],
     h0: np.ndarray,
@@ -210,14 +336,18 @@ def record_lstm(
     threads=contextlib.nullcontext,
     storage: np.ndarray | None = None,
     ready: Callable[[int, int], None] | None = None,
-) -> DirectionRecord:
+    stage: Stage | None = None,
+) -> Generator[tuple[int, int], None, DirectionRecord]:
     """Run one LSTM direction over T steps, recording every gate and state.
 
-    ``h0`` (B, H_out) and ``c0`` (B, H) are the initial state; ``tick(n)`` is called after
-    every chunk with the number of steps done in it (it may raise ``Cancelled``);
-    ``threads`` is a context manager factory that sets BLAS threads for the step loop;
-    ``storage`` is a preallocated (T, 5H + H_out, B) array to fill; ``ready(t0, t1)``
-    blocks until the input parts hold steps t0..t1 (when layers run concurrently).
+    A generator: it yields (t0, t1) before computing each chunk of steps (whoever drives
+    it resumes it once the input parts hold those steps) and returns the
+    :class:`DirectionRecord`. ``h0`` (B, H_out) and ``c0`` (B, H) are the initial state;
+    ``tick(n)`` is called after every chunk with the number of steps done in it (it may
+    raise ``Cancelled``); ``threads`` is a context manager factory that sets BLAS threads
+    for the step loop; ``storage`` is a preallocated (T, 5H + H_out, B) array to fill;
+    ``ready(t0, t1)`` blocks until the input parts hold steps t0..t1 (when layers run
+    concurrently); ``stage`` routes the rows through a scratch block (:class:`Stage`).
 
     Each step is computed in one scratch row R = [c, g, f, i, o, h] whose sub-views are
     made once, then copied into the storage: the pair [f, i] * [c_prev, g] gives old and
@@ -271,24 +401,31 @@ def record_lstm(
     simple = peep_fi is None and lo is None and cell_hi is None and W_proj is None
     dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
     minimum, maximum = np.minimum, np.maximum
-    chunk_size = _chunk_steps(B, width, S.itemsize)
+    chunk_size = chunk_steps(B, width, np.dtype(dtype).itemsize)
     P = np.empty((chunk_size, H4, B) if batched else (chunk_size, H4), dtype)
     scratch = np.empty((chunk_size * B, H4), dtype) if batched else None
-    for t0, t1 in _chunks(T, chunk_size, reverse):
+    blocks = [] if stage is None else stage.blocks((chunk_size, *rows.shape[1:]), dtype)
+    states = (slice(0, H), slice(H5, width))
+    for index, (t0, t1) in enumerate(_chunks(T, chunk_size, reverse)):
+        yield t0, t1
         if ready is not None:
             ready(t0, t1)
+        if stage is not None:
+            stage.checkpoint(index, h, c)
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
-        steps = range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1)
+        n = t1 - t0
+        out = blocks[index % len(blocks)][:n] if blocks else rows[t0:t1]
+        steps = range(n - 1, -1, -1) if reverse else range(n)
         with threads():
             if simple:
-                _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched)
+                _simple_steps(steps, P, out, R, W_rec, rec, pair, tmp, half, batched)
             else:
                 for t in steps:
                     if batched:
                         dot(W_rec, h, rec)
                     else:
                         dot(h, W_rec, rec)
-                    add(P[t - t0], rec, z)
+                    add(P[t], rec, z)
                     if peep_fi is not None:
                         multiply(c_b, peep_fi, peep_tmp)
                         add(f_i, peep_flat, f_i)
@@ -333,28 +470,33 @@ def record_lstm(
                         if proj_hi is not None:
                             minimum(h, proj_hi, out=h)
                             maximum(h, proj_lo, out=h)
-                    rows[t] = R
-        if tick is not None:
-            tick(t1 - t0)
+                    out[t] = R
+        if stage is not None:
+            stage.submit(rows, t0, out, states, states[1], reverse, tick)
+        elif tick is not None:
+            tick(n)
+    if stage is not None:
+        stage.flush(tick)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
 
 
-def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched):
+def _simple_steps(steps, P, rows, R, W_rec, rec, pair, tmp, half, batched):
     """The hot loop for layers without peepholes, clamps or projection.
 
     Ten NumPy calls a step on views made once; ``R`` is the scratch row [c, g, f, i, o, h]
     (each a (units,) vector, or (units, B) for a batch, whose recurrent product is
-    ``W_rec @ h`` instead of ``h @ W_rec``).
+    ``W_rec @ h`` instead of ``h @ W_rec``). ``steps`` index the chunk: ``P[k]`` is step
+    k's input projection and ``rows[k]`` receives its row.
     """
     H = tmp.shape[0]
     c, z, c_g, f_i, o, h = R[:H], R[H : 5 * H], R[: 2 * H], R[2 * H : 4 * H], R[4 * H : 5 * H], R[5 * H :]
     sig = R[2 * H : 5 * H]
     old, new = pair[:H], pair[H:]
     dot, add, multiply, tanh = np.dot, np.add, np.multiply, np.tanh
-    if isinstance(steps, range) and steps.step == 1:
+    if steps.step == 1:
         pairs = zip(steps, P)
     else:
-        pairs = ((t, P[t - t0]) for t in steps)
+        pairs = ((t, P[t]) for t in steps)
     for t, p_t in pairs:
         if batched:
             dot(W_rec, h, rec)
@@ -371,7 +513,12 @@ def _simple_steps(steps, P, t0, rows, R, W_rec, rec, pair, tmp, half, batched):
         rows[t] = R
 
 
-def record_rnn(
+def record_rnn(p: PreparedRNN, parts: Sequence[InputPart], h0: np.ndarray, c0, T: int, **options):
+    """Run one tanh-RNN direction over T steps (see :func:`rnn_chunks`)."""
+    return drain(rnn_chunks(p, parts, h0, c0, T, **options))
+
+
+def rnn_chunks(
     p: PreparedRNN,
     parts: Sequence[InputPart],
     h0: np.ndarray,
@@ -383,10 +530,11 @@ def record_rnn(
     threads=contextlib.nullcontext,
     storage: np.ndarray | None = None,
     ready: Callable[[int, int], None] | None = None,
-) -> DirectionRecord:
+    stage: Stage | None = None,
+) -> Generator[tuple[int, int], None, DirectionRecord]:
     """Run one tanh-RNN direction: h_t = tanh(x_t @ W_x + h_{t-1} @ W_h + b).
 
-    Arguments as :func:`record_lstm`; ``storage`` is (T, H, B).
+    Arguments as :func:`lstm_chunks`; ``storage`` is (T, H, B).
     """
     dtype = p.W_h.dtype
     B = h0.shape[0]
@@ -398,24 +546,35 @@ def record_rnn(
     else:
         rows, h, W_rec = S.reshape(T, H), np.array(h0[0], dtype), p.W_h
     rec = np.empty(h.shape, dtype)
-    chunk_size = _chunk_steps(B, H, S.itemsize)
+    chunk_size = chunk_steps(B, H, np.dtype(dtype).itemsize)
     P = np.empty((chunk_size, H, B) if batched else (chunk_size, H), dtype)
     scratch = np.empty((chunk_size * B, H), dtype) if batched else None
-    for t0, t1 in _chunks(T, chunk_size, reverse):
+    blocks = [] if stage is None else stage.blocks((chunk_size, *rows.shape[1:]), dtype)
+    everything = slice(None)
+    for index, (t0, t1) in enumerate(_chunks(T, chunk_size, reverse)):
+        yield t0, t1
         if ready is not None:
             ready(t0, t1)
+        if stage is not None:
+            stage.checkpoint(index, h, None)
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
+        n = t1 - t0
+        out = blocks[index % len(blocks)][:n] if blocks else rows[t0:t1]
         with threads():
-            for t in range(t1 - 1, t0 - 1, -1) if reverse else range(t0, t1):
+            for t in range(n - 1, -1, -1) if reverse else range(n):
                 if batched:
                     np.dot(W_rec, h, rec)
                 else:
                     np.dot(h, W_rec, rec)
-                h = rows[t]
-                np.add(P[t - t0], rec, h)
+                h = out[t]
+                np.add(P[t], rec, h)
                 np.tanh(h, h)
-        if tick is not None:
-            tick(t1 - t0)
+        if stage is not None:  # h stays a row of this block: the next chunk reads it before writing any
+            stage.submit(rows, t0, out, (everything,), everything, reverse, tick)
+        elif tick is not None:
+            tick(n)
+    if stage is not None:
+        stage.flush(tick)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), None, reverse, is_lstm=False)
 
 

@@ -7,24 +7,31 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
 from lstm_viz import environment, limits
 from lstm_viz.engine import blas
 from lstm_viz.engine.kernel import (
+    DirectionRecord,
     InputPart,
+    Stage,
+    StorageOverflow,
     check_cancel,
+    drain,
+    lstm_chunks,
     prepare_lstm,
     prepare_rnn,
-    record_lstm,
-    record_rnn,
+    rnn_chunks,
     storage_width,
 )
 from lstm_viz.engine.layer import LSTMLayer
 from lstm_viz.engine.readout import Readout
 from lstm_viz.engine.rnn_layer import RNNLayer
 from lstm_viz.engine.schedule import Watermarks, run_concurrently
+from lstm_viz.engine.storage import Feed, Store, allocate, checkpoint_bytes, checkpoints_for
 from lstm_viz.engine.trace import LayerTrace, Trace
 from lstm_viz.errors import InputError, ModelError
 
@@ -35,8 +42,43 @@ CONCURRENT_MIN_WORK = 1 << 18
 """Steps x batch x units from which layer directions run in threads (a thread costs ~0.1 ms)."""
 
 
-def _record_into(results: dict, key, record, args, kwargs) -> None:
-    results[key] = record(*args, **kwargs)
+@dataclass
+class _Plan:
+    """Where and how a run stores its trace (decided by ``_Network._check_memory``)."""
+
+    dtype: np.dtype  # the storage dtype
+    where: str = "memory"  # or "disk"
+    feeds_on_disk: bool = False  # the exact hidden a rounded run feeds the layer above, when huge
+
+    def rounded(self, run_dtype) -> bool:
+        """Whether storage rounds the run's values (checkpoints kept, exact hidden fed upwards)."""
+        return self.dtype != run_dtype
+
+    def staged(self, run_dtype) -> bool:
+        """Whether the kernel computes each chunk into a scratch block before storing it."""
+        return self.rounded(run_dtype) or self.where == "disk"
+
+
+def _interleave(chunks: dict, below: dict, done: dict, reverse: dict, T: int) -> None:
+    """Run the directions' chunk generators in one thread, a chunk at a time.
+
+    Each turn resumes, among the directions whose input holds the steps of their next
+    chunk, the one that has done the fewest steps (the lowest layer on a tie), so the
+    layers of a stack advance together instead of one after the other.
+    """
+
+    def covers(key, t0: int, t1: int) -> bool:
+        n = done[key]
+        return T - n <= t0 if reverse[key] else n >= t1
+
+    pending = {key: next(generator) for key, generator in chunks.items()}  # every direction has >= 1 chunk
+    while pending:
+        ready = [key for key, (t0, t1) in pending.items() if all(covers(b, t0, t1) for b in below[key])]
+        key = min(ready, key=lambda k: done[k])
+        try:
+            pending[key] = next(chunks[key])
+        except StopIteration:
+            del pending[key]
 
 
 def _check_matrix(name: str, value) -> np.ndarray:
@@ -299,6 +341,8 @@ class _Network:
         dtype=np.float32,
         progress: Progress | None = None,
         cancel: Callable[[], bool] | None = None,
+        store: Store | None = None,
+        started: Callable[[Trace], None] | None = None,
     ) -> Trace:
         """Run the network on x, (T, D) or (B, T, D), recording every gate and state.
 
@@ -307,6 +351,13 @@ class _Network:
         None (or a None entry) is a zero state. ``dtype`` float32 (default) or float64.
         ``progress(done, total)`` is called after each chunk of timesteps; ``cancel()``
         returning True stops the run with :class:`~lstm_viz.errors.Cancelled`.
+
+        ``store`` (:class:`~lstm_viz.engine.storage.Store`): the trace in float16, or in a
+        file when larger than a budget; without one the trace is kept in memory in
+        ``dtype`` and a run over the memory limit is refused. ``started(trace)`` is called
+        from the running thread once the storage exists, before the first step, with the
+        trace being filled: ``trace.computed`` steps of it are final, growing chunk by
+        chunk (the layers of a stack then advance together).
         """
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):
@@ -316,14 +367,37 @@ class _Network:
         if self.embedding is not None:
             embedded = x @ self.embedding.astype(dtype)
         B, T, _ = x.shape
-        self._check_memory(B, T, dtype)
+        plan = self._check_memory(B, T, dtype, store)
         states = self._initial_states(initial_state, B, dtype)
-        total = T * sum(len(entry) for entry in self._entries)
-        record = record_lstm if self.kind == "lstm" else record_rnn
+        keys = [(index, d) for index, entry in enumerate(self._entries) for d in range(len(entry))]
+        shapes = [(T, self._width(*key), B) for key in keys]
+        what = self._recording(B, T)
+        feed_bytes = self._feed_bytes(B, T, dtype, plan) if plan.feeds_on_disk else 0
+        allocation = allocate(shapes, plan.dtype, plan.where, store, what, extra_disk=feed_bytes)
+        try:
+            return self._record(x, embedded, states, dtype, plan, allocation, progress, cancel, started)
+        except BaseException:
+            allocation.discard()
+            raise
+
+    def _record(self, x, embedded, states, dtype, plan, allocation, progress, cancel, started) -> Trace:
+        """Record into ``allocation``'s arrays (one per layer direction) as ``plan`` says."""
+        B, T, _ = x.shape
+        keys = [(index, d) for index, entry in enumerate(self._entries) for d in range(len(entry))]
+        storage = dict(zip(keys, allocation.arrays))
+        pages = dict(zip(keys, allocation.pages))
+        reverse = {key: self._reverse(*key) for key in keys}
+        rounded, staged = plan.rounded(dtype), plan.staged(dtype)
+        trace = self._empty_trace(x, embedded, states, dtype, plan, allocation, storage)
+        layers = trace.layers
+
+        total = T * len(keys)
         concurrent = self._run_concurrently(B, T)
         marks = Watermarks(T)
         lock = threading.Lock()
         done = 0
+        steps_done = dict.fromkeys(keys, 0)
+        streams = not any(reverse.values())  # a backward direction finishes step 0 last
 
         def tick_for(key):
             def tick(n):
@@ -331,6 +405,9 @@ class _Network:
                 with lock:
                     done += n
                     so_far = done
+                    steps_done[key] += n
+                    if streams:
+                        trace.computed = min(steps_done.values())
                 if concurrent:
                     marks.check()
                     marks.advance(key, n)
@@ -340,56 +417,177 @@ class _Network:
 
             return tick
 
-        parts = [InputPart(x if embedded is None else embedded, feature_major=False)]
+        record = lstm_chunks if self.kind == "lstm" else rnn_chunks
+        writer = None
+        if staged and (os.cpu_count() or 1) > 1:  # casts and copies into storage overlap the steps
+            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstm-viz-store")
+        parts_below = [InputPart(x if embedded is None else embedded, feature_major=False)]
         below: list = []
-        jobs = []
-        results: dict = {}
+        chunks, needs = {}, {}
         for index, entry in enumerate(self._entries):
-            next_parts = []
-            for direction, layer in enumerate(entry):
-                key = (index, direction)
-                reverse = bool(direction) or (len(entry) == 1 and getattr(layer, "go_backwards", False))
-                marks.register(key, reverse=reverse)
-                width = storage_width(self.kind, layer.hidden_size, layer.output_size)
-                storage = np.empty((T, width, B), dtype)
-                h0, c0 = states[index][direction]
-                kwargs = dict(reverse=reverse, tick=tick_for(key), storage=storage)
+            readers_above = len(self._entries[index + 1]) if index + 1 < self.num_layers else 0
+            feeds = []
+            for d, layer in enumerate(entry):
+                key = (index, d)
+                marks.register(key, reverse=reverse[key])
+                width = self._width(index, d)
+                out = storage[key][:, width - layer.output_size :]  # what the layer above reads
+                h0, c0 = states[index][d]
+                kwargs = dict(reverse=reverse[key], tick=tick_for(key), storage=storage[key])
+                if staged:
+                    stage = kwargs["stage"] = Stage(
+                        limit=float(np.finfo(plan.dtype).max),
+                        written=None if pages[key] is None else pages[key].drop,
+                        label=f"layer {index}" + (" (reverse)" if d else ""),
+                        writer=writer,
+                    )
+                    checkpoints = layers[index].directions()[d].checkpoints
+                    if checkpoints is not None:
+                        stage.checkpoint_hidden, stage.checkpoint_cell = checkpoints.hidden, checkpoints.cell
+                        stage.every = checkpoints.every
+                    if readers_above and rounded:  # the layer above reads the exact hidden, not the rounded one
+                        shape = (T, layer.output_size, B)
+                        stage.exact, exact_pages = allocation.scratch(shape, dtype, plan.feeds_on_disk)
+                        out = Feed(stage.exact, exact_pages, readers_above)
+                    elif readers_above:  # on disk: pages are given back once the layer above has read them
+                        out = Feed(out, pages[key], readers_above)
                 if concurrent:
                     kwargs["threads"] = contextlib.nullcontext
                     if below:
                         kwargs["ready"] = functools.partial(marks.wait, below)
                 else:
                     kwargs["threads"] = blas.step_threads(B, layer.output_size, layer.hidden_size)
-                args = (self._prepared(index, direction, dtype), parts, h0, c0, T)
-                jobs.append(functools.partial(_record_into, results, key, record, args, kwargs))
-                next_parts.append(InputPart(storage[:, width - layer.output_size :], feature_major=True))
+                parts = [part.readers[d] if isinstance(part, Feed) else part for part in parts_below]
+                chunks[key] = record(self._prepared(index, d, dtype), parts, h0, c0, T, **kwargs)
+                needs[key] = below
+                feeds.append(out if isinstance(out, Feed) else InputPart(out, feature_major=True))
             below = [(index, d) for d in range(len(entry))]
-            parts = next_parts
-        with np.errstate(over="ignore", invalid="ignore"):  # overflowing states are refused below
-            if concurrent:
-                with blas.single_thread():
-                    run_concurrently(jobs, marks)
-            else:
-                for job in jobs:
-                    job()
+            parts_below = feeds
+
+        if started is not None:
+            started(trace)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # overflowing states are refused below
+                if concurrent:
+                    with blas.single_thread():
+                        run_concurrently([functools.partial(drain, c) for c in chunks.values()], marks)
+                elif self.num_layers > 1 and (started is not None or staged):
+                    # streamed: every layer's first steps come early; staged: the exact hidden
+                    # fed upwards (or the file's pages) is read while it is fresh, then let go
+                    _interleave(chunks, needs, steps_done, reverse, T)
+                else:
+                    for generator in chunks.values():
+                        drain(generator)
+        except StorageOverflow as exc:
+            raise self._overflow_error(exc, dtype, plan.dtype) from None
+        finally:
+            if writer is not None:
+                writer.shutdown()
+        if not staged:  # a staged run checked every chunk as it stored it
+            _check_finite_states(layers, [getattr(entry[0], "W_proj", None) is not None for entry in self._entries])
+        trace.computed = T
+        return trace
+
+    def _empty_trace(self, x, embedded, states, dtype, plan: _Plan, allocation, storage: dict) -> Trace:
+        """The trace before the first step: its arrays are the storage the run fills."""
+        B, T, _ = x.shape
         layers = []
         for index, entry in enumerate(self._entries):
-            traces = [self._layer_trace(results[(index, d)], layer) for d, layer in enumerate(entry)]
+            traces = []
+            for d, layer in enumerate(entry):
+                h0, c0 = states[index][d]
+                initial_cell = None if c0 is None else np.array(c0, dtype=dtype)
+                reverse = self._reverse(index, d)
+                record = DirectionRecord(
+                    storage[(index, d)], layer.hidden_size, np.array(h0, dtype=dtype), initial_cell, reverse,
+                    is_lstm=self.kind == "lstm",
+                )  # fmt: skip
+                traces.append(self._layer_trace(record, layer))
+                if plan.rounded(dtype):
+                    traces[-1].checkpoints = checkpoints_for(
+                        T, B, self._width(index, d), layer.hidden_size, layer.output_size, dtype, reverse,
+                        self.kind == "lstm",
+                    )  # fmt: skip
             if len(traces) == 2:
                 traces[0].reverse = traces[1]
             layers.append(traces[0])
-        _check_finite_states(layers, [getattr(entry[0], "W_proj", None) is not None for entry in self._entries])
-        meta = {"model": repr(self), "dtype": dtype.name}
-        trace = Trace(x, layers, meta)
+        where = {"where": plan.where, "dtype": plan.dtype.name}
+        if plan.where == "disk":
+            where["path"] = allocation.path
+        trace = Trace(x, layers, {"model": repr(self), "dtype": dtype.name, "storage": where})
         trace.embedded = embedded
+        allocation.bind(trace)
+        trace.computed = 0
         return trace
 
-    def _check_memory(self, B: int, T: int, dtype) -> None:
-        """Refuse a run whose recorded trace would not fit in the memory limit, before allocating it."""
+    @staticmethod
+    def _overflow_error(exc: StorageOverflow, dtype, storage_dtype) -> ModelError:
+        where = f"at step {exc.step} of sequence {exc.batch}, {exc.label}"
+        if not exc.finite:
+            return ModelError(
+                f"the states became infinite or NaN {where}: the inputs or weights are too large for float32; "
+                "scale the inputs or run in float64"
+            )
+        limit = float(np.finfo(storage_dtype).max)
+        return ModelError(
+            f"a state reached {exc.value:.6g} {where}, beyond what {storage_dtype.name} holds (±{limit:g}); "
+            f"store the trace in {np.dtype(dtype).name}"
+        )
+
+    def _width(self, index: int, direction: int) -> int:
+        layer = self._entries[index][direction]
+        return storage_width(self.kind, layer.hidden_size, layer.output_size)
+
+    def _reverse(self, index: int, direction: int) -> bool:
+        entry = self._entries[index]
+        return bool(direction) or (len(entry) == 1 and getattr(entry[0], "go_backwards", False))
+
+    def _recording(self, B: int, T: int) -> str:
+        return f"recording {B} x {T} steps through layers of {self.hidden_sizes} units"
+
+    def _feed_bytes(self, B: int, T: int, dtype, plan: _Plan) -> int:
+        """Most bytes the exact hidden fed to the layers above can take at once in a rounded run.
+
+        The layer above takes each chunk soon after it is stored (in one thread the layers
+        take turns; in threads, as far as the layer below runs ahead), so the copy stays
+        small, except when a direction runs backwards: then a lower layer's whole output waits.
+        """
+        if not plan.rounded(dtype) or self.num_layers == 1:
+            return 0
+        if not any(self._reverse(i, d) for i, entry in enumerate(self._entries) for d in range(len(entry))):
+            return 0
+        lower = [layer.output_size for entry in self._entries[:-1] for layer in entry]
+        return B * T * sum(lower) * np.dtype(dtype).itemsize
+
+    def _check_memory(self, B: int, T: int, dtype, store: Store | None = None) -> _Plan:
+        """Decide where the trace goes, before allocating it.
+
+        Without a store: in memory, and a trace over the memory limit is refused. With one:
+        in its dtype, in memory when the trace (and the exact hidden a float16 run feeds
+        upwards) fits its budget, else in a file (refused only when the disk is too full).
+        """
+        dtype = np.dtype(dtype)
         width = sum(storage_width(self.kind, layer.hidden_size, layer.output_size) for layer in self.all_layers())
         embedded = 0 if self.embedding is None else self.layer_input_size
-        needed = B * T * (width + embedded) * np.dtype(dtype).itemsize
-        limits.check(needed, f"recording {B} x {T} steps through layers of {self.hidden_sizes} units")
+        if store is None:
+            needed = B * T * (width + embedded) * dtype.itemsize
+            limits.check(needed, self._recording(B, T))
+            return _Plan(dtype)
+        plan = _Plan(store.storage_dtype(dtype))
+        needed = B * T * (width * plan.dtype.itemsize + embedded * dtype.itemsize)
+        if plan.rounded(dtype):
+            lstm = self.kind == "lstm"
+            needed += sum(
+                checkpoint_bytes(T, B, self._width(i, d), layer.hidden_size, layer.output_size, dtype, lstm)
+                for i, entry in enumerate(self._entries)
+                for d, layer in enumerate(entry)
+            )
+        feeds = self._feed_bytes(B, T, dtype, plan)
+        budget = store.limit()
+        if needed + feeds > budget:
+            plan.where = "disk"
+            plan.feeds_on_disk = feeds > budget
+        return plan
 
     def _run_concurrently(self, B: int, T: int) -> bool:
         """Whether to run layer directions in threads: several of them and enough work."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +24,52 @@ QUANTITIES = RECORDED  # what every LSTM layer records per step
 """The stored per-layer quantities, in the order of the trace file."""
 
 
+@dataclass
+class Checkpoints:
+    """Exact states of one direction every few chunks, kept by a run whose trace is stored
+    in a narrower dtype (float16) than it computed in, so that any step's exact numbers can
+    be re-computed (:func:`lstm_viz.engine.storage.exact_states`).
+
+    The direction ran in chunks of ``chunk`` steps (backwards from the last chunk when
+    ``reverse``); entry j is the state it entered chunk ``j * every`` of that order with
+    (entry 0: the initial state). ``hidden`` (n, H_out, B), ``cell`` (n, H, B) or None for a
+    tanh RNN, both in the run's dtype.
+    """
+
+    hidden: np.ndarray
+    cell: np.ndarray | None
+    chunk: int
+    every: int
+    length: int
+    reverse: bool
+
+    @property
+    def steps(self) -> int:
+        """Steps between two checkpoints (the last segment may be shorter)."""
+        return self.chunk * self.every
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.length // self.chunk)
+
+    @property
+    def nbytes(self) -> int:
+        return self.hidden.nbytes + (0 if self.cell is None else self.cell.nbytes)
+
+    def index(self, step: int) -> int:
+        """The checkpoint a re-run of ``step`` starts from."""
+        position = step // self.chunk
+        order = self.chunks - 1 - position if self.reverse else position
+        return order // self.every
+
+    def segment(self, j: int) -> tuple[int, int]:
+        """The steps [lo, hi) run from checkpoint j up to the next one."""
+        first, stop = j * self.every, min(self.chunks, (j + 1) * self.every)  # chunks, in running order
+        if self.reverse:
+            first, stop = self.chunks - stop, self.chunks - first
+        return first * self.chunk, min(self.length, stop * self.chunk)
+
+
 class LayerTrace:
     """One layer's (one direction's) recorded states, each (B, T, H) float.
 
@@ -31,6 +78,7 @@ class LayerTrace:
     For a tanh RNN only ``hidden`` is set. A backward direction is stored time-aligned
     (index t holds the state after it consumed x[t]) and has ``reverse_time`` True.
     A bidirectional layer's forward trace holds its backward one in ``reverse``.
+    ``checkpoints``: exact states every few steps when the arrays are stored rounded.
     """
 
     def __init__(
@@ -47,6 +95,7 @@ class LayerTrace:
         cell_clip: float | None = None,
         reverse_time: bool = False,
         reverse: LayerTrace | None = None,
+        checkpoints: Checkpoints | None = None,
     ):
         self.forget = forget
         self.input = input
@@ -59,6 +108,7 @@ class LayerTrace:
         self.cell_clip = cell_clip
         self.reverse_time = reverse_time
         self.reverse = reverse
+        self.checkpoints = checkpoints
 
     @property
     def is_lstm(self) -> bool:
@@ -155,7 +205,12 @@ class LayerTrace:
 
 
 class Trace:
-    """A recorded run: the input ``x`` (B, T, D) and one :class:`LayerTrace` per layer."""
+    """A recorded run: the input ``x`` (B, T, D) and one :class:`LayerTrace` per layer.
+
+    ``meta["storage"]``, for a trace ``LSTM.run`` made, says where its arrays live:
+    ``{"where": "memory" or "disk", "dtype": "float32", "float16", ..., "path": the file
+    (disk only)}`` (see :mod:`lstm_viz.engine.storage`).
+    """
 
     def __init__(self, x: np.ndarray, layers: list[LayerTrace], meta: dict | None = None):
         self.x = x
@@ -163,6 +218,10 @@ class Trace:
         self.meta = dict(meta or {})
         self.embedded: np.ndarray | None = None
         """(B, T, D) what layer 0 read when the model embeds its input, else None."""
+        self.computed: int = self.length
+        """Steps [0, computed) hold their final values in every layer and direction. A trace
+        handed out while it is being recorded (``LSTM.run(..., started=...)``) grows it chunk
+        by chunk (stays 0 until the end when a direction runs backwards); else it is T."""
 
     @property
     def layer_input(self) -> np.ndarray:
@@ -185,7 +244,8 @@ class Trace:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the stored arrays (the input and every recorded quantity)."""
+        """Bytes held by the stored arrays (the input, every recorded quantity in its
+        storage dtype, in memory or on disk, and any checkpoints)."""
         total = self.x.nbytes
         for layer in self.layers:
             for direction in layer.directions():
@@ -193,6 +253,8 @@ class Trace:
                     value = getattr(direction, name)
                     if value is not None:
                         total += value.nbytes
+                if direction.checkpoints is not None:
+                    total += direction.checkpoints.nbytes
         return total
 
     def save(self, path: str | os.PathLike, extra: dict[str, np.ndarray] | None = None) -> None:
@@ -212,6 +274,7 @@ class Trace:
                 if direction.initial_cell is not None:
                     arrays[f"initial_cell_l{index}{suffix}"] = direction.initial_cell
         meta = dict(self.meta)
+        meta.pop("storage", None)  # where this copy lives is the file; set again on loading
         meta.update(
             format=TRACE_FORMAT,
             version=TRACE_VERSION,
@@ -325,4 +388,5 @@ def _trace_from_archive(path, archive) -> Trace:
         if len(directions) == 2:
             directions[0].reverse = directions[1]
         layers.append(directions[0])
+    meta["storage"] = {"where": "memory", "dtype": layers[0].hidden.dtype.name}
     return Trace(x, layers, meta)

@@ -1,10 +1,12 @@
 """Unit figures: which units keep, which are stuck, which matter, which follow what.
 
-A table of the current layer's units over the shown sequence: memory span (how many steps
-a value written survives to half its size, from the keep gate), the share of steps each
-gate spends shut (< 0.1) or open (> 0.9), the correlation of the unit's cell with a chosen
-reference (an input feature, the target, the loss), and on demand how much the loss
-rises when the unit is switched off. Click a column to sort, a row to select the unit
+At the top, units are selected by number ("3, 10-20, 40", checked against the layer's
+size) or as the top N by a figure at this step (see :mod:`lstm_viz.ui.unit_picker`).
+Under it, a table of the current layer's units over the shown sequence: memory span (how
+many steps a value written survives to half its size, from the keep gate), the share of
+steps each gate spends shut (< 0.1) or open (> 0.9), the correlation of the unit's cell
+with a chosen reference (an input feature, the target, the loss), and on demand how much
+the loss rises when the unit is switched off. Click a column to sort, a row to select the unit
 (Ctrl+click adds it). Below, "Find units" selects the units whose gate or state stays
 above or below a threshold over a range of steps, and lists where it holds.
 """
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from lstm_viz.ui.panels.analysis import Analyses
 from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps, points
+from lstm_viz.ui.unit_picker import UnitPicker
 from lstm_viz.vocabulary import LABELS
 
 SHORT = {"forget": "keep", "input": "write", "output": "read"}
@@ -90,6 +93,9 @@ class UnitsPanel(Panel):
         container = QWidget()
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
+        # units by number ("3, 10-20, 40") or the top N by a figure at this step
+        self.picker = UnitPicker(self.session, top=True)
+        layout.addWidget(self.picker)
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Correlate with"))
         self.reference = QComboBox()
@@ -172,6 +178,8 @@ class UnitsPanel(Panel):
         self.setWidget(container)
         self.figures = None
         self.ranking = None
+        self._rows: dict[int, list] = {}  # each unit's items, wherever sorting puts them
+        self._painted: set[int] = set()  # the units whose rows are drawn as selected
 
     def time_plots(self):
         return [self.span_plot.getPlotItem()]
@@ -252,6 +260,7 @@ class UnitsPanel(Panel):
         self.find_from.setValue(0)
         self.find_to.setValue(last)
         self.table.setRowCount(0)
+        self._rows, self._painted = {}, set()  # the items are gone with their rows
         if core.what_if is None:
             self.note.setText("")
         self._ask_figures()
@@ -331,6 +340,7 @@ class UnitsPanel(Panel):
             self.ranking = None
         self.table.setSortingEnabled(False)
         self.table.setRowCount(H)
+        self._rows = {}
         for u in range(H):
             row = [NumberItem(u, str(u))]
             if figures.span is not None:
@@ -349,7 +359,9 @@ class UnitsPanel(Panel):
             row.append(NumberItem(change, "" if np.isnan(change) else f"{change:+.4g}"))
             for k, item in enumerate(row):
                 self.table.setItem(u, k, item)
+            self._rows[u] = row
         self.table.setSortingEnabled(True)
+        self._painted = set()  # new items: none drawn as selected yet
         self.table.horizontalHeaderItem(8).setToolTip(
             "Pearson correlation of the unit's "
             + ("cell" if figures.quantity == "cell" else "output h")
@@ -358,17 +370,16 @@ class UnitsPanel(Panel):
         self.on_selection()
 
     def on_selection(self):
+        self.picker.show_selection()
         self._draw_spans()
+        # only the rows whose state changed are repainted: a layer of a thousand units has ten
+        # thousand cells, too many to touch on every click
         selected = set(self.session.selected)
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, 0)
-            if item is None:
-                continue
-            brush = SELECTED if int(item.value) in selected else QBrush()
-            for k in range(self.table.columnCount()):
-                cell = self.table.item(row, k)
-                if cell is not None:
-                    cell.setBackground(brush)
+        for unit in self._painted ^ selected:
+            brush = SELECTED if unit in selected else QBrush()
+            for cell in self._rows.get(unit, ()):
+                cell.setBackground(brush)
+        self._painted = selected & self._rows.keys()
 
     def unit_at_row(self, row: int) -> int | None:
         item = self.table.item(row, 0)

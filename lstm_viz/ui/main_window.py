@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QProgressBar,
+    QPushButton,
     QSpinBox,
 )
 
@@ -90,6 +92,17 @@ class MainWindow(QMainWindow):
         self._link_time_axes()
         self.status = QLabel()
         self.statusBar().addWidget(self.status, 1)
+        # a run shown while it is recorded: how far it is, and a way to stop it
+        self.stream_label = QLabel()
+        self.stream_bar = QProgressBar()
+        self.stream_bar.setMaximumWidth(220)
+        self.stream_cancel = QPushButton("Cancel")
+        self.stream_cancel.setToolTip("Stop recording and keep the steps computed so far")
+        self.stream_cancel.clicked.connect(self.cancel_job)
+        for widget in (self.stream_label, self.stream_bar, self.stream_cancel):
+            self.statusBar().addPermanentWidget(widget)
+            widget.setVisible(False)
+        self.stream = None  # the Stream of the job running, when it has one
         self.job: Job | None = None
         self.abandoned: list[Job] = []  # cancelled jobs still finishing; their results are dropped
         self.progress: ProgressDialog | None = None
@@ -585,6 +598,7 @@ class MainWindow(QMainWindow):
         self._abandon_job()
         job = Job(lambda progress, cancelled: work.run(progress, cancelled), self)
         self.job = job
+        self.stream = work.stream
         self.progress = ProgressDialog(work.message, self)
         self.progress.canceled.connect(self.cancel_job)
         job.progressed.connect(lambda done, total: job is self.job and self._progress(done, total))
@@ -592,12 +606,12 @@ class MainWindow(QMainWindow):
         def succeeded(result):
             if job is self.job:
                 self._finish()
-                self.job = None
+                self.job = self.stream = None
                 work.apply(result)
 
         def job_failed(message):
             if job is self.job:
-                self.job = None
+                self.job = self.stream = None
                 fail(message, job.error)
 
         def stopped():
@@ -630,7 +644,7 @@ class MainWindow(QMainWindow):
         if self.job is not None and self.job.isRunning():
             self.job.cancel()
             self.abandoned.append(self.job)
-        self.job = None
+        self.job = self.stream = None
         self._finish()
 
     # -- requests from panels: what-if and typed input --------------------------------------
@@ -673,15 +687,39 @@ class MainWindow(QMainWindow):
     def _progress(self, done, total):
         if self.progress is not None:
             self.progress.set_progress(done, total)
+        stream = self.stream
+        if stream is None:
+            return
+        part = stream.due()
+        if part is not None:
+            if self.progress is not None:  # the first steps are in: the window is usable from now on
+                self.progress.finish()
+                self.progress = None
+            self.core.show_part(part)
+        if stream.shown:
+            n, T = stream.computed(), stream.total
+            self.stream_label.setText(f"recording: {n:,} of {T:,} steps computed, {stream.shown:,} shown")
+            self.stream_bar.setRange(0, max(total, 1))
+            self.stream_bar.setValue(min(done, total))
+            for widget in (self.stream_label, self.stream_bar, self.stream_cancel):
+                widget.setVisible(True)
 
     def _cancelled(self):
+        stream, self.stream = self.stream, None
         self._finish()
-        self.status.setText("Loading cancelled; the previous session is kept.")
+        kept = None if stream is None else stream.cancelled()
+        if kept is None:
+            self.status.setText("Loading cancelled; the previous session is kept.")
+            return
+        self.core.show(kept, keep_selection=True)  # the steps computed stay; the rest is dropped
+        self.statusBar().showMessage(" ".join(kept.notes), 15000)
 
     def _finish(self):
         if self.progress is not None:
             self.progress.finish()
             self.progress = None
+        for widget in (self.stream_label, self.stream_bar, self.stream_cancel):
+            widget.setVisible(False)
 
     def wait_for_job(self, timeout_ms: int = 60000) -> None:
         """Block until the current job finishes (for scripts and tests)."""

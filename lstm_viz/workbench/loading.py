@@ -16,6 +16,7 @@ import numpy as np
 
 from lstm_viz.engine import LSTM, Trace
 from lstm_viz.engine.sequence import Sequence
+from lstm_viz.engine.storage import Store
 from lstm_viz.errors import InputError
 from lstm_viz.workbench.options import ModelOptions, RandomSpec, SequenceOptions
 
@@ -56,6 +57,7 @@ class OpenRequest:
     sequence_options: SequenceOptions = field(default_factory=SequenceOptions)
     model_options: ModelOptions = field(default_factory=ModelOptions)
     dtype: str = "float32"
+    store_dtype: str | None = None  # "float16": the trace stored in half precision
 
     def __post_init__(self):
         if self.model_path is not None and self.random is not None:
@@ -76,6 +78,7 @@ class OpenRequest:
             "sequence_options": self.sequence_options.to_dict(),
             "model_options": self.model_options.to_dict(),
             "dtype": self.dtype,
+            "store_dtype": self.store_dtype,
         }
 
     @classmethod
@@ -90,6 +93,7 @@ class OpenRequest:
             sequence_options=SequenceOptions.from_dict(data.get("sequence_options")),
             model_options=ModelOptions.from_dict(data.get("model_options")),
             dtype=str(data.get("dtype", "float32")),
+            store_dtype=None if data.get("store_dtype") is None else str(data["store_dtype"]),
         )
 
 
@@ -106,6 +110,8 @@ class Loaded:
     sequence_path: str | None = None
     example: object | None = None  # the Examples entry this came from, with its note
     request: OpenRequest | None = None
+    computing: tuple[int, int] | None = None  # (steps shown, steps in all) while still recorded
+    cut: tuple[int, int] | None = None  # (steps kept, steps asked for) when the run was cancelled
 
     @property
     def description(self) -> str:
@@ -118,6 +124,9 @@ class Loaded:
         """What the user should know: the loaders' notes (a readout dropped, a prefix chosen...)
         and whether unnormalised values saturate the gates."""
         notes = [str(n) for n in self.model.metadata.get("notes", [])]
+        if self.cut is not None:
+            kept, asked = self.cut
+            notes.append(f"Cancelled: showing the first {kept:,} of {asked:,} steps, the part computed.")
         saturation = saturation_note(self)
         if saturation:
             notes.append(saturation)
@@ -158,8 +167,12 @@ def load(
     current: Loaded | None = None,
     progress: Progress = _no_progress,
     cancel: CancelFlag = _never,
+    started: Callable[[Loaded], None] | None = None,
 ) -> Loaded:
-    """Read what ``request`` names, keep the rest of ``current``, and record the trace."""
+    """Read what ``request`` names, keep the rest of ``current``, and record the trace.
+
+    ``started(loaded)`` (see :mod:`lstm_viz.workbench.streaming`) is called once the trace's
+    storage exists, with the Loaded whose trace the engine is about to fill."""
     from lstm_viz.io import load_model, load_sequence
 
     model = None if current is None else current.model
@@ -219,7 +232,6 @@ def load(
             ),
         )
     dtype = np.float64 if request.dtype == "float64" else np.float32
-    trace = model.run(sequence.values, dtype=dtype, progress=progress, cancel=cancel)
     kept = OpenRequest(
         sequence_path=sequence_path,
         model_path=model_path,
@@ -227,16 +239,25 @@ def load(
         sequence_options=options,
         model_options=request.model_options if request.model_path else _model_options_of(current),
         dtype=request.dtype,
+        store_dtype=request.store_dtype,
     )
-    return Loaded(
-        model=model,
-        sequence=sequence,
-        trace=trace,
-        model_description=model_description,
-        model_path=model_path,
-        sequence_path=sequence_path,
-        request=kept,
-    )
+
+    def loaded(trace: Trace) -> Loaded:
+        return Loaded(
+            model=model,
+            sequence=sequence,
+            trace=trace,
+            model_description=model_description,
+            model_path=model_path,
+            sequence_path=sequence_path,
+            request=kept,
+        )
+
+    extra = {} if started is None else {"started": lambda trace: started(loaded(trace))}
+    # above the memory budget the trace is recorded to a file (see engine.storage)
+    store = Store(dtype=request.store_dtype)
+    trace = model.run(sequence.values, dtype=dtype, progress=progress, cancel=cancel, store=store, **extra)
+    return loaded(trace)
 
 
 def _random_of(request: OpenRequest, current: Loaded | None) -> RandomSpec | None:

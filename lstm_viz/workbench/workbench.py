@@ -26,8 +26,10 @@ from lstm_viz.engine.whatif import Clamp
 from lstm_viz.errors import InputError, LstmVizError
 from lstm_viz.workbench import navigation, why
 from lstm_viz.workbench.loading import CancelFlag, Loaded, OpenRequest, Progress, load, plural
+from lstm_viz.workbench.streaming import Stream
 
 R = TypeVar("R")
+MESSAGE = "Loading and recording every gate…"
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Work(Generic[R]):
     apply: Callable[[R], None]
     message: str = "Working…"
     quick: bool = False  # small enough to run at once on the caller's thread
+    stream: Stream | None = None  # the run in progress, to show while computed (see streaming.py)
 
     def now(self) -> R:
         result = self.run(lambda done, total: None, lambda: False)
@@ -51,7 +54,7 @@ class Work(Generic[R]):
             self.apply(result)
             after(result)
 
-        return Work(self.run, apply, self.message, self.quick)
+        return Work(self.run, apply, self.message, self.quick, self.stream)
 
 
 @dataclass
@@ -153,7 +156,8 @@ class Workbench:
         if self.loaded is None:
             return 0
         lengths = self.sequence.lengths
-        return int(lengths[self.batch]) if lengths is not None else self.trace.length
+        T = self.trace.length  # a run still being recorded: the part computed
+        return min(int(lengths[self.batch]), T) if lengths is not None else T
 
     def label(self, step: int | None = None) -> str:
         step = self.step if step is None else step
@@ -267,7 +271,8 @@ class Workbench:
         """Replace model, sequence and trace at once; keeps the step where it can (and the
         selected units with ``keep_selection``, when the layer still has them)."""
         kept = list(self.selected)
-        before = self.length
+        before, sequence = self.length, self.sequence
+        whole = self.time_range == (0.0, float(max(before, 1)))
         self.loaded = loaded
         self.what_if = None
         self.batch = min(self.batch, loaded.trace.batch_size - 1)
@@ -276,7 +281,8 @@ class Workbench:
         units = self.layer_trace.hidden_size
         keep = keep_selection and kept and all(u < units for u in kept)
         self.selected = kept if keep else self._default_selection()
-        self._whole_range(reset=self.length != before)
+        # another sequence, or the whole one shown: the whole (a run still growing stays whole)
+        self._whole_range(reset=loaded.sequence is not sequence or whole)
         self.data_changed.emit()
         self.step_changed.emit(self.step)
         self.range_changed.emit(*self.time_range)
@@ -387,12 +393,23 @@ class Workbench:
         elif current is None and request.random is None and self.wanted_model is not None:
             request = replace(request, model_path=self.wanted_model[0], model_options=self.wanted_model[1])
 
+        stream = Stream()
+
+        def started(loaded):
+            loaded.example = example
+            stream.started(loaded)
+
         def run(progress, cancel):
-            loaded = load(request, current, progress, cancel)
+            loaded = load(request, current, progress, cancel, started=started)
             loaded.example = example
             return loaded
 
-        return Work(run, self.show, "Loading and recording every gate…")
+        return Work(run, lambda loaded: self.show(loaded, keep_selection=stream.shown > 0), MESSAGE, stream=stream)
+
+    def show_part(self, loaded: Loaded) -> None:
+        """Show the part of a run computed so far (from :meth:`Work.stream`); the finished run
+        replaces it, keeping the step, the selection and the visible range."""
+        self.show(loaded, keep_selection=self.loaded is not None and self.loaded.computing is not None)
 
     def open_example(self, example) -> Work[Loaded]:
         """An example of :mod:`lstm_viz.workbench.examples`: its files, units and step."""

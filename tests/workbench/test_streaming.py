@@ -1,0 +1,97 @@
+"""A run shown while it is recorded: what is shown is exactly the finished run's first steps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_viz.engine import LSTM
+from lstm_viz.engine.sequence import Sequence
+from lstm_viz.workbench import Workbench, streaming
+from lstm_viz.workbench.loading import Loaded, OpenRequest
+from lstm_viz.workbench.options import RandomSpec
+
+
+def test_head_is_views_of_the_first_steps():
+    model = LSTM.random(3, [5, 4], seed=0, bidirectional=False)
+    x = np.random.default_rng(0).normal(size=(2, 50, 3)).astype(np.float32)
+    trace = model.run(x)
+    part = streaming.head(trace, 20)
+    assert part.length == 20 and part.x.shape == (2, 20, 3)
+    for whole, shown in zip(trace.layers, part.layers):
+        for name in ("forget", "input", "candidate", "output", "cell", "hidden"):
+            np.testing.assert_array_equal(getattr(shown, name), getattr(whole, name)[:, :20])
+            assert np.shares_memory(getattr(shown, name), getattr(whole, name))  # nothing copied
+        np.testing.assert_array_equal(shown.initial_cell, whole.initial_cell)
+    np.testing.assert_array_equal(part.layers[1].at(1, 19)["cell_prev"], trace.layers[1].cell[1, 18])
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def fake_loaded(total):
+    model = LSTM.random(2, [3], seed=0)
+    x = np.zeros((1, total, 2), np.float32)
+    trace = model.run(x)
+    trace.computed = 0
+    return Loaded(model, Sequence(values=x), trace, "random")
+
+
+def test_the_first_frame_comes_early_then_when_doubled_or_after_the_interval():
+    clock = Clock()
+    stream = streaming.Stream(clock)
+    assert stream.due() is None  # not started
+    loaded = fake_loaded(100_000)
+    stream.started(loaded)
+    loaded.trace.computed = 100
+    assert stream.due() is None  # fewer than FIRST_STEPS
+    loaded.trace.computed = 1024
+    part = stream.due()
+    assert part.trace.length == 1024 and part.computing == (1024, 100_000)
+    loaded.trace.computed = 1500
+    assert stream.due() is None  # neither doubled nor late
+    clock.now = streaming.INTERVAL + 0.1
+    assert stream.due().trace.length == 1500
+    loaded.trace.computed = 3000  # doubled: at once
+    assert stream.due().trace.length == 3000
+    loaded.trace.computed = 100_000  # finished: the whole run is shown by the open's result
+    assert stream.due() is None
+    kept = stream.cancelled()
+    assert kept.trace.length == 100_000 and kept.cut == (100_000, 100_000)
+
+
+def test_opening_a_long_sequence_shows_growing_parts_equal_to_the_finished_run(tmp_path):
+    path = tmp_path / "long.npy"
+    np.save(path, np.random.default_rng(2).normal(size=(30_000, 3)).astype(np.float32))
+    core = Workbench()
+    work = core.open(OpenRequest(sequence_path=str(path), random=RandomSpec(sizes=(16, 8), seed=1)))
+    parts = []
+
+    def progress(done, total):
+        part = work.stream.due()
+        if part is not None:
+            parts.append(part)
+            core.show_part(part)
+            assert core.length == part.trace.length and core.loaded.computing is not None
+
+    streaming_interval = streaming.INTERVAL
+    try:
+        streaming.INTERVAL = 0.0  # show at every report, to see many parts
+        result = work.run(progress, lambda: False)
+    finally:
+        streaming.INTERVAL = streaming_interval
+    work.apply(result)
+    assert len(parts) >= 2
+    lengths = [p.trace.length for p in parts]
+    assert lengths == sorted(lengths) and lengths[-1] < 30_000
+    for part in parts:
+        n = part.trace.length
+        for whole, shown in zip(result.trace.layers, part.trace.layers):
+            np.testing.assert_array_equal(shown.hidden, whole.hidden[:, :n])
+            np.testing.assert_array_equal(shown.cell, whole.cell[:, :n])
+    assert core.length == 30_000 and core.loaded.computing is None
+    assert core.time_range == (0.0, 30_000.0)  # the whole, shown from the first part on, stays whole

@@ -82,6 +82,7 @@ def open_request(args):
             prefix=args.prefix, forget_bias=args.forget_bias, cell_clip=args.cell_clip, proj_clip=args.proj_clip
         ),
         dtype="float64" if getattr(args, "float64", False) else "float32",
+        store_dtype="float16" if getattr(args, "float16", False) else None,
     )
 
 
@@ -198,7 +199,14 @@ def add_reading_options(p: argparse.ArgumentParser, window: bool = False) -> Non
         "--max-memory",
         type=_memory_size,
         metavar="SIZE",
-        help="largest memory a file, sequence or trace may take, e.g. 16G (default 4G or LSTM_VIZ_MAX_MEMORY)",
+        help="memory budget, e.g. 16G (default 4G or LSTM_VIZ_MAX_MEMORY): a trace larger than this is recorded "
+        "to a temporary file on disk; a file or sequence larger is refused",
+    )
+    p.add_argument(
+        "--float16",
+        action="store_true",
+        help="store the recorded trace in half precision: half the memory, values kept to about 3 significant "
+        "digits (the equations panel recomputes its step exactly)",
     )
 
 

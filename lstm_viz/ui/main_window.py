@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
@@ -296,6 +297,14 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model_menu = bar.addMenu("&Model")
         self._action(model_menu, "New &random model…", self.ask_random_model)
+        model_menu.addSeparator()
+        self.half_precision = self._action(model_menu, "Store traces in &half precision (float16)", self._half_toggled)
+        self.half_precision.setCheckable(True)
+        self.half_precision.setChecked(self.settings.value("trace/float16", False, type=bool))
+        self.half_precision.setToolTip(
+            "Half the memory for long sequences: values kept to about 3 significant digits; the equations "
+            "panel recomputes its step exactly. Applies to the next file opened (File > Reload)."
+        )
         examples_menu = bar.addMenu("&Examples")
         for number, example in enumerate(examples()):
             if number == 2:
@@ -313,6 +322,10 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About lstm-viz", self.show_about)
         self._update_recent()
+
+    def _half_toggled(self, checked: bool = False) -> None:
+        self.settings.setValue("trace/float16", bool(self.half_precision.isChecked()))
+        self.statusBar().showMessage("Applies to the next file opened (File > Reload re-reads this one).", 8000)
 
     def start_tour(self):
         from lstm_viz.ui.tour import Tour
@@ -457,7 +470,8 @@ class MainWindow(QMainWindow):
     def reload(self):
         loaded = self.core.loaded
         if loaded is not None and loaded.request is not None:
-            self.open_request(loaded.request, remember=False, import_step=False)
+            store = "float16" if self.half_precision.isChecked() else None  # as the Model menu says now
+            self.open_request(replace(loaded.request, store_dtype=store), remember=False, import_step=False)
 
     def open_demo(self, wait: bool = False):
         """The built-in demo: the adding problem, explained in the Guide."""
@@ -546,6 +560,8 @@ class MainWindow(QMainWindow):
             request = self.ask_table(request)
             if request is None:
                 return
+        if self.half_precision.isChecked() and request.store_dtype is None:
+            request = replace(request, store_dtype="float16")
         self.offer = None  # a new open: the last message's offer is not about it
 
         def opened(loaded):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from lstm_viz.engine import LSTM
@@ -95,3 +97,36 @@ def test_opening_a_long_sequence_shows_growing_parts_equal_to_the_finished_run(t
             np.testing.assert_array_equal(shown.cell, whole.cell[:, :n])
     assert core.length == 30_000 and core.loaded.computing is None
     assert core.time_range == (0.0, 30_000.0)  # the whole, shown from the first part on, stays whole
+
+
+def test_float16_storage_rounds_once_and_says_what_is_lost(tmp_path):
+    path = tmp_path / "seq.npy"
+    np.save(path, np.random.default_rng(3).normal(size=(3000, 3)).astype(np.float32))
+    core = Workbench()
+    request = OpenRequest(sequence_path=str(path), random=RandomSpec(sizes=(8,), seed=2))
+    exact = core.open(request).now().trace
+    from dataclasses import replace
+
+    half = core.open(replace(request, store_dtype="float16")).now()
+    assert half.trace.layers[0].cell.dtype == np.float16
+    np.testing.assert_array_equal(half.trace.layers[0].cell, exact.layers[0].cell.astype(np.float16))
+    cell = exact.layers[0].cell.astype(np.float64)
+    error = np.abs(half.trace.layers[0].cell.astype(np.float64) - cell)
+    assert np.all(error <= np.maximum(np.abs(cell) * 2**-11, 2**-25))  # what the note promises
+    assert any("half precision (float16)" in note and "0.05%" in note for note in half.notes)
+    assert half.request.store_dtype == "float16"
+
+
+def test_a_trace_over_the_budget_is_recorded_to_disk_and_says_so(tmp_path, monkeypatch):
+    from lstm_viz import limits
+
+    path = tmp_path / "seq.npy"
+    np.save(path, np.random.default_rng(3).normal(size=(5000, 3)).astype(np.float32))
+    core = Workbench()
+    with limits.using("1M"):  # the trace is 5000 x 6 x 32 x 4 bytes = 3.8 MB
+        loaded = core.open(OpenRequest(sequence_path=str(path), random=RandomSpec(sizes=(32,), seed=2))).now()
+    storage = loaded.trace.meta["storage"]
+    assert storage["where"] == "disk" and os.path.exists(storage["path"])
+    assert any("temporary file on disk" in note for note in loaded.notes)
+    reference = loaded.model.run(np.load(path)[None])
+    np.testing.assert_array_equal(loaded.trace.layers[0].hidden, reference.layers[0].hidden)

@@ -232,7 +232,12 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
     )
 
 
-def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhile(window, qtbot, tmp_path):
+def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhile(
+    window, qtbot, tmp_path, monkeypatch
+):
+    from lstm_viz.workbench import streaming
+
+    monkeypatch.setattr(streaming, "FIRST_STEPS", 10**9)  # cancelled before any step shows: see test_streaming_ui
     before = window.session.loaded
     np.save(tmp_path / "long.npy", np.random.default_rng(1).normal(size=(400_000, 2)).astype(np.float32))
     ticks = []

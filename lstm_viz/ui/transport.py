@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from lstm_viz.ui.session import Session
 
-EVERY_STEP_UP_TO = 60
+EVERY_STEP_UP_TO = 240
 """Playback speeds (steps a second) at which every step is drawn, one per tick."""
 
 FRAME_MS = 16
@@ -211,6 +211,10 @@ class Transport(QToolBar):
         self._on_view()
 
     def _on_view(self) -> None:
+        if self.session.loaded is not None and self.batch.currentIndex() != self.session.batch:
+            self.batch.blockSignals(True)  # another sequence chosen elsewhere (the Sequences panel)
+            self.batch.setCurrentIndex(self.session.batch)
+            self.batch.blockSignals(False)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, self.session.length - 1))
         self.slider.setEnabled(self.session.length > 1)  # one step: nothing to move through

@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from lstm_viz import limits
 from lstm_viz.engine import LSTM, Trace
 from lstm_viz.engine.sequence import Sequence
 from lstm_viz.engine.storage import Store
 from lstm_viz.errors import InputError
+from lstm_viz.limits import format_bytes
 from lstm_viz.workbench.options import ModelOptions, RandomSpec, SequenceOptions
 
 Progress = Callable[[int, int], None]
@@ -116,7 +118,7 @@ class Loaded:
     @property
     def description(self) -> str:
         """What a title says: the sequence and the model."""
-        name = os.path.basename(self.sequence_path) if self.sequence_path else "sequence"
+        name = os.path.basename(os.path.normpath(self.sequence_path)) if self.sequence_path else "sequence"
         return f"{name} · {self.model_description}"
 
     @property
@@ -133,8 +135,9 @@ class Loaded:
             )
         if storage.get("where") == "disk":
             notes.append(
-                f"The trace ({self.trace.nbytes / 2**30:.1f} GiB) is larger than the memory budget, so it is "
-                "recorded to a temporary file on disk, deleted when it is closed (the budget: --max-memory)."
+                f"The trace ({format_bytes(self.trace.nbytes)}) is larger than the memory budget "
+                f"({format_bytes(limits.max_bytes())}), so it is recorded to a temporary file on disk, deleted "
+                "when it is closed (the budget: --max-memory)."
             )
         if self.cut is not None:
             kept, asked = self.cut

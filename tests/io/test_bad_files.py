@@ -410,10 +410,14 @@ def test_trace_max_memory_refuses_and_raises_the_limit(tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros((3000, 2), np.float32))
     out = tmp_path / "t.npz"
     argv = ["trace", str(tmp_path / "x.npy"), "--random", "64,64", "-o", str(out), "-q"]
-    assert cli.main([*argv, "--max-memory", "1M"]) == 2
+    assert cli.main([*argv, "--max-memory", "8K"]) == 2  # the 23.4 KiB sequence itself is refused
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "more than the 1.0 MiB limit; raise it with --max-memory" in err
+    assert err.count("\n") == 1 and "more than the 8.0 KiB limit; raise it with --max-memory" in err
     assert not out.exists() and limits.max_bytes() == limits.default_bytes()  # restored after the command
+    # a trace over the budget (8.8 MiB here) is recorded to a temporary file instead of refused
+    assert cli.main([*argv, "--max-memory", "1M"]) == 0 and out.exists()
+    assert "recorded to a temporary file on disk" in capsys.readouterr().err
+    out.unlink()
     assert cli.main([*argv, "--max-memory", "64M"]) == 0 and out.exists()
     with pytest.raises(SystemExit):
         cli.main([*argv, "--max-memory", "lots"])

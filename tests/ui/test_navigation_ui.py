@@ -132,3 +132,12 @@ def test_fast_playback_advances_by_the_time_elapsed(window, qtbot):
     assert t0 <= core.step <= t1  # the plots followed the cursor
     transport.speed.setValue(8)  # slow: one step a tick, every step drawn
     assert transport.steps_due() == 1
+
+
+def test_the_transports_sequence_box_follows_a_sequence_chosen_elsewhere(window, qtbot):
+    model = LSTM.random(2, [4], seed=4)
+    x = np.random.default_rng(1).normal(size=(3, 50, 2)).astype(np.float32)
+    sequence = Sequence(values=x, names=["north", "south", "east"])
+    window.session.core.show(Loaded(model, sequence, model.run(x), "random", request=OpenRequest()))
+    window.session.set_batch(2)  # as the Sequences panel does
+    assert window.transport.batch.currentIndex() == 2 and window.transport.batch.currentText() == "east"

@@ -185,6 +185,10 @@ class MainWindow(QMainWindow):
         for name in placed:
             if places[name].front:
                 docks[name].raise_()
+        strips = [n for n in placed if places[n].anchor is None and places[n].area in ("top", "bottom")]
+        for name in strips:  # a strip across the window: its height in pixels
+            if places[name].height:
+                scratch.resizeDocks([docks[name]], [places[name].height], Qt.Orientation.Vertical)
         columns = [name for name in placed if places[name].anchor is None and places[name].width]
         for top in columns:
             column, below = [top], top

@@ -14,13 +14,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
+from lstm_viz.ui.lod import LodCurve, LodImage
 from lstm_viz.ui.panels.base import (
     Panel,
     Place,
     cache_static,
     integer_steps,
-    points,
 )
+from lstm_viz.workbench.lod import ArraySource, array_pyramid
 from lstm_viz.workbench.why import METHOD_CHOICES
 
 WINDOW = 30  # tokens shown either side of the current step
@@ -42,7 +43,7 @@ def token_color(value: float) -> QColor:
 
 class InputPanel(Panel):
     title = "Input sequence"
-    place = Place(below="GateHeatmapsPanel", height=22, front=True)
+    place = Place(below="GateHeatmapsPanel", height=28, front=True)
     tour = (
         "The sequence itself",
         "Numbers as curves, text and DNA as a strip coloured by the first "
@@ -51,9 +52,9 @@ class InputPanel(Panel):
 
     def build(self):
         self.stack = QStackedWidget()
-        # Numbers: one curve per feature.
+        # Numbers: one curve per feature, drawn from a level-of-detail pyramid of the input.
         self.plot = self.curves_over_time()
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[LodCurve] = []
         self.more = pg.PlotDataItem([], [], pen=None)  # the legend's "+ N more" line
         self.stack.addWidget(self.plot)
         # Tokens: a strip of labels.
@@ -72,8 +73,9 @@ class InputPanel(Panel):
         layout.addWidget(self.caption)
         self.stack.addWidget(strip)
         self.setWidget(self.stack)
-        # the attribution panel's numbers, as a band behind the curves (red +, blue -)
-        self.band = pg.ImageItem()
+        # the attribution panel's numbers, as a band behind the curves (red +, blue -); zoomed
+        # out, a pixel column shows its steps' number furthest from 0 (peaks stay visible)
+        self.band = LodImage(stat="extreme")
         self.band.setZValue(-20)
         self.band.setOpacity(0.35)
         self.band.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
@@ -106,13 +108,11 @@ class InputPanel(Panel):
     def _draw_band(self) -> None:
         values, _, scale = self.attribution()
         if values is None:
-            self.band.clear()
+            self.band.clear_source()
             return
         (low, high) = self.plot.getPlotItem().vb.viewRange()[1]
-        from PySide6.QtCore import QRectF
-
-        self.band.setImage(values[None, :] / scale, levels=(-1, 1), autoLevels=False)
-        self.band.setRect(QRectF(-0.5, low, len(values), high - low))
+        pyramid = array_pyramid(values, "band", len(values))
+        self.band.set_source(pyramid, levels=(-scale, scale), y0=low, height=high - low, x_shift=-0.5)
 
     def time_plots(self):
         return [self.plot.getPlotItem()]
@@ -163,26 +163,31 @@ class InputPanel(Panel):
             self.stack.setCurrentIndex(1)
             return
         self.stack.setCurrentIndex(0)
-        values = self.session.trace.x[self.session.batch, :T]
-        shown = min(values.shape[1], MAX_CURVES)
+        x, batch = self.session.trace.x, self.session.batch
+        features = x.shape[2]
+        shown = min(features, MAX_CURVES)
+        source = ArraySource(x, (batch, slice(None), slice(0, shown)))
+        pyramid = array_pyramid(x, ("input", batch, shown), T, source, shown)
         while len(self.curves) < shown:
-            curve = self.plot.plot([], [])
+            curve = LodCurve()
+            self.plot.addItem(curve)
             cache_static(curve)
             self.curves.append(curve)
         entries = []
         for k, curve in enumerate(self.curves):
-            curve.setVisible(k < shown)
             if k < shown:
                 color = pg.intColor(k, hues=max(shown, 6), maxValue=200)
-                curve.setData(np.arange(T), values[:, k], pen=pg.mkPen(color, width=1), **points(T, color))
+                curve.set_source(pyramid, k, pen=pg.mkPen(color, width=1), color=color)
                 entries.append((curve, sequence.feature_names[k]))
-        if values.shape[1] > shown:  # said, not silently dropped
-            entries.append((self.more, f"+ {values.shape[1] - shown} more features, not drawn"))
+            else:
+                curve.clear_source()
+            curve.setVisible(k < shown)
+        if features > shown:  # said, not silently dropped
+            entries.append((self.more, f"+ {features - shown} more features, not drawn"))
         self.show_legend(entries)
         self.plot.setXRange(0, T, padding=0.01)
         integer_steps(self.plot, T)
-        shown_values = values[:, :shown]
-        low, high = float(shown_values.min()), float(shown_values.max())
+        low, high = pyramid.range()
         self.plot.setYRange(low, high + 1e-6, padding=0.05)
         self._draw_band()
 

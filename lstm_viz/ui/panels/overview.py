@@ -43,16 +43,19 @@ def envelope(values: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np
 
 class OverviewPanel(Panel):
     title = "Overview (the whole sequence)"
-    place = Place("top", height=10)
+    place = Place("top", height=96)
     tour = (
         "The whole sequence at a glance",
         "Every step in one strip; the shaded window is what the other plots show. Drag it to "
         "move through time, drag its edges or use the mouse wheel to zoom, click to go to a step.",
     )
 
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        self.setMaximumHeight(124)  # a strip: never the window's height, even before it is built
+
     def build(self):
         container = QWidget()
-        container.setMaximumHeight(130)  # a strip: the dock never takes the window's height
         layout = QHBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
         side = QVBoxLayout()
@@ -69,8 +72,11 @@ class OverviewPanel(Panel):
         self.plot.setMenuEnabled(False)
         self.plot.getAxis("left").setStyle(showValues=False)
         self.plot.getAxis("left").setWidth(6)
-        self.plot.setMinimumHeight(70)
-        self.plot.setMaximumHeight(120)
+        self.plot.setMinimumHeight(60)
+        self.plot.setMaximumHeight(96)
+        axis = self.plot.getAxis("bottom")  # steps, unnamed: the strip stays thin
+        axis.named = False
+        axis.showLabel(False)
         cache_axes(self.plot)
         layout.addWidget(self.plot, 1)
         self.curves: list[pg.PlotDataItem] = []

@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -206,9 +205,9 @@ class Stage:
     rounds it) and ``written(t0, t1)`` is called (a file-backed storage gives the pages
     back). ``checkpoint_hidden`` (n, H_out, B) and ``checkpoint_cell`` (n, H, B) receive
     the state each chunk ``j * every`` (in the order the direction runs) starts from.
-    ``label`` names the direction in errors. With a ``writer`` (a one-thread executor) a
-    chunk is stored while the next one is computed into a second block (the cast to
-    float16 and the copy release the GIL), and the chunk's ``tick`` comes once it is stored.
+    ``label`` names the direction in errors. (Storing in a second thread while the next
+    chunk runs was measured slower on a busy 2-core machine: the hand-offs cost more than
+    the cast, which writing half the bytes largely pays for.)
     """
 
     limit: float = float("inf")
@@ -218,34 +217,6 @@ class Stage:
     checkpoint_cell: np.ndarray | None = None
     every: int = 1
     label: str = ""
-    writer: Executor | None = None
-    _pending: tuple[Future, int] | None = field(default=None, repr=False)
-
-    def blocks(self, shape: tuple, dtype) -> list[np.ndarray]:
-        """The scratch blocks the chunks are computed into, used in turn (two with a writer)."""
-        return [np.empty(shape, dtype) for _ in range(1 if self.writer is None else 2)]
-
-    def submit(self, target: np.ndarray, t0: int, block: np.ndarray, states, hidden, reverse: bool, tick) -> None:
-        """Store a computed chunk (:meth:`store`) now, or in the writer while the next chunk
-        runs; ``tick(steps)`` is called for each chunk once it is in storage."""
-        if self.writer is None:
-            self.store(target, t0, block, states, hidden, reverse)
-            if tick is not None:
-                tick(block.shape[0])
-            return
-        future = self.writer.submit(self.store, target, t0, block, states, hidden, reverse)
-        self.flush(tick)
-        self._pending = (future, block.shape[0])
-
-    def flush(self, tick) -> None:
-        """Wait for the chunk being stored (re-raising its error) and tick for it."""
-        if self._pending is None:
-            return
-        future, steps = self._pending
-        self._pending = None
-        future.result()
-        if tick is not None:
-            tick(steps)
 
     def checkpoint(self, index: int, h: np.ndarray, c: np.ndarray | None) -> None:
         """Keep the state chunk ``index`` starts from, when it is a checkpoint's."""
@@ -404,7 +375,7 @@ def lstm_chunks(
     chunk_size = chunk_steps(B, width, np.dtype(dtype).itemsize)
     P = np.empty((chunk_size, H4, B) if batched else (chunk_size, H4), dtype)
     scratch = np.empty((chunk_size * B, H4), dtype) if batched else None
-    blocks = [] if stage is None else stage.blocks((chunk_size, *rows.shape[1:]), dtype)
+    block = None if stage is None else np.empty((chunk_size, *rows.shape[1:]), dtype)
     states = (slice(0, H), slice(H5, width))
     for index, (t0, t1) in enumerate(_chunks(T, chunk_size, reverse)):
         yield t0, t1
@@ -414,7 +385,7 @@ def lstm_chunks(
             stage.checkpoint(index, h, c)
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
         n = t1 - t0
-        out = blocks[index % len(blocks)][:n] if blocks else rows[t0:t1]
+        out = rows[t0:t1] if block is None else block[:n]
         steps = range(n - 1, -1, -1) if reverse else range(n)
         with threads():
             if simple:
@@ -472,11 +443,9 @@ def lstm_chunks(
                             maximum(h, proj_lo, out=h)
                     out[t] = R
         if stage is not None:
-            stage.submit(rows, t0, out, states, states[1], reverse, tick)
-        elif tick is not None:
+            stage.store(rows, t0, out, states, states[1], reverse)
+        if tick is not None:
             tick(n)
-    if stage is not None:
-        stage.flush(tick)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), np.array(c0, dtype=dtype), reverse)
 
 
@@ -549,7 +518,7 @@ def rnn_chunks(
     chunk_size = chunk_steps(B, H, np.dtype(dtype).itemsize)
     P = np.empty((chunk_size, H, B) if batched else (chunk_size, H), dtype)
     scratch = np.empty((chunk_size * B, H), dtype) if batched else None
-    blocks = [] if stage is None else stage.blocks((chunk_size, *rows.shape[1:]), dtype)
+    block = None if stage is None else np.empty((chunk_size, *rows.shape[1:]), dtype)
     everything = slice(None)
     for index, (t0, t1) in enumerate(_chunks(T, chunk_size, reverse)):
         yield t0, t1
@@ -559,7 +528,7 @@ def rnn_chunks(
             stage.checkpoint(index, h, None)
         _project_chunk(P, t0, t1, parts, p.W_x_parts, p.b, scratch)
         n = t1 - t0
-        out = blocks[index % len(blocks)][:n] if blocks else rows[t0:t1]
+        out = rows[t0:t1] if block is None else block[:n]
         with threads():
             for t in range(n - 1, -1, -1) if reverse else range(n):
                 if batched:
@@ -569,12 +538,10 @@ def rnn_chunks(
                 h = out[t]
                 np.add(P[t], rec, h)
                 np.tanh(h, h)
-        if stage is not None:  # h stays a row of this block: the next chunk reads it before writing any
-            stage.submit(rows, t0, out, (everything,), everything, reverse, tick)
-        elif tick is not None:
+        if stage is not None:  # h stays a row of the block: the next chunk reads it before writing any
+            stage.store(rows, t0, out, (everything,), everything, reverse)
+        if tick is not None:
             tick(n)
-    if stage is not None:
-        stage.flush(tick)
     return DirectionRecord(S, H, np.array(h0, dtype=dtype), None, reverse, is_lstm=False)
 
 

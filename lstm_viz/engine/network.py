@@ -7,7 +7,6 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -418,9 +417,6 @@ class _Network:
             return tick
 
         record = lstm_chunks if self.kind == "lstm" else rnn_chunks
-        writer = None
-        if staged and (os.cpu_count() or 1) > 1:  # casts and copies into storage overlap the steps
-            writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lstm-viz-store")
         parts_below = [InputPart(x if embedded is None else embedded, feature_major=False)]
         below: list = []
         chunks, needs = {}, {}
@@ -439,7 +435,6 @@ class _Network:
                         limit=float(np.finfo(plan.dtype).max),
                         written=None if pages[key] is None else pages[key].drop,
                         label=f"layer {index}" + (" (reverse)" if d else ""),
-                        writer=writer,
                     )
                     checkpoints = layers[index].directions()[d].checkpoints
                     if checkpoints is not None:
@@ -480,9 +475,6 @@ class _Network:
                         drain(generator)
         except StorageOverflow as exc:
             raise self._overflow_error(exc, dtype, plan.dtype) from None
-        finally:
-            if writer is not None:
-                writer.shutdown()
         if not staged:  # a staged run checked every chunk as it stored it
             _check_finite_states(layers, [getattr(entry[0], "W_proj", None) is not None for entry in self._entries])
         trace.computed = T

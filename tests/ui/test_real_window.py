@@ -163,12 +163,12 @@ def shown_step(twin, real_label: QImage, steps=range(12)) -> int | None:
     return best if distances[best] < 0.5 * sorted(distances.values())[1] else None
 
 
-def wait_for_step(real, twin, rect, expected: int, timeout=8.0):
+def wait_for_step(real, twin, rect, expected: int, timeout=8.0, steps=range(12)):
     """Screenshots until the label shows ``expected``; the step last shown and its screenshot."""
     deadline = time.monotonic() + timeout
     while True:
         image = real.shot()
-        step = shown_step(twin, image.copy(rect))
+        step = shown_step(twin, image.copy(rect), steps)
         if step == expected or time.monotonic() > deadline:
             if step != expected:
                 image.save(str(real.tmp / "unexpected.png"))
@@ -207,5 +207,20 @@ def test_transport_keys_work_at_first_show_in_a_real_window(tmp_path, window):
         real.xdotool("key", "Right")
         step, _ = wait_for_step(real, twin, label, 4)
         assert step == 4, "Right after a click in the speed box did not step"
+
+        # Ctrl+G, a step typed, Enter: there; then N: the next step where the first selected
+        # unit's write gate rises above 0.5 (the navigation bar's defaults), computed by the twin
+        every = range(30)
+        real.xdotool("key", "ctrl+g")
+        real.xdotool("type", "--delay", "40", "20")
+        real.xdotool("key", "Return")
+        step, _ = wait_for_step(real, twin, label, 20, steps=every)
+        assert step == 20, "Ctrl+G 20 Enter did not go to step 20"
+        twin.session.set_step(20)
+        expected = twin.core.next_event("input", twin.core.selected[0], 0.5, "up")
+        assert expected == 22  # the demo's second marked value: unit 0's write gate opens there
+        real.xdotool("key", "n")
+        step, _ = wait_for_step(real, twin, label, expected, steps=every)
+        assert step == expected, f"N did not go to the next event at t = {expected}"
     finally:
         real.close()

@@ -218,7 +218,7 @@ def test_transport_keys_work_at_first_show_in_a_real_window(tmp_path, window):
         assert step == 20, "Ctrl+G 20 Enter did not go to step 20"
         twin.session.set_step(20)
         expected = twin.core.next_event("input", twin.core.selected[0], 0.5, "up")
-        assert expected == 22  # the demo's second marked value: unit 0's write gate opens there
+        assert expected == 22  # on the demo, unit 0's write gate next rises above 0.5 at t = 22
         real.xdotool("key", "n")
         step, _ = wait_for_step(real, twin, label, expected, steps=every)
         assert step == expected, f"N did not go to the next event at t = {expected}"

@@ -1,4 +1,10 @@
-"""Gate heatmaps: units x time images of the three gates and the candidate, with the cursor."""
+"""Gate heatmaps: units x time images of the three gates and the candidate, with the cursor.
+
+Each image holds only the visible steps' columns, about one per pixel (level-of-detail
+pyramids, ``lstm_viz.ui.lod``): a column of several steps shows their mean (or their max or
+min, as chosen). Hover and clicks read the trace itself at the step under the mouse.
+Rows are the units of the shown sequence, or one unit in every sequence of the batch.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,11 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from lstm_viz.ui.lod import LodImage
 from lstm_viz.ui.panels.analysis import Analyses
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
+from lstm_viz.workbench.lod import across_pyramid, cached, cluster_order, profiles, quantity_pyramid
 
 QUANTITIES = (*GATES, "candidate")  # the three gates, then the candidate
 
@@ -21,27 +29,47 @@ ORDERS = {
     "correlation": "|r| (Unit figures)",
     "ablation": "loss rise when off",
     "attribution": "attribution (this step)",
+    "clustered": "similar units together (clustered)",
+}
+
+ROWS = {
+    "units": "units of this sequence",
+    "sequences": "this unit across sequences",
+}
+
+# What a pixel column shows when it covers several steps (zoomed out).
+STATS = {
+    "mean": "mean of its steps",
+    "max": "max of its steps",
+    "min": "min of its steps",
 }
 
 
-class _ClickableImage(pg.ImageItem):
+class _ClickableImage(LodImage):
+    """A heatmap that reports the step and row under the mouse in data coordinates (the
+    image's own pixels are columns of several steps when zoomed out)."""
+
     def __init__(self, panel, name):
         super().__init__()
         self.panel, self.name = panel, name
         self.setAcceptHoverEvents(True)
 
+    def _where(self, event) -> tuple[int, int]:
+        point = self.mapToView(event.pos())
+        return int(np.floor(point.x())), int(np.floor(point.y()))
+
     def mouseClickEvent(self, event):
         if event.button() == Qt.MouseButton.LeftButton:
-            pos = event.pos()
-            self.panel.clicked(int(pos.x()), int(pos.y()), event.modifiers())
+            step, row = self._where(event)
+            self.panel.clicked(step, row, event.modifiers())
             event.accept()
 
     def hoverEvent(self, event):
         if event.isExit():
             self.panel.hover(None)
         else:
-            pos = event.pos()
-            self.panel.hover((self.name, int(pos.x()), int(pos.y())))
+            step, row = self._where(event)
+            self.panel.hover((self.name, step, row))
 
 
 class GateHeatmapsPanel(Panel):
@@ -64,14 +92,30 @@ class GateHeatmapsPanel(Panel):
         layout.addWidget(self.graphics, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.info, 1)
-        bottom.addWidget(QLabel("Rows by"))
+        bottom.addWidget(QLabel("Rows"))
+        self.rows_by = QComboBox()
+        for key, words in ROWS.items():
+            self.rows_by.addItem(words, key)
+        self.rows_by.setToolTip("Rows are the units of the shown sequence, or the first selected unit in each sequence")
+        self.rows_by.currentIndexChanged.connect(lambda _: self._order_changed())
+        bottom.addWidget(self.rows_by)
+        self.order_label = QLabel("by")
+        bottom.addWidget(self.order_label)
         self.order_by = QComboBox()
         for key, words in ORDERS.items():
             self.order_by.addItem(words, key)
         self.order_by.currentIndexChanged.connect(lambda _: self._order_changed())
         bottom.addWidget(self.order_by)
+        self.stat = QComboBox()
+        for key, words in STATS.items():
+            self.stat.addItem(words, key)
+        self.stat.setToolTip("What a pixel column shows when it covers several steps (zoomed out)")
+        self.stat.currentIndexChanged.connect(lambda _: self._stat_changed())
+        bottom.addWidget(self.stat)
         layout.addLayout(bottom)
         self.order = None  # row r shows unit order[r]; None: by unit number
+        self.pyramids = {}  # quantity -> the pyramid its image draws (and hover reads)
+        self.across_unit = None  # the unit shown across sequences, None: rows are units
         self.analyses = Analyses(
             self, ("unit_figures", "ablation_ranking", "unit_attribution"), self._figures_arrived, self._figures_failed
         )
@@ -99,6 +143,7 @@ class GateHeatmapsPanel(Panel):
             # a small orange arrow at each selected row: readable on every colour map, apart on close rows
             mark = pg.ScatterPlotItem(size=8, symbol="t2", brush=pg.mkBrush("#e8590c"), pen=pg.mkPen("#fff", width=1))
             plot.addItem(mark, ignoreBounds=True)
+            plot.vb.sigXRangeChanged.connect(lambda *_: self._place_marks())  # they stay at the left edge
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
             if row:
                 plot.setXLink(self.plots[QUANTITIES[0]])
@@ -128,6 +173,8 @@ class GateHeatmapsPanel(Panel):
         key = self.order_by.currentData()
         if key == "unit":
             return None
+        if key == "clustered":
+            return self.clustered_order()
         if key == "ablation":
             ranking = self._figure("ablation_ranking")
             return None if ranking is None else ranking.order()[::-1]  # the most needed on top
@@ -150,6 +197,23 @@ class GateHeatmapsPanel(Panel):
                 return None
             values = np.abs(np.nan_to_num(figures.correlation, nan=0.0))
         return np.argsort(values, kind="stable")  # ascending: the largest ends on top
+
+    def clustered_order(self) -> np.ndarray:
+        """Units with similar gate time courses next to each other: average-linkage
+        clustering on the correlation of their four gates over time (each as at most 256
+        means of its steps), in the dendrogram's leaf order. Computed once per trace,
+        layer and sequence."""
+        s = self.session
+        lt, batch, T = s.layer_trace, s.batch, s.length
+
+        def compute():
+            return cluster_order(profiles([quantity_pyramid(lt, name, batch, T) for name in QUANTITIES], T))
+
+        return cached(lt, ("clustered_order", batch, T), compute)
+
+    def across(self) -> bool:
+        """Rows are the sequences of the batch (one unit in each), not the units."""
+        return self.rows_by.currentData() == "sequences" and self.session.trace.batch_size > 1
 
     def _ask_order(self) -> bool:
         """Ask for the figure the rows are ordered by when it is missing; True if asked."""
@@ -177,8 +241,15 @@ class GateHeatmapsPanel(Panel):
             return True
         return False
 
+    def _stat_changed(self):
+        for image in self.images.values():
+            image.set_stat(self.stat.currentData())
+
     def _order_changed(self):
         if self.session.loaded is None:
+            return
+        if self.across():
+            self._refresh()
             return
         if self.order_by.currentData() == "attribution":  # for the step shown now
             self.session.core.results.pop(self.analyses.key("unit_attribution"), None)
@@ -195,30 +266,42 @@ class GateHeatmapsPanel(Panel):
     def on_trace(self):
         T = self.session.length
         lt = self.session.layer_trace
+        batches = self.session.trace.batch_size
+        self.rows_by.setEnabled(batches > 1)
         for plot in self.plots.values():
             plot.setVisible(lt.is_lstm)
         if not lt.is_lstm:
             self.info.setText("A plain tanh RNN has no gates: its output h(t) is in the trajectories.")
             return
+        across = self.across()
+        self.order_by.setEnabled(not across)
+        self.order_label.setEnabled(not across)
+        for plot in self.plots.values():
+            integer_steps(plot, T)
+        if across:
+            self._show_across()
+            return
+        self.across_unit = None
         self.info.setText("Click a row to select that unit; hover for exact values.")
         self.order = self.unit_order()
         if self.order is None and self.order_by.currentData() != "unit":
             self._ask_order()  # after a new load or another layer: the figure is computed again
+        stat = self.stat.currentData()
         for name in QUANTITIES:
-            values = self.session.quantity(name)[:T]
+            pyramid = quantity_pyramid(lt, name, self.session.batch, T)
+            self.pyramids[name] = pyramid
             levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
-            # Rows are units, columns are steps (row-major images).
-            rows = values.T if self.order is None else values.T[self.order]
-            self.images[name].setImage(np.ascontiguousarray(rows), autoLevels=False, levels=levels)
-            self.plots[name].setYRange(0, values.shape[1], padding=0)
+            # Rows are units (in row order), columns are the visible steps.
+            self.images[name].stat = stat
+            self.images[name].set_source(pyramid, self.order, levels=levels)
+            H = pyramid.width
+            self.plots[name].setYRange(0, H, padding=0)
             # rows are units: name them at their middles (at most 3 names: the heatmaps are short)
-            ticks = unit_ticks(values.shape[1], offset=0.5, most=3)
+            ticks = unit_ticks(H, offset=0.5, most=3)
             if self.order is not None:  # the unit in that row, not the row's number
                 ticks = [[(y, str(int(self.order[int(y - 0.5)]))) for y, _ in level] for level in ticks]
             self.plots[name].getAxis("left").setTicks(ticks)
-        self.plots[QUANTITIES[0]].setXRange(0, T, padding=0)
-        for plot in self.plots.values():
-            integer_steps(plot, T)
+        self._align_axes()
         key = self.order_by.currentData()
         figures = self._figure("unit_figures")
         if key == "correlation" and figures is not None and figures.correlation is None:
@@ -227,15 +310,64 @@ class GateHeatmapsPanel(Panel):
         if key == "attribution" and found is not None:
             self.info.setText(f"Rows by |gradient × activation| for {found.words}; the largest on top.")
 
+    def _show_across(self) -> None:
+        """Rows are the sequences of the batch, each the first selected unit over time."""
+        s = self.session
+        lt = s.layer_trace
+        unit = s.selected[0] if s.selected else 0
+        self.across_unit = unit
+        self.order = None
+        names = s.sequence.names
+        B = s.trace.batch_size
+        stat = self.stat.currentData()
+        for name in QUANTITIES:
+            pyramid = across_pyramid(lt, name, unit, s.sequence.lengths)
+            self.pyramids[name] = pyramid
+            levels = (-1.0, 1.0) if name == "candidate" else (0.0, 1.0)
+            self.images[name].stat = stat
+            self.images[name].set_source(pyramid, None, levels=levels)
+            self.plots[name].setYRange(0, B, padding=0)
+            every = max(1, -(-B // 3))
+            self.plots[name].getAxis("left").setTicks([[(b + 0.5, names[b]) for b in range(0, B, every)]])
+        self._align_axes()
+        self.info.setText(f"Rows are the sequences, each unit {unit}'s gates; click a row to show that sequence.")
+
+    def _align_axes(self) -> None:
+        """The four left axes as wide as the widest: the x-linked views then start and end
+        at the same pixels, and a step is at the same place in every heatmap."""
+        from PySide6.QtGui import QFontMetricsF
+
+        axes = [plot.getAxis("left") for plot in self.plots.values()]
+        widths = []
+        for axis in axes:
+            metrics = QFontMetricsF(axis.style.get("tickFont") or axis.font())
+            labels = [text for level in (axis._tickLevels or []) for _, text in level]
+            axis.textWidth = max([metrics.horizontalAdvance(text) for text in labels] + [0.0])
+            axis.setWidth(None)  # what it needs for its own labels and name
+            widths.append(axis.maximumWidth())
+        for axis in axes:
+            axis.setWidth(int(np.ceil(max(widths))))
+
     def on_selection(self):
         if not self.session.layer_trace.is_lstm:
             return
-        selected = self.session.selected
-        everyone = len(selected) == self.session.layer_trace.hidden_size
-        rows = [] if everyone else [self.row_of(u) for u in selected]
-        units = np.array(rows, dtype=float) + 0.5  # all selected: nothing to point at
-        for name in QUANTITIES:
-            self.marks[name].setData(x=np.full(len(units), 0.0), y=units)
+        if self.across():
+            unit = self.session.selected[0] if self.session.selected else 0
+            if unit != self.across_unit:
+                self._show_across()
+            rows = np.array([self.session.batch], dtype=float) + 0.5
+        else:
+            selected = self.session.selected
+            everyone = len(selected) == self.session.layer_trace.hidden_size
+            rows = np.array([] if everyone else [self.row_of(u) for u in selected], dtype=float) + 0.5
+        self.marked_rows = rows  # all selected: nothing to point at
+        self._place_marks()
+
+    def _place_marks(self) -> None:
+        rows = getattr(self, "marked_rows", np.zeros(0))
+        left = self.plots[QUANTITIES[0]].vb.viewRange()[0][0]
+        for mark in self.marks.values():
+            mark.setData(x=np.full(len(rows), max(left, 0.0)), y=rows)
 
     def on_step(self, step):
         for cursor in self.cursors.values():
@@ -250,9 +382,14 @@ class GateHeatmapsPanel(Panel):
         return int(self.order[row])
 
     def clicked(self, step, row, modifiers):
-        unit = self.unit_of(row)
         if row < 0 or step < 0:
             return
+        if self.across_unit is not None:  # a row is a sequence: show it
+            if row < self.session.trace.batch_size:
+                self.session.set_batch(row)
+                self.session.set_step(min(step, self.session.length - 1))
+            return
+        unit = self.unit_of(row)
         if modifiers & Qt.KeyboardModifier.ControlModifier:
             units = set(self.session.selected) ^ {unit}
         else:
@@ -260,14 +397,35 @@ class GateHeatmapsPanel(Panel):
         self.session.select_units(units)
         self.session.set_step(step)
 
+    def value(self, name: str, step: int, row: int) -> float | None:
+        """The trace's own value under the mouse (not the image's, which may be a column of
+        many steps): the gate of the unit (or, across sequences, the sequence) in ``row``."""
+        pyramid = self.pyramids.get(name)
+        if pyramid is None or not 0 <= step < pyramid.length:
+            return None
+        if self.across_unit is not None:
+            if not 0 <= row < pyramid.width:
+                return None
+            value = float(pyramid.at(step, [row])[0])
+            return None if np.isnan(value) else value
+        unit = self.unit_of(row)
+        if not 0 <= unit < pyramid.width:
+            return None
+        return float(pyramid.at(step, [unit])[0])
+
     def hover(self, where):
         if where is None or self.session.loaded is None:
             return
         name, step, row = where
-        unit = self.unit_of(row)
-        values = self.session.quantity(name)
-        if 0 <= step < self.session.length and 0 <= unit < values.shape[1]:
+        value = self.value(name, step, row)
+        if value is None:
+            return
+        if self.across_unit is not None:
+            sequence = self.session.sequence.names[row]
+            text = f"{QUANTITY_LABELS[name]} · {sequence} · unit {self.across_unit} · t = {step} · {value:.4f}"
+        else:
             label = self.session.label(step)
-            text = f"{QUANTITY_LABELS[name]} · unit {unit} · t = {step} ({label!r}) · {values[step, unit]:.4f}"
-            self.info.setText(text)
-            self.hover_text = text
+            unit = self.unit_of(row)
+            text = f"{QUANTITY_LABELS[name]} · unit {unit} · t = {step} ({label!r}) · {value:.4f}"
+        self.info.setText(text)
+        self.hover_text = text

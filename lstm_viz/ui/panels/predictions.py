@@ -3,7 +3,9 @@
 For a regression readout, the predicted value(s) and the target over time; for a
 classifier, the probability it gave the right next token and its top-5 at this step (as
 LSTMVis shows). Below, the loss at every step. All numbers are the core's
-(``Workbench.predictions``, ``targets``, ``losses``); hover for the exact ones.
+(``Workbench.predictions``, ``targets``, ``losses``); hover for the exact ones. Curves are
+drawn from level-of-detail pyramids of those arrays (``lstm_viz.ui.lod``), computed chunk
+by chunk: about one column per pixel of the visible steps, the exact values zoomed in.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps, points
+from lstm_viz.ui.lod import LodCurve
+from lstm_viz.ui.panels.base import Panel, Place, cache_static, integer_steps
+from lstm_viz.workbench.lod import ArraySource, DerivedSource, array_pyramid
 
 PREDICTION_COLOR = "#1f77b4"
 TARGET_COLOR = "#d62728"
@@ -47,25 +51,27 @@ class PredictionsPanel(Panel):
         self.plot = self.curves_over_time(legend_columns=3)
         self.plot_line = self.line
         self.loss_plot = pg.PlotWidget(axisItems={"bottom": self.step_axis()})
-        self.loss_plot.setClipToView(True)
-        self.loss_plot.setDownsampling(auto=True, mode="peak")
         self.loss_plot.setMaximumHeight(170)
         self.loss_line = self.cursor(self.loss_plot.getPlotItem())
         self.hover_scene(self.loss_plot, self.describe)
-        self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen(LOSS_COLOR, width=1), connect="finite")
-        ghost = pg.mkPen("#999", width=1.5, style=Qt.PenStyle.DashLine)
-        self.loss_ghost = self.loss_plot.plot([], [], pen=ghost, connect="finite")
+        self.loss_curve = LodCurve(pen=pg.mkPen(LOSS_COLOR, width=1))
+        self.ghost_pen = pg.mkPen("#999", width=1.5, style=Qt.PenStyle.DashLine)
+        self.loss_ghost = LodCurve(pen=self.ghost_pen)
         self.loss_ghost.setZValue(-5)
-        self.ghost = self.plot.plot([], [], pen=ghost, connect="finite")
+        self.ghost = LodCurve(pen=self.ghost_pen)
         self.ghost.setZValue(-5)
-        for curve in (self.loss_curve, self.loss_ghost, self.ghost):
+        for plot, curve in (
+            (self.loss_plot, self.loss_curve),
+            (self.loss_plot, self.loss_ghost),
+            (self.plot, self.ghost),
+        ):
+            plot.addItem(curve)
             cache_static(curve)
         layout.addWidget(self.plot, 3)
         layout.addWidget(self.loss_plot, 2)
         self.setWidget(container)
-        self.prediction_curves: list[pg.PlotDataItem] = []
-        self.target_curves: list[pg.PlotDataItem] = []
-        self.values = None  # (T, K) what the first plot shows per curve
+        self.prediction_curves: list[LodCurve] = []
+        self.target_curves: list[LodCurve] = []
         self.targets = None
         self.losses = None
         for plot in (self.plot, self.loss_plot):
@@ -87,118 +93,143 @@ class PredictionsPanel(Panel):
         self.mask = None if target_set is None else target_set.mask[b, :T]
         self.target_values = None if target_set is None else target_set.values[b, :T]
         losses = core.losses
+        self.all_losses = losses
         self.losses = None if losses is None else losses[b, :T]
         # the run before a what-if changed it, as dashed ghosts
         self.original_predictions = self.original_losses = None
+        self.original = None
         original = core.original_figures
         if original is not None and self.readout is not None:
+            self.original = original
             self.original_predictions = original[0][b, :T]
             self.original_losses = None if original[1] is None else original[1][b, :T]
+        self.mean_loss = self._mean(self.losses)  # once per data, not at every step
+        self.original_mean_loss = self._mean(self.original_losses)
         for plot in (self.plot, self.loss_plot):
             plot.setXRange(0, T, padding=0.01)
             integer_steps(plot, T)
         self._draw()
 
-    def _curve(self, curves: list, k: int, *, z: int = 0) -> pg.PlotDataItem:
+    @staticmethod
+    def _mean(losses) -> float | None:
+        if losses is None:
+            return None
+        finite = np.isfinite(losses)
+        return float(np.mean(losses[finite])) if finite.any() else None
+
+    def _curve(self, curves: list, k: int, *, z: int = 0, points: bool = False) -> LodCurve:
         while len(curves) <= k:
-            curve = self.plot.plot([], [], connect="finite")
+            curve = LodCurve(points=points, symbol_size=6 if points else 7)
             curve.setZValue(z)
+            self.plot.addItem(curve)
             cache_static(curve)
             curves.append(curve)
         return curves[k]
 
+    def _pyramid(self, owner, key, compute, *arrays):
+        """The pyramid of ``compute(t0, t1, *arrays)`` over the shown sequence, cached on ``owner``."""
+        T = self.session.length
+        return array_pyramid(owner, key, T, DerivedSource(compute, *arrays), 1)
+
     def _draw(self):
         for curve in self.prediction_curves + self.target_curves:
             curve.setVisible(False)
-        self.ghost.setData([], [])
-        self.loss_ghost.setData([], [])
-        steps = np.arange(self.session.length)
+            curve.clear_source()
+        self.ghost.clear_source()
+        self.loss_ghost.clear_source()
+        T, b = self.session.length, self.session.batch
         entries = []
         if self.readout is None:
-            self.values = None
             self.plot.setLabel("left", "")
-            self.loss_curve.setData([], [])
+            self.loss_curve.clear_source()
             self.show_legend([])
             return
+        predictions = self.session.core.predictions
+        target_set = self.target_set
+        ranges = []
         if self.kind == "classification":
             # the probability of the right next token, and of the model's first choice
-            top = self.predictions.max(axis=1)
+            top = self._pyramid(predictions, ("top", b), lambda t0, t1, p: p[b, t0:t1].max(axis=1), predictions)
             curve = self._curve(self.prediction_curves, 0)
-            curve.setData(steps, top, pen=pg.mkPen("#999", width=1), **points(len(steps), "#999"))
+            curve.set_source(top, 0, pen=pg.mkPen("#999", width=1), color="#999")
             curve.setVisible(True)
             entries.append((curve, "p(first choice)"))
-            self.values = top[:, None]
             if self.mask is not None:
-                ids = np.where(self.mask, self.target_values, 0)
-                right = np.take_along_axis(self.predictions, ids[:, None], axis=1)[:, 0]
-                right = np.where(self.mask, right, np.nan)
+                right = self._pyramid(
+                    predictions, ("right", b), _right_answer(b), predictions, target_set.mask, target_set.values
+                )
                 curve = self._curve(self.target_curves, 0, z=5)
-                curve.setData(steps, right, pen=pg.mkPen(TARGET_COLOR, width=1.5), **points(len(steps), TARGET_COLOR))
+                curve.set_source(right, 0, pen=pg.mkPen(TARGET_COLOR, width=1.5), color=TARGET_COLOR)
                 curve.setVisible(True)
                 entries.append((curve, f"p({self.target_set.description})"))
-                self.values = np.column_stack([top, right])
             self.plot.setLabel("left", "probability")
             self.plot.setYRange(0, 1.02, padding=0)
         else:
             K = min(self.predictions.shape[1], MOST_OUTPUTS)
             labels = self.readout.labels or [f"output {k}" for k in range(self.predictions.shape[1])]
-            shown = [self.predictions[:, :K]]
-            if self.original_predictions is not None:
-                shown.append(self.original_predictions[:, :1])
             for k in range(K):
                 color = PREDICTION_COLOR if K == 1 else pg.intColor(k, hues=max(K, 4), maxValue=200)
-                curve = self._curve(self.prediction_curves, k)
-                curve.setData(
-                    steps, self.predictions[:, k], pen=pg.mkPen(color, width=1.5), **points(len(steps), color)
+                predicted = array_pyramid(
+                    predictions, ("predicted", b, k), T, ArraySource(predictions, (b, slice(None), k))
                 )
+                ranges.append(predicted.range())
+                curve = self._curve(self.prediction_curves, k)
+                curve.set_source(predicted, 0, pen=pg.mkPen(color, width=1.5), color=color)
                 curve.setVisible(True)
                 entries.append((curve, f"predicted {labels[k]}"))
                 if self.mask is not None:
-                    wanted = np.where(self.mask, self.target_values[:, k], np.nan)
-                    target = self._curve(self.target_curves, k, z=5)
-                    # targets as points: a target at one step (the adding problem) is a dot
-                    target.setData(
-                        steps,
-                        wanted,
-                        pen=None,
-                        symbol="o",
-                        symbolSize=6,
-                        symbolBrush=TARGET_COLOR,
-                        symbolPen=pg.mkPen(TARGET_COLOR),
+                    wanted = self._pyramid(
+                        target_set.values,
+                        ("target", b, k),
+                        lambda t0, t1, mask, values, k=k: np.where(mask[b, t0:t1], values[b, t0:t1, k], np.nan),
+                        target_set.mask,
+                        target_set.values,
                     )
+                    target = self._curve(self.target_curves, k, z=5, points=True)
+                    # targets as points: a target at one step (the adding problem) is a dot
+                    target.set_source(wanted, 0, color=TARGET_COLOR)
                     target.setVisible(True)
-                    shown.append(wanted[self.mask][:, None])
+                    ranges.append(wanted.range())
                     if k == 0:
                         entries.append((target, "target"))
-            self.values = self.predictions[:, :K]
             self.plot.setLabel("left", "value")
-            flat = np.concatenate([a.ravel() for a in shown])
-            flat = flat[np.isfinite(flat)]
-            low, high = (float(flat.min()), float(flat.max())) if flat.size else (0.0, 1.0)
+        if self.original is not None:
+            was_predictions = self.original[0]
+            if self.kind == "classification" and self.mask is not None:
+                was = self._pyramid(
+                    was_predictions, ("right", b), _right_answer(b), was_predictions, target_set.mask, target_set.values
+                )
+                self.ghost.set_source(was, 0, pen=self.ghost_pen)
+            elif self.kind != "classification":
+                was = array_pyramid(
+                    was_predictions, ("predicted", b, 0), T, ArraySource(was_predictions, (b, slice(None), 0))
+                )
+                self.ghost.set_source(was, 0, pen=self.ghost_pen)
+                ranges.append(was.range())
+            entries.append((self.ghost, "before the what-if"))
+        if self.kind != "classification":
+            finite = [r for r in ranges if np.isfinite(r[0])]
+            low, high = (min(r[0] for r in finite), max(r[1] for r in finite)) if finite else (0.0, 1.0)
             pad = 0.06 * (high - low or 1.0)
             self.plot.setYRange(low - pad, high + pad, padding=0)
-        if self.original_predictions is not None:
-            if self.kind == "classification" and self.mask is not None:
-                ids = np.where(self.mask, self.target_values, 0)
-                was = np.take_along_axis(self.original_predictions, ids[:, None], axis=1)[:, 0]
-                self.ghost.setData(steps, np.where(self.mask, was, np.nan))
-            elif self.kind != "classification":
-                self.ghost.setData(steps, self.original_predictions[:, 0])
-            entries.append((self.ghost, "before the what-if"))
+        loss_ranges = []
         if self.original_losses is not None:
-            self.loss_ghost.setData(steps, self.original_losses)
+            was_losses = array_pyramid(self.original[1], ("loss", b), T, ArraySource(self.original[1], (b,)))
+            self.loss_ghost.set_source(was_losses, 0, pen=self.ghost_pen)
+            loss_ranges.append(was_losses.range())
         self.show_legend(entries)
         if self.losses is not None:
+            losses = array_pyramid(self.all_losses, ("loss", b), T, ArraySource(self.all_losses, (b,)))
+            loss_ranges.append(losses.range())
             # a target at a few steps only (the adding problem: the last) is a dot, not a line
-            sparse = np.count_nonzero(np.isfinite(self.losses)) <= max(12, len(steps) // 4)
-            self.loss_curve.setData(steps, self.losses, **points(3 if sparse else len(steps), LOSS_COLOR))
+            sparse = np.count_nonzero(np.isfinite(self.losses)) <= max(12, T // 4)
+            self.loss_curve.set_source(losses, 0, color=LOSS_COLOR, symbols=True if sparse else None)
             self.loss_plot.setLabel("left", "loss (nats)" if self.kind == "classification" else "squared error")
-            both = self.losses if self.original_losses is None else np.concatenate([self.losses, self.original_losses])
-            finite = both[np.isfinite(both)]
-            high = float(finite.max()) if finite.size else 1.0
+            highs = [r[1] for r in loss_ranges if np.isfinite(r[1])]
+            high = max(highs) if highs else 1.0
             self.loss_plot.setYRange(0, high * 1.08 or 1.0, padding=0)
         else:
-            self.loss_curve.setData([], [])
+            self.loss_curve.clear_source()
             self.loss_plot.setLabel("left", "loss")
 
     # -- the step -----------------------------------------------------------------------
@@ -249,10 +280,10 @@ class PredictionsPanel(Panel):
                 text += f" · loss {self.losses[step]:.5f}"
         if reason is not None:
             text += f" · <i>{reason}</i>"
-        if self.losses is not None and np.isfinite(self.losses).any():
-            text += f" · mean loss {np.nanmean(self.losses):.4g}"
-            if self.original_losses is not None and np.isfinite(self.original_losses).any():
-                text += f" (before the what-if {np.nanmean(self.original_losses):.4g})"
+        if self.mean_loss is not None:
+            text += f" · mean loss {self.mean_loss:.4g}"
+            if self.original_mean_loss is not None:
+                text += f" (before the what-if {self.original_mean_loss:.4g})"
         return text
 
     # -- mouse ----------------------------------------------------------------------------
@@ -268,3 +299,16 @@ class PredictionsPanel(Panel):
             self.session.set_step(step)
             return True
         return False
+
+
+def _right_answer(b: int):
+    """What the model gave the right next token at each step of sequence ``b`` (NaN where
+    there is none), chunk by chunk."""
+
+    def compute(t0, t1, predictions, mask, values):
+        inside = mask[b, t0:t1]
+        ids = np.where(inside, values[b, t0:t1], 0)
+        right = np.take_along_axis(predictions[b, t0:t1], ids[:, None].astype(np.int64), axis=1)[:, 0]
+        return np.where(inside, right, np.nan)
+
+    return compute

@@ -1,4 +1,8 @@
-"""Cell-state trajectories of the selected units over time, with a moving marker."""
+"""Cell-state trajectories of the selected units over time, with a moving marker.
+
+Curves are drawn from level-of-detail pyramids (``lstm_viz.ui.lod``): about one column
+per pixel of the visible steps, the exact values once zoomed in; hover and the markers
+read the trace itself at the step."""
 
 from __future__ import annotations
 
@@ -7,15 +11,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from lstm_viz.ui.lod import LodCurve
 from lstm_viz.ui.panels.base import (
     Markers,
     Panel,
     Place,
     cache_static,
     integer_steps,
-    points,
 )
 from lstm_viz.vocabulary import QUANTITIES
+from lstm_viz.workbench.lod import quantity_pyramid
 
 CHOICES = tuple((name, QUANTITIES[name].axis) for name in ("cell", "hidden", "tanh_cell"))
 
@@ -44,15 +49,15 @@ class CellTrajectoryPanel(Panel):
         layout.addLayout(bar)
         self.plot = self.curves_over_time()
         layout.addWidget(self.plot, 1)
-        self.curves: list[pg.PlotDataItem] = []
-        self.ghosts: list[pg.PlotDataItem] = []  # the original run, while a what-if is shown
+        self.curves: list[LodCurve] = []
+        self.ghosts: list[LodCurve] = []  # the original run, while a what-if is shown
         self.marker = Markers(size=10, pen=pg.mkPen("#000", width=1.5))
         self.marker.setZValue(60)
         self.plot.addItem(self.marker, ignoreBounds=True)
         self.click_scene(self.plot, self.clicked)
         self.setWidget(container)
         self.units: list[int] = []
-        self.values = None
+        self.pyramid = None  # of the shown quantity: the curves draw it, hover and markers read its trace
 
     @property
     def quantity_name(self) -> str:
@@ -65,66 +70,67 @@ class CellTrajectoryPanel(Panel):
         self.plot.setXRange(0, self.session.length, padding=0.01)
         integer_steps(self.plot, self.session.length)
 
+    def _curve(self, curves: list[LodCurve], z: float = 0) -> LodCurve:
+        curve = LodCurve()
+        curve.setZValue(z)
+        self.plot.addItem(curve)
+        cache_static(curve)
+        curves.append(curve)
+        return curve
+
     def on_selection(self):
         name = self.quantity_name
         if name != "hidden" and not self.session.layer_trace.is_lstm:
             name = "hidden"
         self.shown_name = name
-        values = self.session.quantity(name)[: self.session.length]
-        self.values = values
-        units = self.session.selected or list(range(min(8, values.shape[1])))
+        s = self.session
+        self.pyramid = pyramid = quantity_pyramid(s.layer_trace, name, s.batch, s.length)
+        units = s.selected or list(range(min(8, pyramid.width)))
         self.units = units
         while len(self.curves) < len(units):
-            curve = self.plot.plot([], [])
-            cache_static(curve)
-            self.curves.append(curve)
+            self._curve(self.curves)
         entries = []
         for k, curve in enumerate(self.curves):
             if k < len(units):
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
-                curve.setData(
-                    np.arange(len(values)),
-                    values[:, units[k]],
-                    pen=pg.mkPen(color, width=1),
-                    **points(len(values), color),
-                )
+                curve.set_source(pyramid, units[k], pen=pg.mkPen(color, width=1), color=color)
                 curve.setVisible(True)
                 entries.append((curve, f"unit {units[k]}"))
             else:
                 curve.setVisible(False)
-        original = self.session.original_quantity(name)
+                curve.clear_source()
+        original = None
+        if s.original_trace is not None:
+            original = quantity_pyramid(s.original_trace.layers[s.layer], name, s.batch, s.length)
         while len(self.ghosts) < len(units):
-            ghost = self.plot.plot([], [])
-            ghost.setZValue(-5)
-            cache_static(ghost)
-            self.ghosts.append(ghost)
+            self._curve(self.ghosts, z=-5)
         for k, ghost in enumerate(self.ghosts):
             visible = original is not None and k < len(units)
-            ghost.setVisible(visible)
             if visible:
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220, alpha=110)
                 pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
-                ghost.setData(np.arange(self.session.length), original[: self.session.length, units[k]], pen=pen)
+                ghost.set_source(original, units[k], pen=pen, color=color)
+            else:
+                ghost.clear_source()
+            ghost.setVisible(visible)
         if original is not None:
             entries.append((self.ghosts[0], "original (before the what-if)"))
         self.show_legend(entries)
         self.plot.setLabel("left", dict(CHOICES)[name])
-        shown = values[:, units]
-        if original is not None:
-            shown = np.concatenate([shown, original[: self.session.length, units]])
-        low, high = float(shown.min()), float(shown.max())
+        ranges = [pyramid.range(units)] + ([original.range(units)] if original is not None else [])
+        low, high = min(r[0] for r in ranges), max(r[1] for r in ranges)
         pad = 0.05 * (high - low or 1.0)
         self.plot.setYRange(low - pad, high + pad, padding=0)  # fixed: markers must not rescale the view
 
     def nearest(self, x: float, y: float) -> tuple[int, int] | None:
         """The step at ``x`` and the shown unit whose curve passes closest to ``y`` there,
         if within 12 pixels."""
-        if self.values is None or not self.units:
+        if self.pyramid is None or not self.units:
             return None
         step = int(round(x))
-        if not 0 <= step < len(self.values):
+        if not 0 <= step < self.pyramid.length:
             return None
-        values = self.values[step, self.units]
+        values = self.pyramid.at(step, self.units)
         k = int(np.argmin(np.abs(values - y)))
         pixel = self.plot.getPlotItem().vb.viewPixelSize()[1]
         if abs(values[k] - y) > 12 * pixel:
@@ -137,7 +143,8 @@ class CellTrajectoryPanel(Panel):
             return None
         step, unit = hit
         name = dict(CHOICES)[self.shown_name]
-        return f"{name} · unit {unit} · t = {step} ({self.session.label(step)!r}) · {self.values[step, unit]:.4f}"
+        value = self.pyramid.at(step, [unit])[0]
+        return f"{name} · unit {unit} · t = {step} ({self.session.label(step)!r}) · {value:.4f}"
 
     def clicked(self, x: float, y: float, modifiers) -> bool:
         """A click on a curve selects its unit (Ctrl+click adds or removes it); anywhere
@@ -155,5 +162,5 @@ class CellTrajectoryPanel(Panel):
 
     def on_step(self, step):
         self.line.setValue(step)
-        if self.values is not None:
-            self.marker.setData(x=np.full(len(self.units), step), y=self.values[step, self.units])
+        if self.pyramid is not None and 0 <= step < self.pyramid.length:
+            self.marker.setData(x=np.full(len(self.units), step), y=self.pyramid.at(step, self.units))

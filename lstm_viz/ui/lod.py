@@ -1,0 +1,277 @@
+"""pyqtgraph items that draw a level-of-detail pyramid (``lstm_viz.workbench.lod``).
+
+What they draw is proportional to the view's pixels, not to the number of steps: when the
+view's x range or width changes they ask the pyramid for about one column per pixel of the
+visible steps and redraw from that. A curve draws per column a vertical min-max segment
+joined by the means (the exact polyline once steps are wider than pixels); an image draws
+one column of pixels per column (means, or another statistic), placed with ``setRect`` so
+that x stays in steps. Neither ever holds more than the visible range's columns.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+
+SYMBOL_STEPS = 12  # a curve showing this many steps or fewer marks each value with a dot
+DEFAULT_WIDTH = 1000  # pixel columns assumed before the view is laid out
+
+
+def view_columns(item) -> tuple[float, float, int] | None:
+    """The view's x range and its width in pixels, for ``item`` in a ViewBox."""
+    view = item.getViewBox()
+    if view is None:
+        return None
+    (x0, x1), _ = view.viewRange()
+    width = int(round(view.width()))
+    return x0, x1, width if width > 1 else DEFAULT_WIDTH
+
+
+def steps_in(x0: float, x1: float) -> tuple[int, int]:
+    """The steps to draw for a view from ``x0`` to ``x1``: those inside, and one more at an
+    edge that falls between steps (so lines run to the edge)."""
+    return int(math.floor(x0)), int(math.ceil(x1)) + 1
+
+
+class _FollowsView:
+    """Redraw when the view's x range or width changes (mixed into a GraphicsObject).
+
+    A change only marks the item stale and asks for a paint; the columns are computed just
+    before the scene paints (pyqtgraph's ``sigPrepareForPaint``). A plot that is not on
+    screen (a panel behind a tab) is never painted, so it costs nothing however often its
+    range changes (playback turning pages); ``set_source`` draws at once."""
+
+    def _init_follow(self):
+        self.pyramid = None
+        self._key = None
+        self._drawing = False
+        self._stale = False
+        self._resized_view = None
+        self._scene = None
+        self.redraws = 0  # how many times it drew (for tests and measurements)
+
+    def viewChanged(self, view, oldView):  # noqa: N802 - pyqtgraph's name
+        super().viewChanged(view, oldView)
+        if self._resized_view is not None:
+            try:
+                self._resized_view.sigResized.disconnect(self._follow)
+            except (TypeError, RuntimeError):
+                pass
+            self._resized_view = None
+        if view is not None and hasattr(view, "sigResized"):
+            view.sigResized.connect(self._follow)
+            self._resized_view = view
+        scene = self.scene()
+        if scene is not self._scene:
+            if self._scene is not None:
+                try:
+                    self._scene.sigPrepareForPaint.disconnect(self._prepare)
+                except (TypeError, RuntimeError):
+                    pass
+            if scene is not None and hasattr(scene, "sigPrepareForPaint"):
+                scene.sigPrepareForPaint.connect(self._prepare)
+            self._scene = scene
+        self._follow()
+
+    def viewRangeChanged(self, *args):  # noqa: N802
+        if isinstance(self, pg.PlotDataItem):  # takes the signal's arguments; GraphicsItem's takes none
+            super().viewRangeChanged(*args)
+        else:
+            super().viewRangeChanged()
+        self._follow()
+
+    def _follow(self, *args) -> None:
+        if self.pyramid is not None:
+            self._stale = True
+            self.update()
+
+    def _prepare(self) -> None:
+        if self._stale and self.isVisible():
+            self._stale = False
+            self.redraw()
+
+    def redraw(self, force: bool = False) -> None:
+        """Draw the columns of the visible steps, unless they are those drawn already."""
+        if self.pyramid is None or self._drawing:
+            return
+        where = view_columns(self)
+        x0, x1, width = where if where is not None else (0.0, float(self.pyramid.length), DEFAULT_WIDTH)
+        t0, t1 = self._steps(x0, x1)
+        t0, t1 = max(0, t0), min(self.pyramid.length, t1)
+        key = (t0, t1, width, id(self.pyramid), self.pyramid.length, self._what())
+        if key == self._key and not force:
+            return
+        self._key = key
+        self._stale = False
+        self._drawing = True
+        try:
+            self.redraws += 1
+            self._draw(t0, t1, width)
+        finally:
+            self._drawing = False
+
+    def _what(self):
+        return None
+
+    def _steps(self, x0: float, x1: float) -> tuple[int, int]:
+        return steps_in(x0, x1)
+
+    def _draw(self, t0: int, t1: int, width: int) -> None:
+        raise NotImplementedError
+
+
+class LodCurve(_FollowsView, pg.PlotDataItem):
+    """One column of a pyramid (one unit, one feature) as a curve over the steps.
+
+    ``points=True`` draws dots only (targets): at each step, or at each column's min and
+    max. Otherwise a line: per pixel column a vertical min-max segment joined by the
+    means, or the exact polyline when the visible steps are no more than the pixels,
+    with a dot at each step when there are at most ``SYMBOL_STEPS`` of them (or always,
+    with ``symbols=True``: a sparse curve of isolated values).
+    """
+
+    def __init__(self, *, points: bool = False, symbol_size: float = 7, **opts):
+        super().__init__([], [], connect="finite", **opts)
+        self._init_follow()
+        self.unit = 0
+        self.points = points
+        self.symbols: bool | None = None
+        self.symbol_size = symbol_size
+        self.color = None
+        self.columns = None  # the last Columns drawn
+
+    # pyqtgraph's own thinning and clipping would work on what this already thinned
+    def setDownsampling(self, *args, **kwargs):  # noqa: N802
+        pass
+
+    def setClipToView(self, *args, **kwargs):  # noqa: N802
+        pass
+
+    def set_source(self, pyramid, unit: int = 0, *, pen=None, color=None, symbols: bool | None = None) -> None:
+        """Draw column ``unit`` of ``pyramid`` with ``pen``; dots in ``color``."""
+        self.pyramid, self.unit = pyramid, int(unit)
+        self.color = color if color is not None else (pen.color() if isinstance(pen, pg.QtGui.QPen) else pen)
+        self.symbols = symbols
+        if pen is not None and not self.points:
+            self.opts["pen"] = pg.mkPen(pen)
+        self._key = None
+        self.redraw()
+
+    def clear_source(self) -> None:
+        """Draw nothing and let go of the pyramid (and what its source reads)."""
+        self.pyramid = None
+        self.columns = None
+        self._key = None
+        self.setData([], [])
+
+    def _what(self):
+        return self.unit, self.points, self.symbols
+
+    def _draw(self, t0: int, t1: int, width: int) -> None:
+        if t1 <= t0:
+            self.columns = None
+            self.setData([], [])
+            return
+        cols = self.pyramid.columns(t0, t1, width, units=[self.unit])
+        self.columns = cols
+        dots = {"symbol": "o", "symbolSize": self.symbol_size, "symbolBrush": self.color}
+        dots["symbolPen"] = pg.mkPen(self.color) if self.points else None
+        if cols.steps == 1:
+            x, y = cols.starts, cols.means[:, 0]
+            show_dots = self.points or self.symbols or (self.symbols is None and len(x) <= SYMBOL_STEPS)
+        else:
+            if self.points:  # the column's extremes: a single value is one dot
+                x = np.repeat(cols.centers, 2)
+                y = np.column_stack([cols.mins[:, 0], cols.maxs[:, 0]]).ravel()
+            else:  # mean -> min -> max -> mean: the vertical segment, then on to the next mean
+                x = np.repeat(cols.centers, 4)
+                m = cols.means[:, 0]
+                y = np.column_stack([m, cols.mins[:, 0], cols.maxs[:, 0], m]).ravel()
+            show_dots = self.points or bool(self.symbols)
+        if not show_dots:
+            dots = {"symbol": None}
+        if self.points:
+            self.setData(x, y, pen=None, **dots)
+        else:
+            self.setData(x, y, **dots)
+
+
+class LodImage(_FollowsView, pg.ImageItem):
+    """Rows x steps of a pyramid: rows are its columns (units) in ``rows`` order (row 0 at
+    the bottom), at about one image column per pixel of the visible steps.
+
+    ``stat`` is what a column of several steps shows: "mean" (the colour the steps
+    average to), "max", "min", or "extreme" (the min or the max, whichever is further
+    from 0: a sparse signed signal keeps its peaks).
+    """
+
+    def __init__(self, stat: str = "mean", **kwargs):
+        super().__init__(**kwargs)
+        self._init_follow()
+        self.row_order = None
+        self.color_levels = (0.0, 1.0)
+        self.stat = stat
+        self.rows_y0, self.rows_height = 0.0, None
+        self.x_shift = 0.0
+        self.columns = None
+
+    def set_source(
+        self,
+        pyramid,
+        rows=None,
+        *,
+        levels=(0.0, 1.0),
+        y0: float = 0.0,
+        height: float | None = None,
+        x_shift: float = 0.0,
+    ):
+        """Show ``pyramid``'s columns ``rows`` (all, in order, if None) as rows from ``y0``
+        (each 1 high, or all of them ``height`` high together). Step t's pixels span
+        [t + x_shift, t + 1 + x_shift) (-0.5: centred on the step, as curves' points are)."""
+        self.pyramid = pyramid
+        self.row_order = None if rows is None else np.asarray(rows, dtype=np.int64)
+        self.color_levels = tuple(levels)
+        self.rows_y0, self.rows_height = float(y0), height
+        self.x_shift = float(x_shift)
+        self._key = None
+        self.redraw()
+
+    def _steps(self, x0: float, x1: float) -> tuple[int, int]:
+        # step t's pixels span [t + x_shift, t + 1 + x_shift): those that meet the view
+        return int(math.floor(x0 - self.x_shift)), int(math.ceil(x1 - self.x_shift))
+
+    def set_stat(self, stat: str) -> None:
+        self.stat = stat
+        self.redraw()
+
+    def clear_source(self) -> None:
+        self.pyramid = None
+        self.columns = None
+        self._key = None
+        self.clear()
+
+    def _what(self):
+        order = None if self.row_order is None else self.row_order.tobytes()
+        return self.stat, order, self.rows_y0, self.rows_height, self.color_levels, self.x_shift
+
+    def _draw(self, t0: int, t1: int, width: int) -> None:
+        if t1 <= t0:
+            self.columns = None
+            self.clear()
+            return
+        stats = ("min", "max") if self.stat == "extreme" else (self.stat,)
+        cols = self.pyramid.columns(t0, t1, width, units=self.row_order, stats=stats)
+        self.columns = cols
+        if self.stat == "extreme":
+            values = np.where(np.abs(cols.maxs) >= np.abs(cols.mins), cols.maxs, cols.mins)
+        else:
+            values = {"mean": cols.means, "max": cols.maxs, "min": cols.mins}[self.stat]
+        image = np.ascontiguousarray(values.T, dtype=np.float32)
+        rows = image.shape[0]
+        self.setImage(image, autoLevels=False, levels=self.color_levels)
+        height = rows if self.rows_height is None else self.rows_height
+        x0 = float(cols.starts[0]) + self.x_shift
+        self.setRect(QRectF(x0, self.rows_y0, float(len(cols.starts) * cols.steps), float(height)))

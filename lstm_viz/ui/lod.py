@@ -181,6 +181,8 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
         dots["symbolPen"] = pg.mkPen(self.color) if self.points else None
         if cols.steps == 1:
             x, y = cols.starts, cols.means[:, 0]
+            if y.dtype == np.float16:  # a trace stored in half precision: drawn as float32 (exactly)
+                y = y.astype(np.float32)
             show_dots = self.points or self.symbols or (self.symbols is None and len(x) <= SYMBOL_STEPS)
         else:
             if self.points:  # the column's extremes: a single value is one dot

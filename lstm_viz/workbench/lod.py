@@ -20,8 +20,9 @@ quantity's bytes (``itemsize / first bin``; see :func:`first_bins`). Bins' minim
 rounded down and maxima up when stored as float16, so the drawn envelope never hides a
 value; means are rounded to nearest (float16 keeps 11 bits: 0.05% of full scale).
 
-Pyramids are cached per owner (a layer trace, an array) and key, and dropped with the
-owner (see :func:`cached`, :func:`quantity_pyramid`).
+Pyramids are cached on the memory the arrays are views of (so the growing views a
+recording shows share one pyramid) and dropped with it (see :func:`steps_owner`,
+:func:`cached_pyramid`, :func:`quantity_pyramid`).
 """
 
 from __future__ import annotations
@@ -153,10 +154,11 @@ def _fold(blocks: np.ndarray, ufunc) -> np.ndarray:
         if ufunc is np.add:
             return blocks.sum(axis=1, dtype=np.float64)
         return ufunc.reduce(blocks, axis=1)
-    out = blocks[:, 0].copy()
+    adding = ufunc is np.add
+    out = blocks[:, 0].astype(np.promote_types(blocks.dtype, np.float32) if adding else blocks.dtype)
     for j in range(1, size):
         ufunc(out, blocks[:, j], out=out)
-    return out.astype(np.float64) if ufunc is np.add else out
+    return out.astype(np.float64) if adding else out
 
 
 def _combine(lo, hi, total, count, group: int):
@@ -464,38 +466,83 @@ def _columns(values: np.ndarray, units) -> np.ndarray:
     return values if units is None else values[:, units]
 
 
+def steps_owner(array: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """(owner, key) the same for ``array`` and for every other view of the leading steps of
+    the same data: the memory's own array (kept alive by every view of it) and where in it
+    ``array`` lies. A trace being recorded shows ``a[:, :n]`` views of its (B, T, ...)
+    arrays, new ones at every showing; cached on this, they share one pyramid that grows."""
+    owner = array
+    while isinstance(owner.base, np.ndarray):
+        owner = owner.base
+    where = array.__array_interface__["data"][0]
+    if array.ndim >= 3:  # (B, T, ...): the steps are axis 1, whose length may grow
+        return owner, (where, array.strides, array.shape[0], array.shape[2:])
+    return owner, (where, array.strides, array.shape)
+
+
+_NEEDS = {
+    "tanh_cell": ("cell",),
+    "hidden_unprojected": ("output", "cell"),
+    "new": ("input", "candidate"),
+    "old": ("forget", "cell"),
+    "cell_unclipped": ("forget", "cell", "input", "candidate"),
+    "cell_prev": ("cell",),
+    "hidden_prev": ("hidden",),
+}
+_DERIVED = tuple(_NEEDS)
+
+
 class QuantitySource:
     """Rows [t0, t1) of one layer trace's quantity for one batch sequence, computed chunk
     by chunk with the same float operations as :class:`~lstm_viz.engine.trace.LayerTrace`
-    (so the values are the trace's own, bit for bit). Holds the trace weakly."""
+    (so the values are the trace's own, bit for bit). Holds the arrays it reads weakly."""
 
     def __init__(self, layer_trace, name: str, batch: int):
-        self._trace = weakref.ref(layer_trace)
         self.name = name
         self.batch = int(batch)
-        self.width = layer_trace.quantity(name).shape[2] if name not in _DERIVED else layer_trace.hidden_size
-        if name in ("hidden", "hidden_prev"):
-            self.width = layer_trace.output_size
+        needs = _NEEDS.get(name, (name,))
+        arrays = {}
+        for key in needs:
+            value = getattr(layer_trace, key, None)
+            if not isinstance(value, np.ndarray) or value.ndim != 3:
+                raise KeyError(f"no quantity {name!r} in this layer trace")
+            arrays[key] = value
+        owner, self.where = steps_owner(arrays[needs[0]])
+        self._owner = weakref.ref(owner)  # weakly: a cached pyramid's source must not keep it alive
+        self._arrays = {key: weakref.ref(value) for key, value in arrays.items()}
+        self._initial = {}
+        for key in ("cell", "hidden"):
+            if key in needs and name in ("old", "cell_unclipped", "cell_prev", "hidden_prev"):
+                self._initial[key] = np.array(getattr(layer_trace, f"initial_{key}")[self.batch])  # (H,): small
+        self.reverse_time = bool(layer_trace.reverse_time)
+        self.width = arrays[needs[0]].shape[2]
 
-    def _stored(self, name, t0, t1, units):
-        return _columns(getattr(self._trace(), name)[self.batch, t0:t1], units)
+    @property
+    def owner(self) -> np.ndarray | None:
+        """The memory the arrays are views of (see :func:`steps_owner`)."""
+        return self._owner()
 
-    def _previous(self, name, t0, t1, units):
+    def _array(self, key):
+        array = self._arrays[key]()
+        if array is None:
+            raise RuntimeError("the trace this source reads is gone")
+        return array
+
+    def _stored(self, key, t0, t1, units):
+        return _columns(self._array(key)[self.batch, t0:t1], units)
+
+    def _previous(self, key, t0, t1, units):
         """c_{t-1} (or h_{t-1}) as seen by steps [t0, t1): the initial state at the first step."""
-        lt = self._trace()
-        values = getattr(lt, name)[self.batch]
-        initial = _columns(getattr(lt, f"initial_{name}")[self.batch][None], units)
+        values = self._array(key)[self.batch]
+        initial = _columns(self._initial[key][None], units)
         T = values.shape[0]
-        if lt.reverse_time:
+        if self.reverse_time:
             inside = _columns(values[t0 + 1 : min(t1 + 1, T)], units)
             return np.concatenate([inside, initial]) if t1 == T else inside
         inside = _columns(values[max(t0 - 1, 0) : t1 - 1], units)
         return np.concatenate([initial, inside]) if t0 == 0 else inside
 
     def __call__(self, t0: int, t1: int, units=None) -> np.ndarray:
-        lt = self._trace()
-        if lt is None:
-            raise RuntimeError("the trace this source reads is gone")
         name = self.name
         if name not in _DERIVED:
             return self._stored(name, t0, t1, units)
@@ -511,13 +558,8 @@ class QuantitySource:
         old = stored("forget") * self._previous("cell", t0, t1, units)
         if name == "old":
             return old
-        if name == "cell_unclipped":
-            old += stored("input") * stored("candidate")
-            return old
-        raise KeyError(f"no quantity {name!r} in this layer trace")
-
-
-_DERIVED = ("tanh_cell", "hidden_unprojected", "new", "old", "cell_unclipped", "cell_prev", "hidden_prev")
+        old += stored("input") * stored("candidate")  # cell_unclipped
+        return old
 
 
 class ArraySource:
@@ -541,25 +583,26 @@ class ArraySource:
 
 class AcrossSource:
     """One unit's quantity in every sequence of the batch: rows [t0, t1) as (t1 - t0, B),
-    NaN past a sequence's own length (``lengths``). Holds the trace weakly."""
+    NaN past a sequence's own length (``lengths``). Holds the trace's arrays weakly."""
 
     def __init__(self, layer_trace, name: str, unit: int, lengths=None):
-        self._trace = weakref.ref(layer_trace)
         self.name, self.unit = name, int(unit)
         self.batches = layer_trace.hidden.shape[0]
         self.lengths = None if lengths is None else np.asarray(lengths, dtype=np.int64)
-        self._stored = name not in _DERIVED
+        self._sources = [QuantitySource(layer_trace, name, b) for b in range(self.batches)]
+        self.where = self._sources[0].where
         self.width = self.batches
 
+    @property
+    def owner(self) -> np.ndarray | None:
+        return self._sources[0].owner
+
     def __call__(self, t0: int, t1: int, units=None) -> np.ndarray:
-        lt = self._trace()
-        if lt is None:
-            raise RuntimeError("the trace this source reads is gone")
-        if self._stored:
-            values = np.array(getattr(lt, self.name)[:, t0:t1, self.unit].T, dtype=np.float32)
+        if self.name not in _DERIVED:
+            values = np.array(self._sources[0]._array(self.name)[:, t0:t1, self.unit].T, dtype=np.float32)
         else:
-            parts = [QuantitySource(lt, self.name, b)(t0, t1, np.array([self.unit])) for b in range(self.batches)]
-            values = np.concatenate(parts, axis=1).astype(np.float32, copy=False)
+            unit = np.array([self.unit])
+            values = np.concatenate([source(t0, t1, unit) for source in self._sources], axis=1).astype(np.float32)
         if self.lengths is not None:
             values[np.arange(t0, t1)[:, None] >= self.lengths[None, :]] = np.nan
         return _columns(values, units)
@@ -612,12 +655,15 @@ def cached(owner, key, make: Callable[[], Any]):
 
 def cached_pyramid(owner, key, source, length: int, width: int, dtype=np.float32) -> Pyramid:
     """The pyramid of ``source`` cached on (``owner``, ``key``); grown to ``length`` if it
-    was shorter (a trace being recorded), built again if it was longer."""
+    was shorter (a trace being recorded), built again if it was longer. It reads from
+    ``source`` from now on (the same data, maybe through a newer view of more steps)."""
     store = _store(owner)
     pyramid = store.get(key)
     if pyramid is None or pyramid.length > length or pyramid.width != width:
         pyramid = store[key] = Pyramid(source, length, width, dtype=dtype)
-    elif pyramid.length < length:
+        return pyramid
+    pyramid.source = _Source(source)  # the caller's view: it may be a newer one (a recording shown again)
+    if pyramid.length < length:
         pyramid.extend(length)
     return pyramid
 
@@ -627,7 +673,8 @@ def quantity_pyramid(layer_trace, name: str, batch: int, length: int) -> Pyramid
     layer trace, over its first ``length`` steps; built once per trace."""
     source = QuantitySource(layer_trace, name, batch)
     dtype = np.float16 if name in BOUNDED else np.float32
-    return cached_pyramid(layer_trace, ("quantity", name, int(batch)), source, length, source.width, dtype)
+    key = ("quantity", name, int(batch), source.where)
+    return cached_pyramid(source.owner, key, source, length, source.width, dtype)
 
 
 def across_pyramid(layer_trace, name: str, unit: int, lengths=None) -> Pyramid:
@@ -636,7 +683,7 @@ def across_pyramid(layer_trace, name: str, unit: int, lengths=None) -> Pyramid:
     source = AcrossSource(layer_trace, name, unit, lengths)
     dtype = np.float16 if name in BOUNDED else np.float32
     length = layer_trace.hidden.shape[1]
-    return cached_pyramid(layer_trace, ("across", name, int(unit)), source, length, source.width, dtype)
+    return cached_pyramid(source.owner, ("across", name, int(unit), source.where), source, length, source.width, dtype)
 
 
 def array_pyramid(array: np.ndarray, key, length: int, source=None, width: int | None = None, dtype=np.float32):
@@ -647,7 +694,8 @@ def array_pyramid(array: np.ndarray, key, length: int, source=None, width: int |
         source = ArraySource(array)
     if width is None:
         width = source.width
-    return cached_pyramid(array, key, source, length, int(width), dtype)
+    owner, where = steps_owner(array)
+    return cached_pyramid(owner, (key, where), source, length, int(width), dtype)
 
 
 # -- row orders -----------------------------------------------------------------------------------

@@ -192,11 +192,27 @@ def test_a_pyramid_is_built_once_per_trace_and_dropped_with_it():
     first = quantity_pyramid(lt, "forget", 0, 50)
     assert quantity_pyramid(lt, "forget", 0, 50) is first
     assert first.dtype == np.float16 and quantity_pyramid(lt, "cell", 0, 50).dtype == np.float32
-    owner = id(lt)
+    owner = id(lod.steps_owner(lt.forget)[0])
     assert owner in lod._CACHE
     del trace, lt, first
     gc.collect()
     assert owner not in lod._CACHE
+
+
+def test_the_shown_head_of_a_trace_being_recorded_extends_one_pyramid():
+    """A recording shows views of its first n steps, new ones at every showing: they share
+    the pyramid of the whole arrays, which grows with them."""
+    from lstm_viz.workbench.streaming import head
+
+    trace = LSTM.random(2, [6], seed=3).run(np.random.default_rng(1).normal(size=(1, 5000, 2)).astype(np.float32))
+    shown = [head(trace, n) for n in (300, 1200, 5000)]
+    pyramids = [quantity_pyramid(t.layers[0], "tanh_cell", 0, t.length) for t in shown]
+    assert pyramids[0] is pyramids[1] is pyramids[2] and pyramids[0].length == 5000
+    whole = Pyramid(lod.QuantitySource(trace.layers[0], "tanh_cell", 0), 5000, 6, dtype=np.float16)
+    for k in range(len(whole.bins)):
+        for a, b in zip(whole.level(k), pyramids[0].level(k)):
+            np.testing.assert_array_equal(a, b)
+    assert quantity_pyramid(trace.layers[0], "tanh_cell", 0, 5000) is pyramids[0]  # and the finished trace
 
 
 def test_a_cached_pyramid_grows_with_a_trace_being_recorded():

@@ -1,0 +1,63 @@
+"""A long run in the window: the first steps show while the rest is recorded, the cursor
+moves within them, and Cancel keeps what was computed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lstm_viz.workbench.options import RandomSpec
+
+
+@pytest.fixture
+def long_file(tmp_path):
+    path = tmp_path / "long.npy"
+    np.save(path, np.random.default_rng(5).normal(size=(400_000, 4)).astype(np.float32))
+    return str(path)
+
+
+def wait_for_part(window, qtbot, timeout=20_000):
+    qtbot.waitUntil(lambda: window.core.loaded is not None and window.core.loaded.computing is not None, timeout=timeout)
+
+
+def test_the_first_steps_show_while_the_rest_is_recorded(window, qtbot, long_file):
+    window.open_files(sequence_path=long_file, random_spec=RandomSpec(sizes=(32,), seed=0))
+    wait_for_part(window, qtbot)
+    core = window.core
+    shown, total = core.loaded.computing
+    assert 0 < shown < total == 400_000 and core.length == shown
+    assert window.progress is None  # no modal dialog: the window is usable
+    assert window.stream_bar.isVisible() and window.stream_cancel.isVisible()
+    assert "of 400,000 steps computed" in window.stream_label.text()
+    core.set_step(shown - 1)  # the cursor moves within what is computed
+    assert core.step == shown - 1
+    core.set_step(shown + 10_000)
+    assert core.step == core.length - 1
+    window.wait_for_job(60_000)
+    assert core.loaded.computing is None and core.length == 400_000
+    assert not window.stream_bar.isVisible()
+    # the finished run is the engine's run of the whole sequence
+    x = np.load(long_file)[None]
+    expected = core.model.run(x[:, :1000])
+    np.testing.assert_array_equal(core.trace.layers[0].cell[:, :1000], expected.layers[0].cell)
+
+
+def test_cancel_keeps_the_steps_computed_and_says_so(window, qtbot, long_file):
+    window.open_files(sequence_path=long_file, random_spec=RandomSpec(sizes=(32,), seed=0))
+    wait_for_part(window, qtbot)
+    window.stream_cancel.click()
+    core = window.core
+    kept, asked = core.loaded.cut
+    assert 0 < kept < asked == 400_000 and core.length == kept and core.loaded.computing is None
+    assert f"showing the first {kept:,} of 400,000 steps" in window.statusBar().currentMessage()
+    assert not window.stream_bar.isVisible()
+    core.set_step(kept - 1)
+    assert core.step == kept - 1
+
+
+def test_cancel_before_the_first_steps_keeps_the_previous_session(window, qtbot, long_file):
+    before = window.core.loaded
+    window.open_files(sequence_path=long_file, random_spec=RandomSpec(sizes=(32,), seed=0))
+    window.cancel_job()  # at once: nothing was shown yet
+    assert window.core.loaded is before
+    assert "previous session is kept" in window.status.text()

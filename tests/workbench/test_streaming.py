@@ -55,11 +55,13 @@ def test_the_first_frame_comes_early_then_when_doubled_or_after_the_interval():
     part = stream.due()
     assert part.trace.length == 1024 and part.computing == (1024, 100_000)
     loaded.trace.computed = 1500
-    assert stream.due() is None  # neither doubled nor late
+    assert stream.due() is None  # neither grown fourfold nor late
     clock.now = streaming.INTERVAL + 0.1
     assert stream.due().trace.length == 1500
-    loaded.trace.computed = 3000  # doubled: at once
-    assert stream.due().trace.length == 3000
+    loaded.trace.computed = 6000  # fourfold, but too soon after the last showing
+    assert stream.due() is None
+    clock.now += streaming.SOONEST
+    assert stream.due().trace.length == 6000
     loaded.trace.computed = 100_000  # finished: the whole run is shown by the open's result
     assert stream.due() is None
     kept = stream.cancelled()
@@ -80,12 +82,12 @@ def test_opening_a_long_sequence_shows_growing_parts_equal_to_the_finished_run(t
             core.show_part(part)
             assert core.length == part.trace.length and core.loaded.computing is not None
 
-    streaming_interval = streaming.INTERVAL
+    streaming_interval, soonest = streaming.INTERVAL, streaming.SOONEST
     try:
-        streaming.INTERVAL = 0.0  # show at every report, to see many parts
+        streaming.INTERVAL = streaming.SOONEST = 0.0  # show at every report, to see many parts
         result = work.run(progress, lambda: False)
     finally:
-        streaming.INTERVAL = streaming_interval
+        streaming.INTERVAL, streaming.SOONEST = streaming_interval, soonest
     work.apply(result)
     assert len(parts) >= 2
     lengths = [p.trace.length for p in parts]

@@ -655,16 +655,17 @@ def cached(owner, key, make: Callable[[], Any]):
 
 
 def cached_pyramid(owner, key, source, length: int, width: int, dtype=np.float32) -> Pyramid:
-    """The pyramid of ``source`` cached on (``owner``, ``key``); grown to ``length`` if it
-    was shorter (a trace being recorded), built again if it was longer. It reads from
-    ``source`` from now on (the same data, maybe through a newer view of more steps)."""
+    """The pyramid of ``source`` cached on (``owner``, ``key``), covering at least ``length``
+    steps: grown if it was shorter (a trace being recorded), kept as it is if it was longer
+    (the steps kept after a recording was cancelled: callers read only the steps they
+    show). A pyramid that grows reads from ``source`` from then on (the same data through
+    a newer view of more steps)."""
     store = _store(owner)
     pyramid = store.get(key)
-    if pyramid is None or pyramid.length > length or pyramid.width != width:
+    if pyramid is None or pyramid.width != width:
         pyramid = store[key] = Pyramid(source, length, width, dtype=dtype)
-        return pyramid
-    pyramid.source = _Source(source)  # the caller's view: it may be a newer one (a recording shown again)
-    if pyramid.length < length:
+    elif pyramid.length < length:
+        pyramid.source = _Source(source)
         pyramid.extend(length)
     return pyramid
 

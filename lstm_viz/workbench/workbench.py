@@ -24,7 +24,7 @@ from lstm_viz.engine import Trace
 from lstm_viz.engine.sequence import Sequence
 from lstm_viz.engine.whatif import Clamp
 from lstm_viz.errors import InputError, LstmVizError
-from lstm_viz.workbench import navigation, why
+from lstm_viz.workbench import lod, navigation, why
 from lstm_viz.workbench.loading import CancelFlag, Loaded, OpenRequest, Progress, load, plural
 from lstm_viz.workbench.streaming import Stream
 
@@ -306,9 +306,14 @@ class Workbench:
         units = self.layer_trace.hidden_size
         if units <= self.MAX_DEFAULT_SELECTION:
             return list(range(units))
-        # The units that change most over the sequence are the interesting ones.
-        cell = self.layer_trace.cell if self.layer_trace.cell is not None else self.layer_trace.hidden
-        spread = np.ptp(cell[self.batch], axis=0)
+        # The units that change most over the sequence are the interesting ones: their
+        # extremes read off the cell's level-of-detail pyramid, which the trajectories draw
+        # from anyway (at a million steps, a pass over the whole cell costs half a second)
+        lt = self.layer_trace
+        name = "cell" if lt.is_lstm else "hidden"
+        top = lod.quantity_pyramid(lt, name, self.batch, max(self.length, 1))
+        level = top.level(len(top.bins) - 1)
+        spread = np.nanmax(level.maxs, axis=0).astype(np.float64) - np.nanmin(level.mins, axis=0)
         return sorted(int(u) for u in np.argsort(spread)[::-1][: self.MAX_DEFAULT_SELECTION])
 
     # -- navigation ---------------------------------------------------------------------------

@@ -326,3 +326,16 @@ def test_the_saturated_share_of_a_long_trace_is_measured_on_evenly_spaced_steps(
     whole = float(np.mean([np.mean((a < loading.SATURATED) | (a > 1 - loading.SATURATED)) for a in g]))
     monkeypatch.setattr(loading, "SATURATION_SAMPLE", 100_000)  # every 6th step of 640,000 values
     assert loading.saturated_share(trace) == pytest.approx(whole, abs=0.005)
+
+
+def test_the_default_selection_is_the_units_whose_cell_spreads_most():
+    from lstm_viz.engine.sequence import Sequence
+    from lstm_viz.workbench.loading import Loaded, OpenRequest
+
+    model = LSTM.random(3, [20], seed=5)
+    x = np.random.default_rng(6).normal(size=(1, 5000, 3)).astype(np.float32)
+    trace = model.run(x)
+    core = Workbench()
+    core.show(Loaded(model, Sequence(values=x), trace, "random", request=OpenRequest()))
+    spread = np.ptp(trace.layers[0].cell[0].astype(np.float64), axis=0)  # by hand, over every step
+    assert core.selected == sorted(int(u) for u in np.argsort(spread)[::-1][: Workbench.MAX_DEFAULT_SELECTION])

@@ -407,3 +407,40 @@ def test_a_flood_of_progress_never_nests_and_the_dialog_shows_how_far(window, qt
     assert applied == ["done"] and window.progress is None
     assert deepest[0] == 1  # never one progress call inside another
     assert seen[-1] == 200_000 and len(seen) < 500  # throttled, and the last step arrives
+
+
+def test_soak_playing_a_million_steps_through_keeps_memory_flat(window, qtbot):
+    """A 1,000,000-step trace played through at 'all in 10 s' (about 60 frames a second,
+    each advancing by the steps the elapsed time asks for): the playback reaches the end,
+    every time plot follows the cursor, and resident memory does not grow."""
+    from lstm_viz.engine.sequence import Sequence
+    from lstm_viz.workbench.loading import Loaded, OpenRequest
+
+    def resident() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    model = LSTM.random(2, [8], seed=2)
+    x = np.random.default_rng(3).normal(size=(1, 1_000_000, 2)).astype(np.float32)
+    core = window.session.core
+    core.show(Loaded(model, Sequence(values=x), model.run(x), "random", request=OpenRequest()))
+    core.set_time_range(0, 2000)  # zoomed in: the view must turn pages to follow
+    transport = window.transport
+    transport.whole_in_ten_seconds()
+    assert transport.speed.value() == 100_000
+    ranges = []
+    window.session.rangeChanged.connect(lambda t0, t1: ranges.append(t0))
+    qtbot.wait(300)
+    rss_before = resident()
+    core.set_step(0)
+    transport.toggle()
+    qtbot.waitUntil(lambda: not transport.timer.isActive(), timeout=40_000)
+    rss_grown = resident() - rss_before
+    assert core.step == 999_999
+    assert len(ranges) > 50 and ranges == sorted(ranges)  # pages turned forwards all the way
+    t0, t1 = core.time_range
+    assert t0 <= 999_999 <= t1 and t1 - t0 == 2000
+    trajectories = panel(window, "CellTrajectoryPanel")
+    assert trajectories.plot.getPlotItem().vb.viewRange()[0] == pytest.approx([t0, t1])
+    assert trajectories.line.value() == 999_999
+    assert rss_grown < 40_000_000

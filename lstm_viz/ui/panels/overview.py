@@ -110,6 +110,7 @@ class OverviewPanel(Panel):
         return shown, words
 
     def on_trace(self):
+        self._line_pixel = None
         self._draw()
 
     def on_selection(self):
@@ -175,4 +176,10 @@ class OverviewPanel(Panel):
         event.accept()
 
     def on_step(self, step):
-        self.line.setValue(step)
+        # the strip shows every step in a few hundred pixels: most steps do not move the
+        # line by a whole pixel, and repainting it for nothing costs a millisecond a step
+        width = self.plot.getPlotItem().vb.width() or 1.0
+        pixel = int(step * width / max(self.session.length, 1))
+        if pixel != getattr(self, "_line_pixel", None) or step == 0:
+            self._line_pixel = pixel
+            self.line.setValue(step)

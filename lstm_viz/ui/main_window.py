@@ -358,6 +358,9 @@ class MainWindow(QMainWindow):
         ("Left / Right", "one step"),
         ("Shift+Left / Right", "ten steps"),
         ("Home / End", "first / last step"),
+        ("Ctrl+G", "go to a step (or a step's label, e.g. a date)"),
+        ("N / Shift+N", "next / previous event of the first selected unit"),
+        ("Mouse wheel", "zoom in time around the mouse (over any time plot or the overview)"),
         ("Ctrl+O", "open a sequence"),
         ("Ctrl+M", "open a model"),
         ("F5", "reload"),
@@ -373,7 +376,8 @@ class MainWindow(QMainWindow):
         box.setTextFormat(Qt.TextFormat.RichText)
         box.setText(
             f"<table cellspacing='0' cellpadding='2'>{rows}</table>"
-            "<p>Click a heatmap row to select that unit (Ctrl+click adds it); drag any cursor to move in time.</p>"
+            "<p>Click a heatmap row to select that unit (Ctrl+click adds it); drag any cursor to move in time; "
+            "drag the overview's shaded window (or its edges) to move (or zoom) through a long sequence.</p>"
         )
         self.shortcuts_box = box
         if environment.no_dialogs():

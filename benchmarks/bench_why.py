@@ -56,9 +56,7 @@ def main() -> None:
             model, trace, attribution.Target("loss", last), targets=targets
         ),
         "memory span of every unit": lambda: unit_figures.memory_span(trace.layers[0].forget[0]),
-        f"ablation ranking of all {args.hidden} units": lambda: unit_figures.ablation_ranking(
-            model, trace, 0, targets
-        ),
+        f"ablation ranking of all {args.hidden} units": lambda: unit_figures.ablation_ranking(model, trace, 0, targets),
     }
     limits = {"gradient of the loss at the last step": 1.0, "integrated gradients, 50 steps": 10.0}
     limits[f"ablation ranking of all {args.hidden} units"] = 30.0

@@ -58,6 +58,8 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     else:
         if request.sequence_path is None:  # a model alone: shown on the demo's sequence first
             window.open_demo(wait=True)
+        if request.store_dtype == "float16":
+            window.half_precision.setChecked(True)  # the menu says what --float16 asked for
         window.open_request(request, wait=wait)
     if args.select and window.session.loaded is not None:
         window.session.select_units(int(u) for u in args.select.split(",") if u.strip())

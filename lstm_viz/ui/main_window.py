@@ -304,7 +304,6 @@ class MainWindow(QMainWindow):
         model_menu.addSeparator()
         self.half_precision = self._action(model_menu, "Store traces in &half precision (float16)", self._half_toggled)
         self.half_precision.setCheckable(True)
-        self.half_precision.setChecked(self.settings.value("trace/float16", False, type=bool))
         self.half_precision.setToolTip(
             "Half the memory for long sequences: values kept to about 3 significant digits; the equations "
             "panel recomputes its step exactly. Applies to the next file opened (File > Reload)."
@@ -328,7 +327,6 @@ class MainWindow(QMainWindow):
         self._update_recent()
 
     def _half_toggled(self, checked: bool = False) -> None:
-        self.settings.setValue("trace/float16", bool(self.half_precision.isChecked()))
         self.statusBar().showMessage("Applies to the next file opened (File > Reload re-reads this one).", 8000)
 
     def start_tour(self):
@@ -479,7 +477,9 @@ class MainWindow(QMainWindow):
         loaded = self.core.loaded
         if loaded is not None and loaded.request is not None:
             store = "float16" if self.half_precision.isChecked() else None  # as the Model menu says now
-            self.open_request(replace(loaded.request, store_dtype=store), remember=False, import_step=False)
+            self.open_request(
+                replace(loaded.request, store_dtype=store), remember=False, import_step=False, keep_selection=True
+            )
 
     def open_demo(self, wait: bool = False):
         """The built-in demo: the adding problem, explained in the Guide."""
@@ -560,7 +560,12 @@ class MainWindow(QMainWindow):
         return replace(request, sequence_options=request.sequence_options.with_table(options.to_dict()))
 
     def open_request(
-        self, request: OpenRequest, wait: bool = False, remember: bool = True, import_step: bool = True
+        self,
+        request: OpenRequest,
+        wait: bool = False,
+        remember: bool = True,
+        import_step: bool = True,
+        keep_selection: bool = False,
     ) -> None:
         """Load in a worker (or at once with ``wait``); the current session stays until it succeeds.
         Tables go through the import step first (``import_step``)."""
@@ -585,7 +590,7 @@ class MainWindow(QMainWindow):
 
         what = request.sequence_path or request.model_path or "the model"
         self.run_work(
-            self.core.open(request).then(opened),
+            self.core.open(request, keep_selection=keep_selection).then(opened),
             lambda message, error: self._open_failed(what, message, error),
             wait=wait,
         )
@@ -719,7 +724,7 @@ class MainWindow(QMainWindow):
             if self.progress is not None:  # the first steps are in: the window is usable from now on
                 self.progress.finish()
                 self.progress = None
-            self.core.show_part(part)
+            self.core.show_part(part, keep_selection=stream.keep_selection)
         if stream.shown:
             n, T = stream.computed(), stream.total
             self.stream_label.setText(f"recording: {n:,} of {T:,} steps computed, {stream.shown:,} shown")

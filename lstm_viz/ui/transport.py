@@ -208,7 +208,19 @@ class Transport(QToolBar):
         self.batch.setCurrentIndex(self.session.batch)
         self.batch.blockSignals(False)
         self.batch.setEnabled(trace.batch_size > 1)
+        self._fit_position()
         self._on_view()
+
+    def _fit_position(self) -> None:
+        """Room for the longest position text of this sequence (a date label and a million
+        steps need more than step numbers), so it is never cut and never jumps."""
+        labels = self.session.sequence.batch_labels[self.session.batch]
+        last = self.session.length - 1
+        sample = labels[:: max(1, len(labels) // 200)] if len(labels) else []
+        widest = max([str(label) for label in sample] + [str(labels[last]) if len(labels) > last >= 0 else ""], key=len)
+        text = f"t = {last} / {last} · {widest!r}"
+        width = self.position.fontMetrics().horizontalAdvance(text) + 16
+        self.position.setFixedWidth(int(min(max(width, 230), 480)))
 
     def _on_view(self) -> None:
         if self.session.loaded is not None and self.batch.currentIndex() != self.session.batch:

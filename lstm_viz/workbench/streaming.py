@@ -71,6 +71,7 @@ class Stream:
         self.loaded = None
         self.shown = 0  # steps shown so far
         self.last = 0.0  # when they were shown
+        self.keep_selection = False  # the first showing keeps the selected units (a reload)
 
     def started(self, loaded) -> None:
         with self._lock:

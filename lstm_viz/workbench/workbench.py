@@ -178,9 +178,15 @@ class Workbench:
         if self.loaded is None:
             return "Nothing open yet."
         sequence, sizes = self.loaded.sequence, ", ".join(str(h) for h in self.loaded.model.hidden_sizes)
+        storage = self.loaded.trace.meta.get("storage") or {}
+        kept = []
+        if storage.get("dtype") == "float16":
+            kept.append("stored in float16")
+        if storage.get("where") == "disk":
+            kept.append("recorded to disk")
         return (
             f"{plural(sequence.batch_size, 'sequence')} x {plural(self.length, 'step')} · "
-            f"layers of {sizes} units · {sequence.encoding}"
+            f"layers of {sizes} units · {sequence.encoding}" + "".join(f" · {k}" for k in kept)
         )
 
     # -- the "why" figures ----------------------------------------------------------------
@@ -386,8 +392,9 @@ class Workbench:
             self.selection_changed.emit()
 
     # -- use cases ----------------------------------------------------------------------------
-    def open(self, request: OpenRequest, example: Any = None) -> Work[Loaded]:
-        """Open files (or a random model) as ``request`` says; the rest of the session stays.
+    def open(self, request: OpenRequest, example: Any = None, keep_selection: bool = False) -> Work[Loaded]:
+        """Open files (or a random model) as ``request`` says; the rest of the session stays
+        (the selected units too with ``keep_selection``, when the layer still has them).
 
         A model asked for while nothing is open is remembered even when that first open
         fails (a sequence with missing values refused, say): the next sequence opened
@@ -399,6 +406,7 @@ class Workbench:
             request = replace(request, model_path=self.wanted_model[0], model_options=self.wanted_model[1])
 
         stream = Stream()
+        stream.keep_selection = keep_selection
 
         def started(loaded):
             loaded.example = example
@@ -409,12 +417,16 @@ class Workbench:
             loaded.example = example
             return loaded
 
-        return Work(run, lambda loaded: self.show(loaded, keep_selection=stream.shown > 0), MESSAGE, stream=stream)
+        def apply(loaded):
+            self.show(loaded, keep_selection=keep_selection or stream.shown > 0)
 
-    def show_part(self, loaded: Loaded) -> None:
+        return Work(run, apply, MESSAGE, stream=stream)
+
+    def show_part(self, loaded: Loaded, keep_selection: bool = False) -> None:
         """Show the part of a run computed so far (from :meth:`Work.stream`); the finished run
         replaces it, keeping the step, the selection and the visible range."""
-        self.show(loaded, keep_selection=self.loaded is not None and self.loaded.computing is not None)
+        growing = self.loaded is not None and self.loaded.computing is not None
+        self.show(loaded, keep_selection=keep_selection or growing)
 
     def open_example(self, example) -> Work[Loaded]:
         """An example of :mod:`lstm_viz.workbench.examples`: its files, units and step."""

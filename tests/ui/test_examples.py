@@ -100,7 +100,7 @@ def test_a_damaged_example_says_so_and_keeps_the_session(window, tmp_path, monke
 
 
 def test_the_adding_notes_attribution_claim_holds(window):
-    """"integrated gradients of the final prediction put 81% of their size on the two
+    """ "integrated gradients of the final prediction put 81% of their size on the two
     marked steps": recomputed through the core, as the Attribution tab computes it."""
     example = open_from_menu(window, "adding")
     claim = example.claim

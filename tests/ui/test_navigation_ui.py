@@ -131,3 +131,20 @@ def test_the_transports_sequence_box_follows_a_sequence_chosen_elsewhere(window,
     window.session.core.show(Loaded(model, sequence, model.run(x), "random", request=OpenRequest()))
     window.session.set_batch(2)  # as the Sequences panel does
     assert window.transport.batch.currentIndex() == 2 and window.transport.batch.currentText() == "east"
+
+
+def test_a_long_dated_sequence_gets_dates_across_its_time_axis_and_a_whole_position(window, qtbot):
+    import datetime
+
+    start = datetime.datetime(2005, 1, 1)
+    labels = [(start + datetime.timedelta(hours=h)).strftime("%Y-%m-%d %H:%M") for h in range(200_000)]
+    show_long(window, length=200_000, labels=labels)
+    axis = panel(window, "CellTrajectoryPanel").step_axes[0]
+    assert axis.labels is not None  # dated labels are shown as dates
+    ((spacing, _),) = axis.tickSpacing(0, 200_000, 900)
+    assert 4 <= 200_000 / spacing <= 12  # a handful of dates across 900 pixels, not one
+    shown = [s for s in axis.tickStrings(np.arange(0, 200_000, spacing), 1, spacing) if s]
+    assert len(shown) >= 4 and shown[0] == "2005-01-01 00:00"
+    position = window.transport.position
+    window.session.set_step(199_999)
+    assert position.fontMetrics().horizontalAdvance(position.text()) <= position.width()  # not cut off

@@ -17,7 +17,9 @@ def long_file(tmp_path):
 
 
 def wait_for_part(window, qtbot, timeout=20_000):
-    qtbot.waitUntil(lambda: window.core.loaded is not None and window.core.loaded.computing is not None, timeout=timeout)
+    qtbot.waitUntil(
+        lambda: window.core.loaded is not None and window.core.loaded.computing is not None, timeout=timeout
+    )
 
 
 def test_the_first_steps_show_while_the_rest_is_recorded(window, qtbot, long_file):
@@ -61,3 +63,39 @@ def test_cancel_before_the_first_steps_keeps_the_previous_session(window, qtbot,
     window.cancel_job()  # at once: nothing was shown yet
     assert window.core.loaded is before
     assert "previous session is kept" in window.status.text()
+
+
+def test_reload_keeps_the_selected_units_and_the_menu_says_float16(window, qtbot, long_file):
+    window.open_files(sequence_path=long_file, random_spec=RandomSpec(sizes=(32,), seed=0), wait=True)
+    window.session.select_units([1, 2, 3])
+    window.half_precision.setChecked(True)
+    window.reload()
+    window.wait_for_job(60_000)
+    core = window.core
+    assert core.selected == [1, 2, 3]
+    assert core.trace.layers[0].cell.dtype == np.float16 and "stored in float16" in window.status.text()
+
+
+def test_float16_from_the_command_line_checks_the_menu(qtbot, settings, tmp_path, monkeypatch):
+    from lstm_viz.cli import open_request, window_parser
+    from lstm_viz.ui import app as app_module
+    from lstm_viz.ui.main_window import MainWindow
+
+    path = tmp_path / "short.npy"
+    np.save(path, np.zeros((50, 2), np.float32))
+    made = []
+    init = MainWindow.__init__
+
+    def remember(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(MainWindow, "__init__", remember)
+    args = window_parser().parse_args(
+        [str(path), "--random", "4", "--float16", "--screenshot", str(tmp_path / "s.png")]
+    )
+    assert app_module.main(args, open_request(args)) == 0
+    window = made[-1]
+    qtbot.addWidget(window)
+    assert window.half_precision.isChecked()
+    assert window.core.trace.layers[0].cell.dtype == np.float16

@@ -232,9 +232,7 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
     )
 
 
-def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhile(
-    window, qtbot, tmp_path, monkeypatch
-):
+def test_cancelling_a_long_load_keeps_the_session_and_the_window_paints_meanwhile(window, qtbot, tmp_path, monkeypatch):
     from lstm_viz.workbench import streaming
 
     monkeypatch.setattr(streaming, "FIRST_STEPS", 10**9)  # cancelled before any step shows: see test_streaming_ui

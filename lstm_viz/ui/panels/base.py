@@ -552,10 +552,11 @@ class StepAxis(pg.AxisItem):
         pixels = QFontMetricsF(self.font()).averageCharWidth() * widest + 24  # a label and a gap
         fit = max(1.0, size / pixels)
         step = (maxVal - minVal) / fit
-        for nice in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000):
-            if nice >= step:
-                return [(float(nice), 0.0)]
-        return [(float(10 ** np.ceil(np.log10(step))), 0.0)]
+        decade = 10 ** np.floor(np.log10(max(step, 1.0)))
+        for nice in (1, 2, 5, 10):  # 1, 2 or 5 x a power of ten: about ``fit`` labels at any length
+            if nice * decade >= step:
+                return [(float(nice * decade), 0.0)]
+        return [(float(10 * decade), 0.0)]
 
     def tickStrings(self, values, scale, spacing):
         if self.labels is None:

@@ -156,7 +156,7 @@ class GateHeatmapsPanel(Panel):
         self.setWidget(container)
 
     def time_plots(self):
-        return [self.plots[QUANTITIES[0]]]
+        return [self.plots[name] for name in QUANTITIES]  # a wheel or drag over any of them moves time
 
     # -- row order -------------------------------------------------------------------------
     def _figure(self, name: str):

@@ -264,8 +264,4 @@ class AttributionPanel(Panel):
         return f"t = {step} ({self.session.label(step)!r}): {values[step]:+.5g}" + (f" ({parts})" if parts else "")
 
     def clicked(self, x: float, y: float, modifiers) -> bool:
-        step = int(round(x))
-        if 0 <= step < self.session.length:
-            self.session.set_step(step)
-            return True
-        return False
+        return self.go_to_step_at(x)

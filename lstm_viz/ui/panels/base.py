@@ -319,6 +319,14 @@ class Panel(QDockWidget):
 
         item.scene().sigMouseClicked.connect(clicked)
 
+    def go_to_step_at(self, x: float) -> bool:
+        """Go to the step at ``x`` of a time plot (what a click there does); False outside."""
+        step = int(round(x))
+        if 0 <= step < self.session.length:
+            self.session.set_step(step)
+            return True
+        return False
+
     def select_unit(self, unit: int, modifiers) -> None:
         """A click selects ``unit`` alone; Ctrl+click adds or removes it."""
         if modifiers & Qt.KeyboardModifier.ControlModifier:

@@ -157,11 +157,7 @@ class OverviewPanel(Panel):
         self.session.core.set_time_range(t0, t1)
 
     def clicked(self, x: float, y: float, modifiers) -> bool:
-        step = int(round(x))
-        if 0 <= step < self.session.length:
-            self.session.set_step(step)
-            return True
-        return False
+        return self.go_to_step_at(x)
 
     def _wheel(self, event, axis=None) -> None:
         """Zoom the visible range around the mouse (the strip itself stays whole)."""

@@ -294,11 +294,7 @@ class PredictionsPanel(Panel):
         return html.unescape(re.sub(r"<[^>]+>", "", self.step_text(step)))
 
     def clicked(self, x: float, y: float, modifiers) -> bool:
-        step = int(round(x))
-        if 0 <= step < self.session.length:
-            self.session.set_step(step)
-            return True
-        return False
+        return self.go_to_step_at(x)
 
 
 def _right_answer(b: int):

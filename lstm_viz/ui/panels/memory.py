@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, legend_above
 from lstm_viz.ui.style import QUANTITY_COLORS
 from lstm_viz.vocabulary import QUANTITIES
+from lstm_viz.workbench.lod import quantity_pyramid
 
 PARTS = tuple((name, QUANTITIES[name].axis) for name in ("old", "new"))
 
@@ -99,11 +100,13 @@ class MemoryPanel(Panel):
 
     def _extremes(self, lt) -> tuple[float, float]:
         b, T = self.session.batch, self.session.length
-        cells = [lt.cell[b, :T], lt.initial_cell[b][None]]
+        # the cell's extremes from its level-of-detail pyramid (the trajectories draw from it)
+        low, high = quantity_pyramid(lt, "cell", b, T).range()
+        cells = [lt.initial_cell[b][None]]
         if self.original_cell is not None:
             cells.append(self.original_cell[:T])
-        low = min(0.0, *(float(c.min()) for c in cells))
-        high = max(0.0, *(float(c.max()) for c in cells))
+        low = min(0.0, low, *(float(c.min()) for c in cells))
+        high = max(0.0, high, *(float(c.max()) for c in cells))
         if T * lt.hidden_size > self.EXACT_RANGE_VALUES:
             return min(low, -1.0), max(high, 1.0)
         c, c0 = lt.cell[b, :T], lt.initial_cell[b][None]

@@ -36,10 +36,12 @@ def test_the_overview_window_is_the_visible_range_and_drags_it(window, qtbot):
     low, high = feature.min(), feature.max()
     steps = int(x[2] - x[0])
     assert len(x) == 2 * -(-20_000 // steps) and steps <= 20_000 / 2048 * 2
-    for k in range(len(x) // 2):
-        block = (feature[k * steps : (k + 1) * steps] - low) / (high - low)
+    from lstm_viz.ui.panels.overview import LANE
+
+    for k in range(len(x) // 2):  # the first of two features in the upper lane
+        block = 1 + LANE * (feature[k * steps : (k + 1) * steps] - low) / (high - low)
         assert y[2 * k] == pytest.approx(block.min()) and y[2 * k + 1] == pytest.approx(block.max())
-    assert "input: x0, x1" in overview.what.text()
+    assert "input: x0, x1" in overview.what.text() and "steps 5,000–5,499 shown" in overview.what.text()
 
 
 def test_the_wheel_over_the_overview_zooms_around_the_mouse(window, qtbot):

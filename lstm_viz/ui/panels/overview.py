@@ -19,6 +19,7 @@ from lstm_viz.workbench.lod import ArraySource, array_pyramid, quantity_pyramid
 
 COLUMNS = 2048  # envelope columns over the whole sequence (at most)
 MAX_SERIES = 4
+LANE = 0.85  # the height of a series' lane (1 apart)
 WINDOW_BRUSH = (40, 110, 220, 45)
 WINDOW_PEN = (40, 110, 220, 200)
 
@@ -43,6 +44,7 @@ class OverviewPanel(Panel):
         side = QVBoxLayout()
         self.what = QLabel()
         self.what.setWordWrap(True)
+        self.what.setTextFormat(Qt.TextFormat.RichText)
         self.what.setFixedWidth(130)
         self.what.setStyleSheet("color: #555;")
         self.what.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -72,6 +74,7 @@ class OverviewPanel(Panel):
         self.click_scene(self.plot, self.clicked)
         self.plot.getPlotItem().vb.wheelEvent = self._wheel
         self._placing = False
+        self.words = ""  # what the strip shows, set by _draw
         self.setWidget(container)
 
     # -- what the strip shows -------------------------------------------------------------
@@ -91,10 +94,15 @@ class OverviewPanel(Panel):
             names = s.sequence.feature_names[:MAX_SERIES]
             more = x.shape[2] - len(columns)
             words = "input: " + ", ".join(names) + (f" (+{more} more)" if more > 0 else "")
+            # the input panel's colours for its curves
+            self.colors = [pg.intColor(k, hues=max(shown, 6), maxValue=200) for k in columns]
         else:
             pyramid = quantity_pyramid(s.layer_trace, "hidden", s.batch, T)
             columns = [u for u in (s.selected or [0])[:MAX_SERIES] if u < pyramid.width]
             words = "h(t) of " + ", ".join(f"unit {u}" for u in columns)
+            # the trajectories' colours for the selected units
+            hues = max(len(s.selected), 8)
+            self.colors = [pg.intColor(k, hues=hues, values=1, maxValue=220) for k in range(len(columns))]
         shown = []
         for column in columns:
             cols = pyramid.columns(0, T, COLUMNS, units=[column], stats=("min", "max"))
@@ -107,6 +115,9 @@ class OverviewPanel(Panel):
                 y = np.column_stack([lows, highs]).ravel()
             y = (y - low) / (high - low) if high > low else np.full(len(y), 0.5)
             shown.append((x, y))
+        # one lane each, the first on top: overlaid, a spiky series hides the others
+        lanes = len(shown)
+        shown = [(x, (lanes - 1 - k) + LANE * y) for k, (x, y) in enumerate(shown)]
         return shown, words
 
     def on_trace(self):
@@ -118,8 +129,7 @@ class OverviewPanel(Panel):
             self._draw()
 
     def _draw(self):
-        scaled, words = self.series()
-        self.what.setText(words)
+        scaled, self.words = self.series()
         T = self.session.length
         while len(self.curves) < len(scaled):
             curve = self.plot.plot([], [])
@@ -128,13 +138,13 @@ class OverviewPanel(Panel):
         for k, curve in enumerate(self.curves):
             if k < len(scaled):
                 x, y = scaled[k]
-                color = pg.intColor(k, hues=max(len(scaled), 8), values=1, maxValue=200)
+                color = self.colors[k]
                 curve.setData(x, y, pen=pg.mkPen(color, width=1), antialias=len(x) < 2 * COLUMNS)
                 curve.setVisible(True)
             else:
                 curve.setVisible(False)
         self.plot.setXRange(0, max(T, 1), padding=0)
-        self.plot.setYRange(-0.05, 1.05, padding=0)
+        self.plot.setYRange(-0.05, max(len(scaled), 1) - 1 + LANE + 0.05, padding=0)
         self.window_item.setBounds((0, max(T, 1)))
         self._place_window()
 
@@ -145,9 +155,14 @@ class OverviewPanel(Panel):
     def _place_window(self) -> None:
         self._placing = True
         try:
-            self.window_item.setRegion(self.session.core.time_range)
+            t0, t1 = self.session.core.time_range
+            self.window_item.setRegion((t0, t1))
         finally:
             self._placing = False
+        # the window can be thinner than a pixel (120 of a million steps): say what it holds
+        T = self.session.length
+        shown = "all steps" if t1 - t0 >= T else f"steps {int(t0):,}–{int(np.ceil(t1)) - 1:,} shown"
+        self.what.setText(f"{self.words}<br><span style='color:#2868dc'>{shown}</span>")
 
     # -- the user moves through time ------------------------------------------------------
     def _dragged(self) -> None:

@@ -277,7 +277,9 @@ def test_a_streamed_run_grows_computed_steadily_with_final_rows(name, layer_thre
     assert seen["trace"] is trace and seen["at_start"] == 0 and trace.computed == T
     computed = [c for c in snapshots if isinstance(c, int)]
     assert computed == sorted(computed) and computed[-1] == T
-    assert any(0 < c < T for c in computed[: len(computed) // 2])  # grows during the run, not only at the end
+    # grows during the run, not only at the end (with layers in threads the lower one may
+    # run ahead first, so the growth can come late in the reports: any report will do)
+    assert any(0 < c < T for c in computed)
     rows = [s for s in snapshots if isinstance(s, list)]
     assert rows
     for hidden in rows[::2]:

@@ -610,6 +610,7 @@ class MainWindow(QMainWindow):
 
         def fail(message, error=None):
             self._finish()
+            self._empty_panels_say(None)
             failed(message, error)
 
         if wait or work.quick:
@@ -625,6 +626,8 @@ class MainWindow(QMainWindow):
             work.apply(result)
             return
         self._abandon_job()
+        if self.core.loaded is None:  # the empty panels say what is coming, not "Open a sequence"
+            self._empty_panels_say(work.message)
         job = Job(lambda progress, cancelled: work.run(progress, cancelled), self)
         self.job = job
         self.stream = work.stream
@@ -733,7 +736,18 @@ class MainWindow(QMainWindow):
             for widget in (self.stream_label, self.stream_bar, self.stream_cancel):
                 widget.setVisible(True)
 
+    def _empty_panels_say(self, text: str | None) -> None:
+        """What the panels show while nothing is open: ``text`` (a load under way) or, with
+        None, how to open something."""
+        from lstm_viz.ui.panels.base import Panel
+
+        for panel in self.panels:
+            panel.empty_text = text or Panel.empty_text
+            if panel.empty_note is not None:
+                panel.empty_note.setText(panel.empty_text)
+
     def _cancelled(self):
+        self._empty_panels_say(None)
         stream, self.stream = self.stream, None
         self._finish()
         kept = None if stream is None else stream.cancelled()

@@ -57,3 +57,19 @@ def test_no_axis_shows_a_scale_factor_with_one_unit_selected(window, qtbot):
         for owner, axis, label in axis_labels(window):
             assert "(x0." not in label and "(x1" not in label, (owner, label)
             assert not axis.autoSIPrefix, (owner, label)
+
+
+def test_while_the_first_file_loads_the_empty_panels_say_so(qtbot, empty_window, tmp_path):
+    import numpy as np
+
+    window = empty_window
+    qtbot.waitExposed(window)
+    gates = panel(window, "GateBarsPanel")
+    qtbot.waitUntil(lambda: gates.findChild(QLabel, "EmptyNote") is not None)
+    path = tmp_path / "long.npy"
+    np.save(path, np.zeros((300_000, 2), np.float32))
+    window.open_files(sequence_path=str(path), random_spec=([64], 0))
+    note = gates.findChild(QLabel, "EmptyNote")
+    assert "Loading and recording every gate" in note.text() and "Ctrl+O" not in note.text()
+    window.cancel_job()  # nothing shown yet: back to saying how to open something
+    assert "Ctrl+O" in gates.findChild(QLabel, "EmptyNote").text()

@@ -6,7 +6,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -275,6 +275,11 @@ class MainWindow(QMainWindow):
     def showEvent(self, event):
         self.key_router.attach()  # shown again after a close
         super().showEvent(event)
+        if not event.spontaneous():
+            # Ask for the keyboard focus as soon as the window is mapped: a window manager
+            # usually gives it, but without one (a kiosk, a bare X server, Xvfb) nothing does
+            # until a click, and the transport keys pressed first went nowhere.
+            QTimer.singleShot(0, self.activateWindow)
 
     # -- menus --------------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None):

@@ -217,18 +217,15 @@ class MainWindow(QMainWindow):
         (pyqtgraph's setXLink aligns views on screen, so plots of different widths would cut
         off the ends of the sequence). Zoom and pan change time only.
         """
-        self.linked_plots: list = []
         for panel in self.panels:  # each panel's plots join when its content is built
             panel.built_hooks.append(self._link_panel)
             if panel.built:
                 self._link_panel(panel)
 
     def _link_panel(self, panel) -> None:
-        new = panel.time_plots()
-        for plot in new:
+        for plot in panel.time_plots():
             plot.setMouseEnabled(x=True, y=False)
             plot.vb.sigRangeChangedManually.connect(lambda _mask, vb=plot.vb: self._user_range(vb))
-        self.linked_plots.extend(new)
 
     def _user_range(self, view) -> None:
         self.session.core.set_time_range(*view.viewRange()[0])

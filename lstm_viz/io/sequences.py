@@ -69,7 +69,7 @@ def _check_finite(path, values: np.ndarray, what: str = "the values") -> None:
     if not finite.all():
         b, t, d = (int(i) for i in np.argwhere(~finite)[0])
         raise FileFormatError(
-            path, f"{what} hold NaN or infinite values (first at sequence {b}, step {t}, feature {d})"
+            path, f"NaN or infinite values (first at sequence {b}, step {t}, feature {d}) in {what}"
         )
 
 

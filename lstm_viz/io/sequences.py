@@ -68,9 +68,7 @@ def _check_finite(path, values: np.ndarray, what: str = "the values") -> None:
     finite = np.isfinite(values)
     if not finite.all():
         b, t, d = (int(i) for i in np.argwhere(~finite)[0])
-        raise FileFormatError(
-            path, f"NaN or infinite values (first at sequence {b}, step {t}, feature {d}) in {what}"
-        )
+        raise FileFormatError(path, f"NaN or infinite values (first at sequence {b}, step {t}, feature {d}) in {what}")
 
 
 def _pad_labels(labels: list[list[str]], T: int) -> list[list[str]]:

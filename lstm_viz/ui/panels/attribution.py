@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.analysis import Analyses
-from lstm_viz.ui.panels.base import Paced, Panel, Place, cache_static, integer_steps
+from lstm_viz.ui.panels.base import Bars, Paced, Panel, Place, cache_static, integer_steps
 from lstm_viz.workbench.why import METHOD_CHOICES, TARGET_CHOICES
 
 POSITIVE, NEGATIVE = "#d62728", "#1f77b4"
@@ -74,7 +74,7 @@ class AttributionPanel(Panel):
         self.summary = self.text_line()
         layout.addWidget(self.summary)
         self.plot = self.curves_over_time(legend_columns=2)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.8, brushes=[], pen=None)
+        self.bars = Bars(x=[], height=[], width=0.8, brushes=[], pen=None)
         cache_static(self.bars)  # thousands of bars: painted once, not at every step
         self.plot.addItem(self.bars)
         self.plot.addLine(y=0, pen=pg.mkPen("#999"))

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, legend_above, unit_ticks
+from lstm_viz.ui.panels.base import Bars, Markers, Panel, Place, cache_axes, legend_above, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_COLORS, QUANTITY_LABELS
 from lstm_viz.ui.unit_picker import FIGURES, UnitPicker, top_units
 
@@ -71,15 +71,11 @@ class GateBarsPanel(Panel):
         self.plot.setLabel("left", "gate value")
         self.plot.setLabel("bottom", "unit")
         legend_above(self.plot, 3)
-        self.highlight = pg.BarGraphItem(
-            x=[], height=[], width=self.GROUP * 0.9, y0=0, brush=pg.mkBrush(0, 0, 0, 25), pen=None
-        )
+        self.highlight = Bars(x=[], height=[], width=self.GROUP * 0.9, y0=0, brush=pg.mkBrush(0, 0, 0, 25), pen=None)
         self.plot.addItem(self.highlight)
         self.bars = {}
         for _k, gate in enumerate(GATES):
-            bars = pg.BarGraphItem(
-                x=[], height=[], width=0.9, brush=QUANTITY_COLORS[gate], pen=None, name=QUANTITY_LABELS[gate]
-            )
+            bars = Bars(x=[], height=[], width=0.9, brush=QUANTITY_COLORS[gate], pen=None, name=QUANTITY_LABELS[gate])
             self.plot.addItem(bars)
             self.bars[gate] = bars
         self.note = pg.TextItem("A plain tanh RNN has no gates: its output h(t) is in the trajectories.", color="#555")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, legend_above
+from lstm_viz.ui.panels.base import Bars, Markers, Panel, Place, StepText, cache_axes, legend_above
 from lstm_viz.ui.style import QUANTITY_COLORS
 from lstm_viz.vocabulary import QUANTITIES
 from lstm_viz.workbench.lod import quantity_pyramid
@@ -36,13 +36,9 @@ class MemoryPanel(Panel):
         self.plot.setMouseEnabled(x=False, y=True)
         legend_above(self.plot, 2)
         self.plot.addLine(y=0, pen=pg.mkPen("#999"))
-        self.old = pg.BarGraphItem(
-            x=[], height=[], width=0.35, brush=QUANTITY_COLORS["old"], pen=None, name=PARTS[0][1]
-        )
-        self.new = pg.BarGraphItem(
-            x=[], height=[], width=0.35, brush=QUANTITY_COLORS["new"], pen=None, name=PARTS[1][1]
-        )
-        self.out = pg.BarGraphItem(
+        self.old = Bars(x=[], height=[], width=0.35, brush=QUANTITY_COLORS["old"], pen=None, name=PARTS[0][1])
+        self.new = Bars(x=[], height=[], width=0.35, brush=QUANTITY_COLORS["new"], pen=None, name=PARTS[1][1])
+        self.out = Bars(
             x=[], height=[], width=0.3, brush=QUANTITY_COLORS["hidden"], pen=None, name="output = read x tanh(c)"
         )
         self.cell = Markers(size=30, pen=pg.mkPen(QUANTITY_COLORS["cell"], width=3), dash=True)
@@ -58,9 +54,7 @@ class MemoryPanel(Panel):
         self.hover_scene(self.plot, self.describe)
         self.click_scene(self.plot, self.clicked)
         self.plot.setLabel("bottom", "selected unit")
-        self.numbers = QLabel()
-        self.numbers.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.numbers.setWordWrap(False)
+        self.numbers = StepText()
         self.numbers.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # every selected unit's line, scrolled when there are more than fit in five lines
         from PySide6.QtWidgets import QFrame, QScrollArea

@@ -1,0 +1,64 @@
+"""What a step costs the window beyond the plots: no layout pass, one paint per view.
+
+Measured with benchmarks/bench_window.py: a label that could change size at every step
+made the whole window lay itself out again (1 ms of a 10 ms step), and so did a selectable
+label (its text laid out as a document at every change).
+"""
+
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
+from PySide6.QtGui import QEnterEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from tests.ui.conftest import panel
+
+
+class Events(QObject):
+    def __init__(self, kind):
+        super().__init__()
+        self.kind = kind
+        self.seen: list = []
+
+    def eventFilter(self, obj, event):
+        if event.type() == self.kind and isinstance(obj, QWidget):
+            self.seen.append(type(obj).__name__ + ":" + obj.objectName())
+        return False
+
+
+def test_stepping_lays_nothing_out_again(window):
+    session = window.session
+    session.select_units([0, 1, 2, 3])
+    for step in (1, 2):  # first steps may size labels for the longest text
+        session.set_step(step)
+        QApplication.processEvents()
+    memory = panel(window, "MemoryPanel")
+    assert memory.numbers.text().count("\n") == 3  # four units' lines shown
+    layouts = Events(QEvent.Type.LayoutRequest)
+    QApplication.instance().installEventFilter(layouts)
+    try:
+        for step in range(3, 13):
+            session.set_step(step)
+            QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(layouts)
+    assert window.transport.position.text().startswith("t = 12 / ")
+    assert f"unit 0: old {session.layer_trace.at(0, 12)['old'][0]:+.3f}" in memory.numbers.text()
+    assert layouts.seen == []
+
+
+def test_the_numbers_under_the_memory_bars_can_still_be_selected(window):
+    numbers = panel(window, "MemoryPanel").numbers
+    window.session.set_step(4)
+    QApplication.processEvents()
+    assert numbers.textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
+    inside = QPoint(5, 5)
+    QApplication.sendEvent(numbers, QEnterEvent(inside, inside, numbers.mapToGlobal(inside)))
+    assert numbers.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    numbers.setSelection(0, 6)
+    QApplication.sendEvent(numbers, QEvent(QEvent.Type.Leave))
+    assert numbers.selectedText() == numbers.text()[:6]  # kept while something is selected
+    assert numbers.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    # the whole text fits: nothing cut at the right or the bottom
+    metrics = numbers.fontMetrics()
+    lines = numbers.text().split("\n")
+    assert numbers.width() >= max(metrics.horizontalAdvance(line) for line in lines)
+    assert numbers.height() >= metrics.lineSpacing() * len(lines)

@@ -59,16 +59,20 @@ def curve_plot(qtbot):
     return widget, curve, values
 
 
-def test_a_curve_draws_at_most_four_points_a_pixel_column_and_zoomed_in_the_values(curve_plot):
+def test_a_curve_draws_a_point_a_pixel_column_or_less_and_zoomed_in_the_values(curve_plot):
     widget, curve, values = curve_plot
     width = widget.getPlotItem().vb.width()
     x, y = curve.getData()
-    assert 2 * width <= len(x) <= 4 * (width + 1)  # a few points per pixel, whatever T is
+    assert width / 4 <= len(x) <= width + 1  # about a point per pixel, whatever T is
     cols = curve.columns
     assert cols.steps > 1 and cols.starts[0] == 0 and cols.starts[-1] + cols.steps >= len(values)
-    k = 17  # each column: its mean, min, max, mean, all the exact reductions of its steps
+    k = 17  # each column: the line through its mean, a band from its min to its max
     block = values[cols.starts[k] : cols.starts[k] + cols.steps, 1]
-    assert y[4 * k : 4 * k + 4].tolist() == pytest.approx([block.mean(), block.min(), block.max(), block.mean()])
+    assert y[k] == pytest.approx(block.mean())
+    band = curve.envelope
+    assert (band.low[k], band.high[k]) == pytest.approx((block.min(), block.max()))
+    assert (band.left[k], band.right[k]) == (cols.starts[k] - 0.5, cols.starts[k] + cols.steps - 0.5)
+    np.testing.assert_array_equal(band.left[1:], band.right[:-1])  # contiguous: no gaps
     widget.setXRange(120_000, 120_049, padding=0)
     painted(widget)
     x, y = curve.getData()
@@ -78,6 +82,37 @@ def test_a_curve_draws_at_most_four_points_a_pixel_column_and_zoomed_in_the_valu
     widget.setXRange(120_000, 120_000 + SYMBOL_STEPS - 1, padding=0)
     painted(widget)
     assert curve.opts["symbol"] == "o"  # far in: a dot at each step
+
+
+def test_the_band_covers_every_pixel_from_each_columns_min_to_its_max(curve_plot):
+    """The band is painted as an image in device pixels: read back, every pixel column of
+    the plot is red exactly from where the min of its steps falls to where the max does."""
+    widget, curve, values = curve_plot
+    vb = widget.getPlotItem().vb
+    widget.setXRange(50_000, 50_000 + 3 * int(vb.width()), padding=0)  # three steps a pixel: columns of 4 steps
+    painted(widget)
+    cols = curve.columns
+    assert cols.steps > 1
+    curve.curve.hide()  # the line through the means: what is left is the band
+    image = widget.grab().toImage()
+    curve.curve.show()
+    device = vb.mapViewToDevice  # view coordinates to the widget's pixels
+    red = pg.mkColor("r").rgb()
+    checked = 0
+    for k in range(5, len(cols.starts) - 5, 7):
+        middle = device(QPointF(float(cols.centers[k]), 0.0)).x()
+        left = device(QPointF(cols.starts[k] - 0.5, 0.0)).x()
+        right = device(QPointF(cols.starts[k] + cols.steps - 0.5, 0.0)).x()
+        if int(np.floor(right)) - int(np.floor(left)) < 1 or np.floor(middle) != np.floor(left):
+            continue  # a pixel column whose band another column shares
+        column = int(np.floor(left))
+        block = values[cols.starts[k] : cols.starts[k] + cols.steps, 1]
+        top = int(np.floor(device(QPointF(0.0, float(block.max()))).y()))
+        bottom = int(np.floor(device(QPointF(0.0, float(block.min()))).y()))
+        painted_rows = [y for y in range(image.height()) if image.pixel(column, y) == red]
+        assert painted_rows == list(range(top, bottom + 1)), k
+        checked += 1
+    assert checked >= 20
 
 
 def test_a_range_change_redraws_only_when_painted(curve_plot):
@@ -170,10 +205,10 @@ def test_long_curves_in_the_window_follow_the_pixels_and_zoomed_in_are_exact(win
     painted(trajectories.plot)
     width = trajectories.plot.getPlotItem().vb.width()
     for curve in trajectories.curves[:2]:
-        assert len(curve.getData()[0]) <= 4 * (width + 1)
+        assert len(curve.getData()[0]) <= width + 1
     inputs = front(window, "InputPanel")
     painted(inputs.plot)
-    assert all(len(c.getData()[0]) <= 4 * (inputs.plot.getPlotItem().vb.width() + 1) for c in inputs.curves[:2])
+    assert all(len(c.getData()[0]) <= inputs.plot.getPlotItem().vb.width() + 1 for c in inputs.curves[:2])
     core.set_time_range(70_000, 70_049)
     painted(inputs.plot)
     np.testing.assert_array_equal(inputs.curves[1].getData()[1], x[0, 70_000:70_050, 1])
@@ -277,9 +312,9 @@ def test_long_predictions_and_losses_follow_the_pixels(window, qtbot):
     p = front(window, "PredictionsPanel")
     painted(p.plot, p.loss_plot)
     width = p.plot.getPlotItem().vb.width()
-    assert len(p.prediction_curves[0].getData()[0]) <= 4 * (width + 1)
+    assert len(p.prediction_curves[0].getData()[0]) <= width + 1
     assert len(p.target_curves[0].getData()[0]) <= 2 * (width + 1)
-    assert len(p.loss_curve.getData()[0]) <= 4 * (p.loss_plot.getPlotItem().vb.width() + 1)
+    assert len(p.loss_curve.getData()[0]) <= p.loss_plot.getPlotItem().vb.width() + 1
     core.set_time_range(60_000, 60_049)
     painted(p.plot, p.loss_plot)
     predicted = core.predictions[0, 60_000:60_050, 0]

@@ -1,5 +1,7 @@
 """What screenshots showed wrong, checked on what is displayed."""
 
+import pytest
+from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import panel
@@ -75,7 +77,13 @@ def test_selected_rows_of_the_heatmaps_are_marked_apart(window):
     window.session.select_units([2, 3, 4])
     for mark in heat.marks.values():
         assert sorted(mark.getData()[1]) == [2.5, 3.5, 4.5]
-        assert mark.opts["size"] <= 8
+        assert mark.size <= 8
+    # at the left edge of what is shown, also zoomed in and panned
+    window.core.set_time_range(4, 12)
+    QApplication.processEvents()
+    for name, mark in heat.marks.items():
+        x = mark.mapToView(QPointF(float(mark.getData()[0][0]), 0.0)).x()
+        assert x == pytest.approx(heat.plots[name].vb.viewRange()[0][0]), name
     window.session.select_units(range(window.session.layer_trace.hidden_size))
     assert all(len(mark.getData()[1]) == 0 for mark in heat.marks.values())  # all selected: nothing to mark
 

@@ -62,3 +62,33 @@ def test_the_numbers_under_the_memory_bars_can_still_be_selected(window):
     lines = numbers.text().split("\n")
     assert numbers.width() >= max(metrics.horizontalAdvance(line) for line in lines)
     assert numbers.height() >= metrics.lineSpacing() * len(lines)
+
+
+def test_a_zoom_paints_each_time_plot_once(window):
+    """pyqtgraph moved the items to a new range, and the level-of-detail items redrew,
+    while the view painted: each changed item asked for a second paint of the view (every
+    zoom or pan frame painted twice). The panels now do that before the paint."""
+    import pyqtgraph as pg
+
+    core = window.core
+    core.set_time_range(0, core.length / 2)
+    for _ in range(5):
+        QApplication.processEvents()
+    views = window.findChildren(pg.GraphicsView)
+    viewports = [v.viewport() for v in views if not v.viewport().visibleRegion().isEmpty()]
+    counted = Events(QEvent.Type.Paint)
+    counted.eventFilter = lambda obj, event: bool(event.type() == QEvent.Type.Paint and counted.seen.append(obj))
+    for viewport in viewports:
+        viewport.installEventFilter(counted)
+    try:
+        for t0 in (2, 4, 6):
+            counted.seen.clear()
+            core.set_time_range(t0, t0 + 10)
+            for _ in range(5):
+                QApplication.processEvents()
+            painted = [sum(obj is v for obj in counted.seen) for v in viewports]
+            assert sum(painted) >= 4  # the overview, trajectories, heatmaps, input: on screen, changed
+            assert max(painted) == 1, painted  # each once
+    finally:
+        for viewport in viewports:
+            viewport.removeEventFilter(counted)

@@ -216,6 +216,19 @@ class Panel(QDockWidget):
         # also off screen: setting a range is cheap (the level-of-detail items redraw when painted)
         if self.session.loaded is not None and self._built:
             self.show_time_range()
+            if not self._offscreen() and not self._stale_trace:
+                # pyqtgraph moves the items to the new range (and the level-of-detail items
+                # redraw) when the view paints: they change during the paint, and the view
+                # paints a second time. Done now, the view paints once.
+                scenes = []
+                for plot in self.time_plots():
+                    scene = plot.scene()
+                    if scene is None or any(scene is s for s in scenes):
+                        continue
+                    if any(v.isVisible() and not v.viewport().visibleRegion().isEmpty() for v in scene.views()):
+                        scenes.append(scene)  # (a plot on a page not shown keeps what it drew)
+                for scene in scenes:
+                    scene.prepareForPaint()
 
     def _step(self, step: int) -> None:
         if self.session.loaded is None:
@@ -507,18 +520,22 @@ def cache_axes(plot) -> None:
 
 
 class Markers(pg.GraphicsObject):
-    """Round markers (or short horizontal dashes) of a fixed size in pixels at data points.
+    """Round markers (short horizontal dashes, or triangles pointing right) of a fixed size
+    in pixels at data points.
 
     A ScatterPlotItem does far more than moving markers need (per-spot styles, picking,
     a symbol atlas); this draws a few shapes and costs almost nothing to move.
     """
 
-    def __init__(self, size: float = 10.0, pen="#000", brush=(255, 255, 255, 220), dash: bool = False):
+    def __init__(
+        self, size: float = 10.0, pen="#000", brush=(255, 255, 255, 220), dash: bool = False, arrow: bool = False
+    ):
         super().__init__()
         self.size = float(size)
         self.pen = pg.mkPen(pen)
         self.brush = pg.mkBrush(brush)
         self.dash = dash
+        self.arrow = arrow
         self.x = np.zeros(0)
         self.y = np.zeros(0)
         self._bounds = QRectF()
@@ -563,6 +580,10 @@ class Markers(pg.GraphicsObject):
             p = transform.map(QPointF(x, y))
             if self.dash:
                 painter.drawLine(QPointF(p.x() - r, p.y()), QPointF(p.x() + r, p.y()))
+            elif self.arrow:
+                painter.drawPolygon(
+                    [QPointF(p.x() - r, p.y() - r), QPointF(p.x() + r, p.y()), QPointF(p.x() - r, p.y() + r)]
+                )
             else:
                 painter.drawEllipse(p, r, r)
         painter.restore()
@@ -596,6 +617,9 @@ class StepAxis(pg.AxisItem):
         self.labels: list[str] | None = None  # the steps' labels, when they are times
         self.named = True  # shows its name ("step", "step (date)") under the ticks
         self.setLabel("step")
+        # major and minor ticks, not a third level of up to one tick every two pixels: the
+        # ticks are worked out again at every zoom or pan frame (0.39 ms an axis vs 0.65)
+        self.setStyle(maxTickLevel=1)
 
     def refresh(self) -> None:
         """Follow the shown sequence (call when the data or the batch sequence changes)."""

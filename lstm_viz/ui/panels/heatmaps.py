@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from lstm_viz.ui.lod import LodImage
 from lstm_viz.ui.panels.analysis import Analyses
-from lstm_viz.ui.panels.base import Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
+from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 from lstm_viz.workbench.lod import across_pyramid, cached, cluster_order, profiles, quantity_pyramid
 
@@ -141,12 +141,12 @@ class GateHeatmapsPanel(Panel):
             bar.axis.setTicks([[(v, f"{v:g}") for v in (levels[0], sum(levels) / 2, levels[1])]])
             self.cursors[name] = self.cursor(plot)
             # a small orange arrow at each selected row: readable on every colour map, apart on close rows
-            mark = pg.ScatterPlotItem(size=8, symbol="t2", brush=pg.mkBrush("#e8590c"), pen=pg.mkPen("#fff", width=1))
+            mark = Markers(size=8, pen=pg.mkPen("#fff", width=1), brush="#e8590c", arrow=True)
+            mark.setZValue(20)
             plot.addItem(mark, ignoreBounds=True)
-            plot.vb.sigXRangeChanged.connect(lambda *_: self._place_marks())  # they stay at the left edge
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
-            if row:
-                plot.setXLink(self.plots[QUANTITIES[0]])
+        # the marks stay at the left edge: moved, not redrawn (every plot shows the core's range)
+        self.plots[QUANTITIES[0]].vb.sigXRangeChanged.connect(lambda *_: self._move_marks())
         for name in QUANTITIES[:-1]:  # the time axis is numbered and named once, under the last heatmap
             axis = self.plots[name].getAxis("bottom")  # the others keep their ticks, without numbers
             axis.named = False
@@ -367,9 +367,14 @@ class GateHeatmapsPanel(Panel):
 
     def _place_marks(self) -> None:
         rows = getattr(self, "marked_rows", np.zeros(0))
+        for mark in self.marks.values():
+            mark.setData(x=np.zeros(len(rows)), y=rows)
+        self._move_marks()
+
+    def _move_marks(self) -> None:
         left = self.plots[QUANTITIES[0]].vb.viewRange()[0][0]
         for mark in self.marks.values():
-            mark.setData(x=np.full(len(rows), max(left, 0.0)), y=rows)
+            mark.setPos(max(left, 0.0), 0.0)
 
     def on_step(self, step):
         for cursor in self.cursors.values():

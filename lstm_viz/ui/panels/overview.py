@@ -45,7 +45,10 @@ class OverviewPanel(Panel):
         self.what = QLabel()
         self.what.setWordWrap(True)
         self.what.setTextFormat(Qt.TextFormat.RichText)
-        self.what.setFixedWidth(130)
+        # a fixed size: the text changes at every zoom, and a label that may change size
+        # makes the window lay itself out again
+        self.what.setFixedSize(130, 96)
+        self.what.setAutoFillBackground(True)  # opaque: its parents need not repaint behind it
         self.what.setStyleSheet("color: #555;")
         self.what.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         side.addWidget(self.what)
@@ -162,7 +165,9 @@ class OverviewPanel(Panel):
         # the window can be thinner than a pixel (120 of a million steps): say what it holds
         T = self.session.length
         shown = "all steps" if t1 - t0 >= T else f"steps {int(t0):,}–{int(np.ceil(t1)) - 1:,} shown"
-        self.what.setText(f"{self.words}<br><span style='color:#2868dc'>{shown}</span>")
+        text = f"{self.words}<br><span style='color:#2868dc'>{shown}</span>"
+        if text != self.what.text():
+            self.what.setText(text)
 
     # -- the user moves through time ------------------------------------------------------
     def _dragged(self) -> None:

@@ -229,6 +229,7 @@ class Pyramid:
         self._hi = [np.empty((0, self.width), self.dtype) for _ in self.bins]
         self._mean = [np.empty((0, self.width), self.dtype) for _ in self.bins]
         self._count: list[np.ndarray] | None = None
+        self._shared: tuple | None = None  # (query, Columns of every unit): see columns()
         self.extend(length)
 
     # -- building ---------------------------------------------------------------------------
@@ -357,12 +358,30 @@ class Pyramid:
             return math.nan, math.nan
         return float(np.nanmin(lo)), float(np.nanmax(hi))
 
+    SHARED_WIDTH = 128
+    """Up to this many columns (units, features), a query for some of them works out every
+    one and keeps the answer for the next query of the same range: a panel's curves, one a
+    unit, then share one reduction instead of one each (8 curves: 1 query, not 8)."""
+
     def columns(self, t0: float, t1: float, max_columns: int, units=None, stats=STATS) -> Columns:
         """What ``max_columns`` columns should draw of steps [t0, t1) (clipped to the data).
 
         Raw values when the range has at most ``max_columns`` steps; else bins of
         ``steps`` (a power of two) steps, aligned to multiples of it, the fewest that fit."""
         units = self._units(units)
+        if units is None or self.width > self.SHARED_WIDTH:
+            return self._columns(t0, t1, max_columns, units, stats)
+        query = (t0, t1, max_columns, tuple(stats), self.length)
+        if self._shared is None or self._shared[0] != query:
+            self._shared = (query, self._columns(t0, t1, max_columns, None, stats))
+        every = self._shared[1]
+
+        def pick(a):
+            return None if a is None else a[:, units]
+
+        return Columns(every.starts, pick(every.mins), pick(every.maxs), pick(every.means), every.steps)
+
+    def _columns(self, t0: float, t1: float, max_columns: int, units, stats) -> Columns:
         t0 = max(0, int(math.floor(t0)))
         t1 = min(self.length, int(math.ceil(t1)))
         max_columns = max(1, int(max_columns))
@@ -637,8 +656,9 @@ def _store(owner) -> dict:
     if entry is None or entry[0]() is not owner:
 
         def gone(ref, key=key):
-            if _CACHE.get(key, (None,))[0] is ref:
-                del _CACHE[key]
+            cache = _CACHE  # None while the interpreter shuts down
+            if cache is not None and cache.get(key, (None,))[0] is ref:
+                del cache[key]
 
         entry = (weakref.ref(owner, gone), {})
         _CACHE[key] = entry

@@ -147,12 +147,11 @@ class GateHeatmapsPanel(Panel):
             self.plots[name], self.images[name], self.marks[name] = plot, image, mark
         # the marks stay at the left edge: moved, not redrawn (every plot shows the core's range)
         self.plots[QUANTITIES[0]].vb.sigXRangeChanged.connect(lambda *_: self._move_marks())
-        for name in QUANTITIES[:-1]:  # the time axis is numbered and named once, under the last heatmap
-            axis = self.plots[name].getAxis("bottom")  # the others keep their ticks, without numbers
+        for name in QUANTITIES[:-1]:  # one time axis, under the last heatmap
+            # (ticks of their own cost each a redraw of their ticks at every zoom or pan frame)
+            axis = self.plots[name].getAxis("bottom")
             axis.named = False
-            axis.showLabel(False)
-            axis.setStyle(showValues=False, tickLength=4)
-            axis.setHeight(6)
+            self.plots[name].hideAxis("bottom")
         self.setWidget(container)
 
     def time_plots(self):

@@ -138,7 +138,8 @@ class Envelope(pg.GraphicsObject):
         self.left = self.right = self.low = self.high = np.zeros(0)
         self.rgba = 0
         self._bounds = QRectF()
-        self._image = None  # the last image painted (its buffer must outlive the paint)
+        self._painted = None  # (key, x0, y0, QImage, its pixels): reused while data and view stay
+        self.version = 0
 
     def set_band(self, left, right, low, high, color) -> None:
         """Columns from ``left`` to ``right`` (in x, contiguous and in order) spanning
@@ -146,6 +147,7 @@ class Envelope(pg.GraphicsObject):
         self.prepareGeometryChange()
         self.left, self.right = np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64)
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+        self.version += 1
         c = pg.mkColor(color)
         a = c.alpha()  # premultiplied ARGB32
         self.rgba = (a << 24) | ((c.red() * a // 255) << 16) | ((c.green() * a // 255) << 8) | (c.blue() * a // 255)
@@ -200,9 +202,23 @@ class Envelope(pg.GraphicsObject):
 
     def paint(self, painter, *args) -> None:
         device = painter.device()
-        runs = self.pixel_runs(painter.transform(), device.width(), device.height())
-        if runs is None:
+        t = painter.transform()
+        key = (self.version, t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(), device.width(), device.height())
+        if self._painted is None or self._painted[0] != key:  # else: the cursor moved, the band did not
+            self._painted = (key, *self._image(t, device.width(), device.height()))
+        _, x0, y0, image, _pixels = self._painted
+        if image is None:
             return
+        painter.save()
+        painter.resetTransform()
+        painter.drawImage(x0, y0, image)
+        painter.restore()
+
+    def _image(self, transform, width: int, height: int):
+        """(x0, y0, QImage, its pixels) of the band in device pixels (image None: nothing to draw)."""
+        runs = self.pixel_runs(transform, width, height)
+        if runs is None:
+            return 0, 0, None, None
         x0, y0, first, last = runs
         span = last - first  # negative: nothing in that pixel column
         rows = np.arange(int(max(last.max(), 0)) + 1, dtype=np.int32)[:, None]
@@ -214,12 +230,8 @@ class Envelope(pg.GraphicsObject):
         inside &= (span >= 0)[None, :]
         pixels = inside.astype(np.uint32)
         pixels *= np.uint32(self.rgba)
-        self._image = pixels
         image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], QImage.Format.Format_ARGB32_Premultiplied)
-        painter.save()
-        painter.resetTransform()
-        painter.drawImage(x0, y0, image)
-        painter.restore()
+        return x0, y0, image, pixels  # (the image reads the pixels' buffer: kept together)
 
 
 class LodCurve(_FollowsView, pg.PlotDataItem):

@@ -251,6 +251,8 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
         self.envelope.setZValue(-1)
         self._init_follow()
         self.unit = 0
+        self.among = None  # the units of the other curves drawn with it (see Pyramid.columns)
+        self._style = None  # what the last setData styled (its data alone is set while it stays)
         self.points = points
         self.symbols: bool | None = None
         self.symbol_size = symbol_size
@@ -264,9 +266,14 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
     def setClipToView(self, *args, **kwargs):  # noqa: N802
         pass
 
-    def set_source(self, pyramid, unit: int = 0, *, pen=None, color=None, symbols: bool | None = None) -> None:
-        """Draw column ``unit`` of ``pyramid`` with ``pen``; dots in ``color``."""
+    def set_source(
+        self, pyramid, unit: int = 0, *, pen=None, color=None, symbols: bool | None = None, among=None
+    ) -> None:
+        """Draw column ``unit`` of ``pyramid`` with ``pen``; dots in ``color``. ``among``: the
+        columns that other curves of the same plot draw (their values are read together)."""
         self.pyramid, self.unit = pyramid, int(unit)
+        self.among = None if among is None else np.unique(np.asarray(list(among), dtype=np.int64))
+        self._style = None
         self.color = color if color is not None else (pen.color() if isinstance(pen, pg.QtGui.QPen) else pen)
         self.symbols = symbols
         if pen is not None and not self.points:
@@ -291,7 +298,7 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
             self.envelope.clear_band()
             self.setData([], [])
             return
-        cols = self.pyramid.columns(t0, t1, width, units=[self.unit])
+        cols = self.pyramid.columns(t0, t1, width, units=[self.unit], among=self.among)
         self.columns = cols
         dots = {"symbol": "o", "symbolSize": self.symbol_size, "symbolBrush": self.color}
         dots["symbolPen"] = pg.mkPen(self.color) if self.points else None
@@ -319,10 +326,14 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
         # a line through a column of pixels a step: drawn without antialiasing, which costs
         # three to five times as much and blurs nothing that a column of pixels shows
         smooth = cols.steps == 1
-        if self.points:
+        style = (smooth, show_dots, self.points, self.symbol_size, repr(self.color), id(self.opts["pen"]))
+        if style == self._style:  # the data only: pyqtgraph restyles everything it is given
+            self.setData(x, y)
+        elif self.points:
             self.setData(x, y, pen=None, antialias=smooth, **dots)
         else:
             self.setData(x, y, antialias=smooth, **dots)
+        self._style = style
 
 
 class LodImage(_FollowsView, pg.ImageItem):

@@ -39,7 +39,7 @@ FACTOR = 4  # steps per bin grow by this from one level to the next
 FIRST_BINS = (32, 128, 512, 2048)  # candidates for the first level's steps per bin
 MEMORY_SHARE = 0.07  # of the float32 quantity's bytes, for min + max + mean of every level
 CHUNK_BYTES = 16 * 2**20  # float32 bytes read from the source at a time while building
-RAW_BUDGET = 1 << 21  # values a query may read and reduce from the source itself (a few ms)
+RAW_BUDGET = 1 << 19  # values a query may read and reduce from the source itself (about a millisecond)
 BOUNDED = ("forget", "input", "candidate", "output", "tanh_cell", "new", "hidden_unprojected")
 """Quantities that lie in [-1, 1] by construction (sigmoid or tanh, or products of them)."""
 STATS = ("min", "max", "mean")
@@ -363,23 +363,46 @@ class Pyramid:
     one and keeps the answer for the next query of the same range: a panel's curves, one a
     unit, then share one reduction instead of one each (8 curves: 1 query, not 8)."""
 
-    def columns(self, t0: float, t1: float, max_columns: int, units=None, stats=STATS) -> Columns:
+    def columns(self, t0: float, t1: float, max_columns: int, units=None, stats=STATS, among=None) -> Columns:
         """What ``max_columns`` columns should draw of steps [t0, t1) (clipped to the data).
 
         Raw values when the range has at most ``max_columns`` steps; else bins of
-        ``steps`` (a power of two) steps, aligned to multiples of it, the fewest that fit."""
+        ``steps`` (a power of two) steps, aligned to multiples of it, the fewest that fit.
+
+        ``among``: the units (sorted, distinct) that the same caller's other items (a
+        panel's curves, one a unit) are about to ask for, with the same range: worked out
+        together once."""
         units = self._units(units)
         if units is None or self.width > self.SHARED_WIDTH:
             return self._columns(t0, t1, max_columns, units, stats)
-        query = (t0, t1, max_columns, tuple(stats), self.length)
+        group = None if among is None else np.asarray(among, dtype=np.int64)  # sorted, distinct
+        at = None if group is None else np.searchsorted(group, units)
+        if group is not None and not (at < len(group)).all() or at is not None and (group[at] != units).any():
+            group = None
+        if group is None and self._reads_source(t0, t1, max_columns, len(units)):
+            return self._columns(t0, t1, max_columns, units, stats)  # read from the source: only these
+        if group is not None and len(group) == self.width:
+            group = None  # every unit
+        query = (t0, t1, max_columns, tuple(stats), self.length, None if group is None else group.tobytes())
         if self._shared is None or self._shared[0] != query:
-            self._shared = (query, self._columns(t0, t1, max_columns, None, stats))
+            self._shared = (query, self._columns(t0, t1, max_columns, group, stats))
         every = self._shared[1]
+        at = units if group is None else at
 
         def pick(a):
-            return None if a is None else a[:, units]
+            return None if a is None else a[:, at]
 
         return Columns(every.starts, pick(every.mins), pick(every.maxs), pick(every.means), every.steps)
+
+    def _reads_source(self, t0: float, t1: float, max_columns: int, width: int) -> bool:
+        """Whether a query reads the source's values (raw, or reduced from them) rather than
+        a level of the pyramid (see _columns)."""
+        span = min(self.length, int(math.ceil(t1))) - max(0, int(math.floor(t0)))
+        max_columns = max(1, int(max_columns))
+        if span <= max_columns:
+            return True
+        steps = 1 << max(0, math.ceil(math.log2(span / max_columns)))
+        return steps < self.bins[0] and span * width <= RAW_BUDGET
 
     def _columns(self, t0: float, t1: float, max_columns: int, units, stats) -> Columns:
         t0 = max(0, int(math.floor(t0)))

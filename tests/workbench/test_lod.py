@@ -249,3 +249,32 @@ def test_cluster_order_of_a_small_case_by_hand():
     order = list(cluster_order(rows))
     assert abs(order.index(0) - order.index(2)) == 1 and abs(order.index(1) - order.index(3)) == 1
     assert order.index(4) in (0, 4)  # the flat row correlates with nothing: joined last
+
+
+def test_curves_asking_one_unit_each_share_one_reduction_with_the_same_answers():
+    """A panel's curves ask one unit each; with ``among`` (the units of all of them) the
+    pyramid works them out together once, and each answer is what asking alone gives."""
+    T, W = 300_000, 12
+    x = data(T, W, seed=5)
+    reads = []
+
+    def source(t0, t1, units=None):
+        reads.append(units)
+        return x[t0:t1] if units is None else x[t0:t1][:, units]
+
+    pyramid = Pyramid(source, T, W)
+    among = np.array([1, 4, 7, 9])
+    for t0, t1, width in ((0, T, 800), (1000, 9000, 700), (5000, 5600, 800), (0, 200_000, 64)):
+        alone = [pyramid.columns(t0, t1, width, units=[u]) for u in among]
+        reads.clear()
+        together = [pyramid.columns(t0, t1, width, units=[u], among=among) for u in among]
+        for a, b in zip(alone, together):
+            assert a.steps == b.steps
+            np.testing.assert_array_equal(a.starts, b.starts)
+            for got, want in ((b.mins, a.mins), (b.maxs, a.maxs)):
+                np.testing.assert_array_equal(got, want)
+            np.testing.assert_allclose(b.means, a.means, rtol=1e-6)
+        assert len(reads) <= 1  # the source read once (or, from the pyramid's levels, not at all)
+    # a unit outside ``among`` is answered alone, and right
+    odd = pyramid.columns(1000, 9000, 700, units=[2], among=among)
+    np.testing.assert_array_equal(odd.mins, pyramid.columns(1000, 9000, 700, units=[2]).mins)

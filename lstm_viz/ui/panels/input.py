@@ -177,7 +177,7 @@ class InputPanel(Panel):
         for k, curve in enumerate(self.curves):
             if k < shown:
                 color = pg.intColor(k, hues=max(shown, 6), maxValue=200)
-                curve.set_source(pyramid, k, pen=pg.mkPen(color, width=1), color=color)
+                curve.set_source(pyramid, k, pen=pg.mkPen(color, width=1), color=color, among=range(shown))
                 entries.append((curve, sequence.feature_names[k]))
             else:
                 curve.clear_source()

@@ -93,7 +93,7 @@ class CellTrajectoryPanel(Panel):
         for k, curve in enumerate(self.curves):
             if k < len(units):
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220)
-                curve.set_source(pyramid, units[k], pen=pg.mkPen(color, width=1), color=color)
+                curve.set_source(pyramid, units[k], pen=pg.mkPen(color, width=1), color=color, among=units)
                 curve.setVisible(True)
                 entries.append((curve, f"unit {units[k]}"))
             else:
@@ -109,7 +109,7 @@ class CellTrajectoryPanel(Panel):
             if visible:
                 color = pg.intColor(k, hues=max(len(units), 8), values=1, maxValue=220, alpha=110)
                 pen = pg.mkPen(color, width=1.5, style=Qt.PenStyle.DashLine)
-                ghost.set_source(original, units[k], pen=pen, color=color)
+                ghost.set_source(original, units[k], pen=pen, color=color, among=units)
             else:
                 ghost.clear_source()
             ghost.setVisible(visible)

@@ -189,7 +189,7 @@ def _rounded(values: np.ndarray, dtype, direction: int, empty: bool) -> np.ndarr
         back = out.astype(values.dtype)
         wrong = back > values if direction < 0 else back < values
         if wrong.any():
-            out[wrong] = np.nextafter(out[wrong], np.array(-np.inf if direction < 0 else np.inf, dtype=dtype))
+            out = np.where(wrong, np.nextafter(out, np.array(-np.inf if direction < 0 else np.inf, dtype=dtype)), out)
     if empty:
         out[np.isinf(values)] = np.nan
     return out

@@ -115,9 +115,17 @@ def dialog_filter(role: str) -> str:
     return ";;".join([f"{label} ({' '.join(patterns)})", *parts, "All files (*)"])
 
 
+FOLDER_OF_SEQUENCES = (
+    "a sequence per file, named by it (natural order), as one batch; one format and width; at most 10,000 files"
+)
+"""What a folder given as the sequence opens as (``lstm_viz.io.sequences.load_folder_sequence``,
+``MAX_FOLDER_FILES``)."""
+
+
 def describe(role: str) -> str:
     """One line for the command line's help: the formats of the role."""
-    return ", ".join(f"{r.title} ({' '.join(r.extensions)})" for r in readers(role) if r.extensions)
+    line = ", ".join(f"{r.title} ({' '.join(r.extensions)})" for r in readers(role) if r.extensions)
+    return line + ("; or a folder of such files (one batch)" if role == "sequence" else "")
 
 
 OPTION_FLAGS = {
@@ -143,6 +151,8 @@ def markdown_table() -> str:
         extensions = " ".join(f"`{e}`" for e in r.extensions)
         options = " ".join(f"`{OPTION_FLAGS.get(o, o)}`" for o in r.options)
         lines.append(f"| {r.role} | {r.title} | {extensions} | {options} | {r.notes} |")
+        if r is [q for q in readers("sequence") if q.extensions][-1]:
+            lines.append(f"| sequence | A folder of sequence files | (a folder) |  | {FOLDER_OF_SEQUENCES} |")
     return "\n".join(lines)
 
 

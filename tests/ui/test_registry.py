@@ -116,3 +116,12 @@ def load_tally(path):
 
     counts = [line.count("|") for line in Path(path).read_text().splitlines()]
     return Sequence(np.array(counts, np.float32)[None, :, None])
+
+
+def test_the_formats_table_and_help_say_a_folder_opens_as_a_batch():
+    from lstm_viz.io import formats
+    from lstm_viz.io.sequences import MAX_FOLDER_FILES
+
+    assert f"at most {MAX_FOLDER_FILES:,} files" in formats.FOLDER_OF_SEQUENCES
+    assert "| sequence | A folder of sequence files |" in formats.markdown_table()
+    assert formats.describe("sequence").endswith("or a folder of such files (one batch)")

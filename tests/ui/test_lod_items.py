@@ -321,3 +321,19 @@ def test_long_predictions_and_losses_follow_the_pixels(window, qtbot):
     np.testing.assert_array_equal(p.prediction_curves[0].getData()[1], predicted)
     np.testing.assert_array_equal(p.target_curves[0].getData()[1], values[0, 60_001:60_051, 0])
     np.testing.assert_array_equal(p.loss_curve.getData()[1], core.losses[0, 60_000:60_050])
+
+
+def test_long_sequence_names_are_cut_beside_the_rows_and_whole_in_the_hover(window, qtbot):
+    x = np.random.default_rng(6).normal(size=(2, 60, 2)).astype(np.float32)
+    model = LSTM.random(2, [4], seed=4)
+    long = "station_berlin_tempelhof_2019_hourly"
+    sequence = Sequence(values=x, names=[long, "lyon"])
+    window.session.core.show(Loaded(model, sequence, model.run(x), "random", request=OpenRequest()))
+    window.session.select_units([1])
+    heat = front(window, "GateHeatmapsPanel")
+    heat.rows_by.setCurrentIndex(heat.rows_by.findData("sequences"))
+    painted(heat.graphics)
+    ticks = [name for _, name in heat.plots["forget"].getAxis("left")._tickLevels[0]]
+    assert ticks == ["station_berli…", "lyon"]
+    heat.hover(("forget", 10, 0))
+    assert heat.hover_text.startswith(f"{QUANTITY_LABELS['forget']} · {long} · unit 1 · t = 10")

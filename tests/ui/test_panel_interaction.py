@@ -51,6 +51,10 @@ def test_hovering_a_gate_bar_shows_its_exact_value(window, qtbot):
     hover(qtbot, gates.plot, 9 * gates.GROUP + 2, 0.05)  # unit 9, read (output)
     assert gates.hover_text.startswith("Read (output) gate · unit 9")
     assert gates.hover_text.endswith(f"{lt.output[0, 7, 9]:.4f}")
+    assert window.statusBar().currentMessage().startswith("Read (output) gate · unit 9")
+    # the mouse leaves the plot (no move over it says so): the readout goes with it
+    QApplication.sendEvent(gates.plot.viewport(), QEvent(QEvent.Type.Leave))
+    assert gates.hover_text == "" and window.statusBar().currentMessage() == ""
 
 
 def test_clicking_a_gate_bar_selects_that_unit_everywhere(window, qtbot):

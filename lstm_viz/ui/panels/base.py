@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
 
 from lstm_viz.ui.session import Session
@@ -315,6 +315,12 @@ class Panel(QDockWidget):
             self.show_hover(handler(point.x(), point.y()))
 
         item.scene().sigMouseMoved.connect(moved)
+        # leaving the plot altogether moves nothing over its scene: the readout goes then
+        watched = self.__dict__.setdefault("_left_views", [])
+        for widget in item.scene().views():
+            if not any(widget is w for w in watched):
+                watched.append(widget)
+                widget.viewport().installEventFilter(_Left(lambda: self.show_hover(None), widget))
 
     def click_scene(self, plot: pg.PlotWidget | pg.PlotItem, handler) -> None:
         """Call ``handler(x, y, modifiers)`` in data coordinates on a left click in ``plot``'s view."""
@@ -468,6 +474,19 @@ class StepText(QLabel):
         if not self.hasSelectedText():
             self.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         super().leaveEvent(event)
+
+
+class _Left(QObject):
+    """Calls ``then()`` when the mouse leaves the widget it filters."""
+
+    def __init__(self, then, parent):
+        super().__init__(parent)
+        self.then = then
+
+    def eventFilter(self, obj, event):  # noqa: N802
+        if event.type() == QEvent.Type.Leave:
+            self.then()
+        return False
 
 
 class Bars(pg.BarGraphItem):

@@ -72,6 +72,15 @@ class _ClickableImage(LodImage):
             self.panel.hover((self.name, step, row))
 
 
+NAME_CHARS = 14
+"""Characters of a sequence's name written beside its row (longer names are cut with an
+ellipsis: a long file name would squeeze the heatmaps)."""
+
+
+def elide(name: str, chars: int) -> str:
+    return name if len(name) <= chars else name[: chars - 1] + "…"
+
+
 class GateHeatmapsPanel(Panel):
     title = "Gate heatmaps (units x time)"
     place = Place(below="GateBarsPanel", height=52)
@@ -329,7 +338,8 @@ class GateHeatmapsPanel(Panel):
             self.images[name].set_source(pyramid, None, levels=levels)
             self.plots[name].setYRange(0, B, padding=0)
             every = max(1, -(-B // 3))
-            self.plots[name].getAxis("left").setTicks([[(b + 0.5, names[b]) for b in range(0, B, every)]])
+            ticks = [(b + 0.5, elide(names[b], NAME_CHARS)) for b in range(0, B, every)]
+            self.plots[name].getAxis("left").setTicks([ticks])  # whole names: hover or the Sequences panel
         self._align_axes()
         self.info.setText(f"Rows are the sequences, each unit {unit}'s gates; click a row to show that sequence.")
 

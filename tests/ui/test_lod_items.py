@@ -28,6 +28,12 @@ def show(window, x, hidden=64, model=None):
     return window.session.core
 
 
+def line_points(curve) -> int:
+    """Points of a curve's line: pyqtgraph's, or (zoomed out) the band's through the means."""
+    x = curve.getData()[0]
+    return len(curve.envelope.getData()[0]) if x is None else len(x)
+
+
 def painted(*widgets):
     for widget in widgets:
         widget.repaint()
@@ -62,14 +68,16 @@ def curve_plot(qtbot):
 def test_a_curve_draws_a_point_a_pixel_column_or_less_and_zoomed_in_the_values(curve_plot):
     widget, curve, values = curve_plot
     width = widget.getPlotItem().vb.width()
-    x, y = curve.getData()
+    band = curve.envelope  # zoomed out, the band draws the line too
+    x, y = band.getData()
     assert width / 4 <= len(x) <= width + 1  # about a point per pixel, whatever T is
+    assert curve.getData()[0] is None  # (pyqtgraph's curve item holds nothing)
     cols = curve.columns
     assert cols.steps > 1 and cols.starts[0] == 0 and cols.starts[-1] + cols.steps >= len(values)
     k = 17  # each column: the line through its mean, a band from its min to its max
     block = values[cols.starts[k] : cols.starts[k] + cols.steps, 1]
     assert y[k] == pytest.approx(block.mean())
-    band = curve.envelope
+    assert x[k] == cols.centers[k]
     assert (band.low[k], band.high[k]) == pytest.approx((block.min(), block.max()))
     assert (band.left[k], band.right[k]) == (cols.starts[k] - 0.5, cols.starts[k] + cols.steps - 0.5)
     np.testing.assert_array_equal(band.left[1:], band.right[:-1])  # contiguous: no gaps
@@ -93,9 +101,10 @@ def test_the_band_covers_every_pixel_from_each_columns_min_to_its_max(curve_plot
     painted(widget)
     cols = curve.columns
     assert cols.steps > 1
-    curve.curve.hide()  # the line through the means: what is left is the band
+    curve.envelope.draw_line = False  # the line through the means: what is left is the band
+    curve.envelope.update()
     image = widget.grab().toImage()
-    curve.curve.show()
+    curve.envelope.draw_line = True
     device = vb.mapViewToDevice  # view coordinates to the widget's pixels
     red = pg.mkColor("r").rgb()
     checked = 0
@@ -205,10 +214,10 @@ def test_long_curves_in_the_window_follow_the_pixels_and_zoomed_in_are_exact(win
     painted(trajectories.plot)
     width = trajectories.plot.getPlotItem().vb.width()
     for curve in trajectories.curves[:2]:
-        assert len(curve.getData()[0]) <= width + 1
+        assert 0 < line_points(curve) <= width + 1
     inputs = front(window, "InputPanel")
     painted(inputs.plot)
-    assert all(len(c.getData()[0]) <= inputs.plot.getPlotItem().vb.width() + 1 for c in inputs.curves[:2])
+    assert all(0 < line_points(c) <= inputs.plot.getPlotItem().vb.width() + 1 for c in inputs.curves[:2])
     core.set_time_range(70_000, 70_049)
     painted(inputs.plot)
     np.testing.assert_array_equal(inputs.curves[1].getData()[1], x[0, 70_000:70_050, 1])
@@ -312,9 +321,9 @@ def test_long_predictions_and_losses_follow_the_pixels(window, qtbot):
     p = front(window, "PredictionsPanel")
     painted(p.plot, p.loss_plot)
     width = p.plot.getPlotItem().vb.width()
-    assert len(p.prediction_curves[0].getData()[0]) <= width + 1
+    assert 0 < line_points(p.prediction_curves[0]) <= width + 1
     assert len(p.target_curves[0].getData()[0]) <= 2 * (width + 1)
-    assert len(p.loss_curve.getData()[0]) <= p.loss_plot.getPlotItem().vb.width() + 1
+    assert 0 < line_points(p.loss_curve) <= p.loss_plot.getPlotItem().vb.width() + 1
     core.set_time_range(60_000, 60_049)
     painted(p.plot, p.loss_plot)
     predicted = core.predictions[0, 60_000:60_050, 0]

@@ -53,7 +53,7 @@ def test_hovering_a_gate_bar_shows_its_exact_value(window, qtbot):
     assert gates.hover_text.endswith(f"{lt.output[0, 7, 9]:.4f}")
     assert window.statusBar().currentMessage().startswith("Read (output) gate · unit 9")
     # the mouse leaves the plot (no move over it says so): the readout goes with it
-    QApplication.sendEvent(gates.plot.viewport(), QEvent(QEvent.Type.Leave))
+    QApplication.sendEvent(gates.plot, QEvent(QEvent.Type.Leave))
     assert gates.hover_text == "" and window.statusBar().currentMessage() == ""
 
 

@@ -320,7 +320,9 @@ class Panel(QDockWidget):
         for widget in item.scene().views():
             if not any(widget is w for w in watched):
                 watched.append(widget)
-                widget.viewport().installEventFilter(_Left(lambda: self.show_hover(None), widget))
+                # on the view, not its viewport: the viewport's paint events would all pass
+                # through this filter (in Python); the view gets few events, Leave among them
+                widget.installEventFilter(_Left(lambda: self.show_hover(None), widget))
 
     def click_scene(self, plot: pg.PlotWidget | pg.PlotItem, handler) -> None:
         """Call ``handler(x, y, modifiers)`` in data coordinates on a left click in ``plot``'s view."""

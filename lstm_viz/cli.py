@@ -225,7 +225,15 @@ def window_parser() -> argparse.ArgumentParser:
         help="open an example of the Examples menu: tutorial_cell, tutorial_stack, adding, brackets, sine, text",
     )
     parser.add_argument("--select", default="", metavar="UNITS", help="select these units, e.g. 3,5")
-    parser.add_argument("--screenshot", metavar="PNG", help="render the window to this file and exit")
+    parser.add_argument(
+        "--screenshot",
+        metavar="FILE",
+        help="render the window (or --panel) to this picture and exit: .png, .jpg, or .svg and .pdf as vectors",
+    )
+    parser.add_argument("--panel", metavar="NAME", help="picture one panel, e.g. gates or heatmaps (with --screenshot)")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="pixels per window pixel of a PNG, e.g. 2 or 4 for print (default 1)"
+    )
     parser.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
     parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     parser.add_argument(

@@ -71,7 +71,7 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
             names = ", ".join(p.objectName().removesuffix("Panel").lower() for p in window.panels)
             print(f"lstm-viz: note: no panel is named {name!r}; the panels: {names}", file=sys.stderr)
     if args.screenshot:
-        return screenshot(app, window, args.screenshot, args.step)
+        return screenshot(app, window, args.screenshot, args.step, args.panel, args.scale)
     window.show()
     if window.session.loaded is None and window.job is None:
         QTimer.singleShot(0, window.open_demo)
@@ -109,10 +109,21 @@ def wait_for_analyses(app, window, limit_s: float = 60.0) -> None:
     app.processEvents()
 
 
-def screenshot(app, window, path: str, step: int | None) -> int:
+def screenshot(app, window, path: str, step: int | None, panel: str | None = None, scale: float = 1.0) -> int:
+    from lstm_viz.ui.export import ExportError, export_picture, panel_named, picture_format
+
     if window.session.loaded is None:
         print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
         return 2
+    try:
+        picture_format(path)
+        target = panel_named(window, panel) if panel else window
+    except ExportError as error:
+        print(f"lstm-viz: error: {error}", file=sys.stderr)
+        return 2
+    if target is not window:
+        target.show()
+        target.raise_()  # to the front of its tabs
     window.show()
     if step is not None:
         window.session.set_step(step)
@@ -123,9 +134,10 @@ def screenshot(app, window, path: str, step: int | None) -> int:
         if panel.built:
             panel.settle()
     app.processEvents()
-    image = window.grab()
-    if not image.save(path):
-        print(f"lstm-viz: error: could not write {path}", file=sys.stderr)
+    try:
+        size = export_picture(target, path, scale, title=window.windowTitle())
+    except ExportError as error:
+        print(f"lstm-viz: error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {path} ({image.width()}x{image.height()})")
+    print(f"wrote {path} ({size.width()}x{size.height()})")
     return 0

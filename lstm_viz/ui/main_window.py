@@ -299,6 +299,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "&Reload", self.reload, QKeySequence.StandardKey.Refresh)
         self._action(file_menu, "Save &trace…", self.ask_save_trace, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "&Export picture…", self.ask_export_picture, "Ctrl+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model_menu = bar.addMenu("&Model")
@@ -365,6 +366,7 @@ class MainWindow(QMainWindow):
         ("Ctrl+M", "open a model"),
         ("F5", "reload"),
         ("Ctrl+S", "save the trace"),
+        ("Ctrl+E", "export a picture of the window or a panel (PNG, SVG, PDF)"),
     )
 
     def show_shortcuts(self):
@@ -824,6 +826,29 @@ class MainWindow(QMainWindow):
             trace.save(path, extra)
         except OSError as exc:
             self.show_error("Could not save the trace", f"{path}: {exc.strerror or exc}")
+
+    def ask_export_picture(self):
+        from lstm_viz.ui.export import ExportDialog
+
+        ExportDialog(self).run()
+
+    def export_picture(self, path: str, panel: str | None = None, scale: float = 1.0) -> bool:
+        """A picture of the window, or of the panel called ``panel``, to ``path`` (PNG at
+        ``scale``, JPEG, or SVG and PDF as vectors); says so in the status line."""
+        from lstm_viz.ui.export import ExportError, export_picture, panel_named
+
+        try:
+            target = panel_named(self, panel) if panel else self
+            size = export_picture(target, path, scale, title=self.windowTitle())
+        except ExportError as error:
+            self.show_error("Could not export the picture", str(error))
+            return False
+        except OSError as exc:
+            self.show_error("Could not export the picture", f"{path}: {exc.strerror or exc}")
+            return False
+        what = "the window" if target is self else target.title
+        self.status.setText(f"Exported {what} to {os.path.basename(path)} ({size.width()}x{size.height()})")
+        return True
 
     # -- drops -----------------------------------------------------------------------------
     def dragEnterEvent(self, event):

@@ -1,0 +1,246 @@
+"""Pictures of the window or of one panel: PNG at a chosen scale, SVG and PDF as vectors.
+
+The widget paints itself through a QPainter on the target (``QWidget.render``): on an
+image scaled up, the plots are drawn again at that resolution (not a stretched
+screenshot); on Qt's SVG generator and PDF writer, curves are paths and words are text.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from PySide6.QtCore import QMarginsF, QPoint, QRect, QSize, QSizeF
+from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter
+from PySide6.QtWidgets import QWidget
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".svg": "SVG", ".pdf": "PDF"}
+SCALES = (1, 2, 4)
+
+
+class ExportError(ValueError):
+    """A picture that cannot be written (the message names the file and the reason)."""
+
+
+def picture_format(path: str) -> str:
+    """The format a file name asks for, from its extension."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in FORMATS:
+        raise ExportError(f"{os.path.basename(path) or path}: the picture's name must end in " + ", ".join(FORMATS))
+    return FORMATS[ext]
+
+
+def export_picture(widget: QWidget, path: str, scale: float = 1.0, title: str = "lstm-viz") -> QSize:
+    """Write a picture of ``widget`` (the window, or a panel) to ``path``; the format from
+    its extension. PNG and JPEG at ``scale`` times the widget's size; SVG and PDF at the
+    widget's size in points, as vectors. Returns the picture's size in pixels (or points)."""
+    kind = picture_format(path)
+    size = widget.size()
+    if size.isEmpty():
+        raise ExportError(f"{os.path.basename(path)}: there is nothing to draw (the panel is hidden or empty)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ExportError(f"{os.path.basename(path)}: the folder {folder} does not exist")
+    if kind in ("PNG", "JPEG"):
+        return _raster(widget, path, kind, float(scale))
+    if kind == "SVG":
+        return _svg(widget, path, title)
+    return _pdf(widget, path, title)
+
+
+def _render(widget: QWidget, painter: QPainter) -> None:
+    """The widget and its children through ``painter`` (its transform applies), with the
+    plots' items drawn directly: an item Qt caches as a pixmap (curves, axes, cursors)
+    would reach a vector file as a stretched bitmap."""
+    from PySide6.QtWidgets import QGraphicsItem, QGraphicsView
+
+    cached = []
+    for view in widget.findChildren(QGraphicsView) + ([widget] if isinstance(widget, QGraphicsView) else []):
+        if view.scene() is None:
+            continue
+        for item in view.scene().items():
+            if item.cacheMode() != QGraphicsItem.CacheMode.NoCache:
+                cached.append((item, item.cacheMode()))
+                item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    try:
+        widget.render(painter, QPoint(0, 0))
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
+
+
+def _raster(widget: QWidget, path: str, kind: str, scale: float) -> QSize:
+    if not 0.25 <= scale <= 8:
+        raise ExportError(f"{os.path.basename(path)}: a scale between 0.25 and 8, not {scale:g}")
+    size = QSize(round(widget.width() * scale), round(widget.height() * scale))
+    image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    painter.scale(scale, scale)
+    _render(widget, painter)
+    painter.end()
+    if not image.save(path, kind):
+        raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
+    return size
+
+
+def _svg(widget: QWidget, path: str, title: str) -> QSize:
+    from PySide6.QtSvg import QSvgGenerator
+
+    generator = QSvgGenerator()
+    generator.setFileName(path)
+    generator.setSize(widget.size())
+    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    generator.setResolution(96)  # a pixel of the window is a CSS pixel (browsers' 96 per inch)
+    generator.setTitle(title)
+    generator.setDescription("made with lstm-viz")
+    painter = QPainter()
+    if not painter.begin(generator):
+        raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
+    _render(widget, painter)
+    painter.end()
+    _bake_thin_lines(path)
+    return widget.size()
+
+
+_NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+
+
+def _bake_thin_lines(path: str) -> None:
+    """Put the coordinates of Qt's one-pixel lines (cosmetic pens) in the picture's own units.
+
+    Qt writes a plot's curve in the plot's data units under a group's transform, with
+    ``vector-effect="non-scaling-stroke"`` to keep the line one pixel wide; browsers honour
+    that, but not every renderer does (librsvg draws such a curve as a band as tall as a
+    data unit). Here every group whose children are only such paths gets its transform
+    applied to their points and dropped, so the lines are thin in any renderer."""
+    import xml.etree.ElementTree as ET
+
+    ns = "http://www.w3.org/2000/svg"
+    ET.register_namespace("", ns)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    tree = ET.parse(path)
+    for group in tree.iter(f"{{{ns}}}g"):
+        matrix = group.get("transform", "")
+        children = list(group)
+        if not matrix.startswith("matrix(") or not children:
+            continue
+        shapes = {f"{{{ns}}}{tag}" for tag in ("path", "polyline", "polygon", "rect")}
+        if not all(c.tag in shapes and c.get("vector-effect") == "non-scaling-stroke" for c in children):
+            continue
+        a, b, c, d, e, f = (float(v) for v in matrix[len("matrix(") : -1].split(","))
+
+        def through(x, y):
+            return f"{a * x + c * y + e:.6g},{b * x + d * y + f:.6g}"
+
+        for child in children:
+            tag = child.tag.rsplit("}", 1)[1]
+            if tag == "path":
+                child.set("d", _transform_path(child.get("d", ""), a, b, c, d, e, f))
+                continue
+            if tag == "rect":  # its corners, as a polygon (a rotation turns a rect)
+                x, y = float(child.get("x", 0)), float(child.get("y", 0))
+                w, h = float(child.get("width", 0)), float(child.get("height", 0))
+                for name in ("x", "y", "width", "height"):
+                    child.attrib.pop(name, None)
+                child.tag = f"{{{ns}}}polygon"
+                child.set(
+                    "points", " ".join(through(px, py) for px, py in ((x, y), (x + w, y), (x + w, y + h), (x, y + h)))
+                )
+                continue
+            values = [float(v) for v in _NUMBER.findall(child.get("points", ""))]  # polyline, polygon
+            child.set("points", " ".join(through(x, y) for x, y in zip(values[0::2], values[1::2])))
+        del group.attrib["transform"]
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _transform_path(d: str, a, b, c, d_, e, f) -> str:
+    """An SVG path of absolute commands (Qt writes M, L, C and Z) through a matrix."""
+    out = []
+    for command, numbers in re.findall(r"([MLCZmlcz])([^MLCZmlcz]*)", d):
+        values = [float(v) for v in _NUMBER.findall(numbers)]
+        points = []
+        for x, y in zip(values[0::2], values[1::2]):
+            points.append(f"{a * x + c * y + e:.6g},{b * x + d_ * y + f:.6g}")
+        out.append(command + " ".join(points))
+    return " ".join(out)
+
+
+def _pdf(widget: QWidget, path: str, title: str) -> QSize:
+    from PySide6.QtGui import QPdfWriter
+
+    writer = QPdfWriter(path)
+    writer.setTitle(title)
+    writer.setCreator("lstm-viz")
+    writer.setResolution(72)  # a pixel of the window is a point of the page
+    page = QPageSize(
+        QSizeF(widget.width(), widget.height()), QPageSize.Unit.Point, "window", QPageSize.SizeMatchPolicy.ExactMatch
+    )
+    writer.setPageLayout(QPageLayout(page, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
+    _render(widget, painter)
+    painter.end()
+    return widget.size()
+
+
+def panel_named(window, name: str):
+    """The panel called ``name`` (its object name or its title, any case; "gates" finds
+    GateBarsPanel), or an ExportError listing the names."""
+    wanted = name.strip().lower()
+    panels = list(window.panels)
+    for panel in panels:
+        if wanted in (panel.objectName().lower(), panel.title.lower()):
+            return panel
+    matches = [p for p in panels if wanted and wanted in (p.objectName() + " " + p.title).lower()]
+    if len(matches) == 1:
+        return matches[0]
+    names = ", ".join(sorted(p.objectName() for p in panels))
+    raise ExportError(f"no panel called {name!r} (one of: {names})")
+
+
+class ExportDialog:
+    """File > Export picture…: what (the window or a panel on screen), the scale of a PNG,
+    then where; the format follows the file name's extension (PNG, JPEG, SVG, PDF)."""
+
+    def __init__(self, window):
+        from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout
+
+        self.window = window
+        self.dialog = QDialog(window)
+        self.dialog.setWindowTitle("Export picture")
+        form = QFormLayout(self.dialog)
+        self.what = QComboBox()
+        self.what.addItem("The whole window", None)
+        for panel in window.panels:
+            if not panel._offscreen():  # a panel on screen (not closed, not behind a tab)
+                self.what.addItem(panel.title, panel.objectName())
+        form.addRow("Picture of", self.what)
+        self.scale = QComboBox()
+        for scale in SCALES:
+            self.scale.addItem(f"{scale}x" + (" (screen)" if scale == 1 else " (print)"), scale)
+        self.scale.setToolTip("For PNG and JPEG: pixels per pixel of the window. SVG and PDF are vectors.")
+        form.addRow("PNG scale", self.scale)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.dialog.accept)
+        buttons.rejected.connect(self.dialog.reject)
+        form.addRow(buttons)
+
+    def run(self) -> None:
+        from PySide6.QtWidgets import QDialog, QFileDialog
+
+        if self.dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        name = self.what.currentData()
+        default = (name or "window").removesuffix("Panel").lower() + ".png"
+        path, _ = QFileDialog.getSaveFileName(
+            self.window,
+            "Export picture",
+            default,
+            "PNG image (*.png);;SVG vector drawing (*.svg);;PDF document (*.pdf);;JPEG image (*.jpg)",
+        )
+        if path:
+            self.window.export_picture(path, panel=name, scale=self.scale.currentData())

@@ -1,0 +1,125 @@
+"""Pictures out: PNG at a scale, SVG and PDF as vectors, each opened by a consumer that is
+not Qt (librsvg for SVG, poppler for PDF) and compared with the window's own pixels."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QImage
+
+from lstm_viz.ui.export import ExportError, export_picture, panel_named
+from tests.ui.conftest import panel
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def pixels(image: QImage) -> np.ndarray:
+    """(H, W, 3) uint8 RGB of a QImage."""
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    width, height = image.width(), image.height()
+    data = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes())
+    return data.reshape(height, image.bytesPerLine())[:, : width * 3].reshape(height, width, 3).astype(np.int16)
+
+
+def shrink(a: np.ndarray, k: int) -> np.ndarray:
+    h, w = a.shape[0] // k * k, a.shape[1] // k * k
+    return a[:h, :w].reshape(h // k, k, w // k, k, 3).mean(axis=(1, 3))
+
+
+def test_a_png_at_twice_the_size_is_the_window_drawn_again_at_that_resolution(window, tmp_path):
+    window.session.set_step(12)
+    gates = panel(window, "GateBarsPanel")
+    path = tmp_path / "gates.png"
+    assert window.export_picture(str(path), panel="gates", scale=2)
+    picture = QImage(str(path))
+    assert (picture.width(), picture.height()) == (2 * gates.width(), 2 * gates.height())
+    screen = pixels(gates.grab().toImage())
+    # averaged back to the window's pixels, the picture is the panel as on screen
+    difference = np.abs(shrink(pixels(picture), 2) - screen[: picture.height() // 2, : picture.width() // 2])
+    assert difference.mean() < 6
+    assert "Exported Gates at this step to gates.png" in window.status.text()
+
+
+def test_an_svg_holds_curves_as_paths_and_words_as_text(window, tmp_path):
+    window.session.select_units([2])
+    trajectories = panel(window, "CellTrajectoryPanel")
+    trajectories.raise_()
+    path = tmp_path / "trajectories.svg"
+    assert window.export_picture(str(path), panel="CellTrajectoryPanel")
+    root = ET.parse(path).getroot()
+    words = " ".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
+    assert "unit 2" in words and "memory cell c(t)" in words and "step" in words
+    # the curve: one path through the 30 steps, in the picture's own units (no scaling
+    # transform left around it: thin in every renderer)
+    long_paths = [p for p in root.iter(SVG + "path") if p.get("d", "").count("L") >= 29]
+    assert long_paths
+    for group in root.iter(SVG + "g"):
+        if any(p in long_paths for p in group):
+            assert "transform" not in group.attrib
+
+
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="librsvg's rsvg-convert is not installed")
+def test_the_svg_renders_outside_qt_as_the_window_shows_it(window, tmp_path):
+    trajectories = panel(window, "CellTrajectoryPanel")
+    trajectories.raise_()
+    path = tmp_path / "t.svg"
+    assert window.export_picture(str(path), panel="CellTrajectoryPanel")
+    png = tmp_path / "t.png"
+    subprocess.run(["rsvg-convert", "-o", str(png), str(path)], check=True)
+    rendered = pixels(QImage(str(png)))
+    screen = pixels(trajectories.grab().toImage())
+    h, w = min(rendered.shape[0], screen.shape[0]), min(rendered.shape[1], screen.shape[1])
+    assert abs(rendered.shape[1] - screen.shape[1]) <= 1  # the panel's size, in pixels
+    difference = np.abs(rendered[:h, :w] - screen[:h, :w])
+    assert difference.mean() < 8  # fonts differ a little; curves drawn thick would differ a lot
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler's pdftoppm is not installed")
+def test_the_pdf_renders_as_the_window_shows_it(window, tmp_path):
+    path = tmp_path / "w.pdf"
+    assert window.export_picture(str(path))
+    subprocess.run(["pdftoppm", "-png", "-r", "72", "-singlefile", str(path), str(tmp_path / "w")], check=True)
+    rendered = pixels(QImage(str(tmp_path / "w.png")))
+    screen = pixels(window.grab().toImage())
+    assert rendered.shape == screen.shape  # a point of the page is a pixel of the window
+    assert np.abs(rendered - screen).mean() < 8
+
+
+def test_bad_picture_names_are_said_and_nothing_breaks(window, tmp_path):
+    assert not window.export_picture(str(tmp_path / "w.gif"))
+    assert "w.gif: the picture's name must end in .png" in window.last_error
+    assert not window.export_picture(str(tmp_path / "missing" / "w.png"))
+    assert "does not exist" in window.last_error
+    assert not window.export_picture(str(tmp_path / "w.png"), panel="nope")
+    assert "no panel called 'nope'" in window.last_error
+    with pytest.raises(ExportError, match="between 0.25 and 8"):
+        export_picture(window, str(tmp_path / "w.png"), scale=100)
+    assert panel_named(window, "heatmaps").objectName() == "GateHeatmapsPanel"
+    assert window.session.loaded is not None  # the session is as it was
+
+
+def test_the_command_line_writes_a_panel_as_svg(tmp_path):
+    out = tmp_path / "gates.svg"
+    done = subprocess.run(
+        ["lstm-viz", "--example", "adding", "--step", "21", "--panel", "gates", "--screenshot", str(out)],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and out.exists()
+    words = " ".join("".join(t.itertext()) for t in ET.parse(out).getroot().iter(SVG + "text"))
+    assert "Keep (forget)" in words
+    bad = subprocess.run(
+        ["lstm-viz", "--panel", "nope", "--screenshot", str(tmp_path / "x.png")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "no panel called 'nope'" in bad.stderr

@@ -109,7 +109,8 @@ _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _bake_thin_lines(path: str) -> None:
-    """Put the coordinates of Qt's one-pixel lines (cosmetic pens) in the picture's own units.
+    """Put the coordinates of Qt's one-pixel lines (cosmetic pens) in the picture's own
+    units, and name the fonts as renderers outside Qt know them.
 
     Qt writes a plot's curve in the plot's data units under a group's transform, with
     ``vector-effect="non-scaling-stroke"`` to keep the line one pixel wide; browsers honour
@@ -122,6 +123,19 @@ def _bake_thin_lines(path: str) -> None:
     ET.register_namespace("", ns)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
     tree = ET.parse(path)
+    families = {}  # Qt writes its aliases ("Sans Serif"): the font it drew with, then the generic family
+    for element in tree.iter():
+        family = element.get("font-family")
+        if family is not None:
+            if family not in families:
+                from PySide6.QtGui import QFont, QFontInfo
+
+                resolved = QFontInfo(QFont(family)).family()
+                generic = (
+                    "monospace" if "mono" in family.lower() else "serif" if "serif" == family.lower() else "sans-serif"
+                )
+                families[family] = f"'{resolved}', {generic}"
+            element.set("font-family", families[family])
     for group in tree.iter(f"{{{ns}}}g"):
         matrix = group.get("transform", "")
         children = list(group)

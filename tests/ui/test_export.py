@@ -53,6 +53,9 @@ def test_an_svg_holds_curves_as_paths_and_words_as_text(window, tmp_path):
     root = ET.parse(path).getroot()
     words = " ".join("".join(t.itertext()) for t in root.iter(SVG + "text"))
     assert "unit 2" in words and "memory cell c(t)" in words and "step" in words
+    # fonts named as renderers outside Qt know them (a browser read Qt's "Sans Serif" as serif)
+    families = {e.get("font-family") for e in root.iter() if e.get("font-family")}
+    assert families and all(f.endswith(("sans-serif", "serif", "monospace")) for f in families)
     # the curve: one path through the 30 steps, in the picture's own units (no scaling
     # transform left around it: thin in every renderer)
     long_paths = [p for p in root.iter(SVG + "path") if p.get("d", "").count("L") >= 29]

@@ -3,8 +3,10 @@ not Qt (librsvg for SVG, poppler for PDF) and compared with the window's own pix
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -108,10 +110,22 @@ def test_bad_picture_names_are_said_and_nothing_breaks(window, tmp_path):
 def test_the_command_line_writes_a_panel_as_svg(tmp_path):
     out = tmp_path / "gates.svg"
     done = subprocess.run(
-        ["lstm-viz", "--example", "adding", "--step", "21", "--panel", "gates", "--screenshot", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "lstm_viz",
+            "--example",
+            "adding",
+            "--step",
+            "21",
+            "--panel",
+            "gates",
+            "--screenshot",
+            str(out),
+        ],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
@@ -119,10 +133,10 @@ def test_the_command_line_writes_a_panel_as_svg(tmp_path):
     words = " ".join("".join(t.itertext()) for t in ET.parse(out).getroot().iter(SVG + "text"))
     assert "Keep (forget)" in words
     bad = subprocess.run(
-        ["lstm-viz", "--panel", "nope", "--screenshot", str(tmp_path / "x.png")],
+        [sys.executable, "-m", "lstm_viz", "--panel", "nope", "--screenshot", str(tmp_path / "x.png")],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"},
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
         timeout=120,
     )
     assert bad.returncode == 2 and "no panel called 'nope'" in bad.stderr

@@ -246,6 +246,13 @@ class ExportDialog:
     def run(self) -> None:
         from PySide6.QtWidgets import QDialog, QFileDialog
 
+        try:
+            self._run(QDialog, QFileDialog)
+        finally:
+            # the keyboard back to the window (without a window manager nothing gives it back)
+            self.window.activateWindow()
+
+    def _run(self, QDialog, QFileDialog) -> None:  # noqa: N803 - the classes, imported once
         if self.dialog.exec() != QDialog.DialogCode.Accepted:
             return
         name = self.what.currentData()

@@ -140,3 +140,25 @@ def test_the_command_line_writes_a_panel_as_svg(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 2 and "no panel called 'nope'" in bad.stderr
+
+
+def test_the_dialog_saves_what_was_chosen_and_gives_the_keys_back(window, tmp_path, monkeypatch):
+    """At a real X display without a window manager, the keys went nowhere after the dialog
+    closed (Right did not step); the window now takes the focus back."""
+    from PySide6.QtWidgets import QDialog, QFileDialog
+
+    from lstm_viz.ui.export import ExportDialog
+
+    dialog = ExportDialog(window)
+    assert dialog.what.itemText(0) == "The whole window" and dialog.what.findData("GateBarsPanel") > 0
+    dialog.what.setCurrentIndex(dialog.what.findData("GateBarsPanel"))
+    dialog.scale.setCurrentIndex(dialog.scale.findData(2))
+    out = tmp_path / "bars.png"
+    monkeypatch.setattr(dialog.dialog, "exec", lambda: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    activated = []
+    monkeypatch.setattr(window, "activateWindow", lambda: activated.append(True))
+    dialog.run()
+    gates = panel(window, "GateBarsPanel")
+    assert QImage(str(out)).width() == 2 * gates.width()
+    assert activated == [True]

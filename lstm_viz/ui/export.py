@@ -62,9 +62,28 @@ def _render(widget: QWidget, painter: QPainter) -> None:
             if item.cacheMode() != QGraphicsItem.CacheMode.NoCache:
                 cached.append((item, item.cacheMode()))
                 item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    # Qt's SVG and PDF engines do not clip a scroll area's content to its viewport (the
+    # numbers under the memory bars ran over the tabs below them): what such a viewport
+    # shows is drawn as the pixels it shows
+    spilled = []
+    if not isinstance(painter.device(), QImage):
+        from PySide6.QtWidgets import QScrollArea
+
+        for area in widget.findChildren(QScrollArea):
+            content, view = area.widget(), area.viewport()
+            if content is None or not content.isVisible() or not view.isVisible():
+                continue
+            if content.width() > view.width() or content.height() > view.height():
+                spilled.append((content, view.grab(), view.mapTo(widget, QPoint(0, 0))))
     try:
+        for content, _, _ in spilled:
+            content.hide()
         widget.render(painter, QPoint(0, 0))
+        for _, pixels, where in spilled:
+            painter.drawPixmap(where, pixels)
     finally:
+        for content, _, _ in spilled:
+            content.show()
         for item, mode in cached:
             item.setCacheMode(mode)
 

@@ -162,3 +162,30 @@ def test_the_dialog_saves_what_was_chosen_and_gives_the_keys_back(window, tmp_pa
     gates = panel(window, "GateBarsPanel")
     assert QImage(str(out)).width() == 2 * gates.width()
     assert activated == [True]
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler's pdftoppm is not installed")
+def test_a_scroll_areas_content_stays_inside_it_in_a_vector_picture(window, tmp_path):
+    """Qt's PDF and SVG engines drew the numbers under the memory bars past their scroll
+    area, over the tabs below it: the picture now shows what the area shows."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QApplication
+
+    window.session.select_units(range(12))  # more lines than the area shows
+    QApplication.processEvents()
+    memory = panel(window, "MemoryPanel")
+    area = memory.numbers_area
+    assert memory.numbers.height() > area.viewport().height()
+    path = tmp_path / "w.pdf"
+    assert window.export_picture(str(path))
+    subprocess.run(["pdftoppm", "-png", "-r", "72", "-singlefile", str(path), str(tmp_path / "w")], check=True)
+    rendered = pixels(QImage(str(tmp_path / "w.png")))
+    screen = pixels(window.grab().toImage())
+    top = area.mapTo(window, QPoint(0, 0))
+    below = (slice(top.y() + area.height(), top.y() + area.height() + 40), slice(top.x(), top.x() + area.width()))
+    assert np.abs(rendered[below] - screen[below]).mean() < 6  # the tabs below, as on screen
+    # the lines the area shows, there (as much ink as on screen: the PDF's copy of its
+    # pixels is resampled by the renderer, so not pixel for pixel)
+    inside = (slice(top.y(), top.y() + area.height()), slice(top.x(), top.x() + area.width()))
+    assert abs(rendered[inside].mean() - screen[inside].mean()) < 4
+    assert screen[inside].mean() < 235  # (there are lines: not a blank area)

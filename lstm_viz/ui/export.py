@@ -138,6 +138,8 @@ def _bake_thin_lines(path: str) -> None:
     applied to their points and dropped, so the lines are thin in any renderer."""
     import xml.etree.ElementTree as ET
 
+    from PySide6.QtGui import QFont, QFontInfo
+
     ns = "http://www.w3.org/2000/svg"
     ET.register_namespace("", ns)
     ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
@@ -147,8 +149,6 @@ def _bake_thin_lines(path: str) -> None:
         family = element.get("font-family")
         if family is not None:
             if family not in families:
-                from PySide6.QtGui import QFont, QFontInfo
-
                 resolved = QFontInfo(QFont(family)).family()
                 generic = (
                     "monospace" if "mono" in family.lower() else "serif" if "serif" == family.lower() else "sans-serif"

@@ -143,8 +143,6 @@ class Envelope(pg.GraphicsObject):
         self.draw_line = True
         self.rgba = 0
         self._bounds = QRectF()
-        self._painted = None  # (key, x0, y0, QImage, its pixels, polylines): kept while data and view stay
-        self.version = 0
         self.paints = 0  # how many times it painted (for tests and measurements)
         # painted once into a pixmap and blitted until data or view change: a step moves
         # the cursor over it, and drawing the line again each time cost 3 ms a step (H=256)
@@ -159,7 +157,6 @@ class Envelope(pg.GraphicsObject):
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.means = None if means is None else np.asarray(means, dtype=np.float64)
         self.pen = pen
-        self.version += 1
         c = pg.mkColor(color)
         a = c.alpha()  # premultiplied ARGB32
         self.rgba = (a << 24) | ((c.red() * a // 255) << 16) | ((c.green() * a // 255) << 8) | (c.blue() * a // 255)
@@ -222,10 +219,7 @@ class Envelope(pg.GraphicsObject):
         self.paints += 1
         device = painter.device()
         t = painter.transform()
-        key = (self.version, t.m11(), t.m12(), t.m21(), t.m22(), t.dx(), t.dy(), device.width(), device.height())
-        if self._painted is None or self._painted[0] != key:  # else: the cursor moved, the band did not
-            self._painted = (key, *self._image(t, device.width(), device.height()), self._lines(t))
-        _, x0, y0, image, _pixels, lines = self._painted
+        x0, y0, image, _pixels, lines = (*self._image(t, device.width(), device.height()), self._lines(t))
         if image is None and not lines:
             return
         painter.save()

@@ -181,6 +181,15 @@ def _combine(lo, hi, total, count, group: int):
     return lo2, hi2, sum2, (np.concatenate(out["count"]) if count is not None else None)
 
 
+def _column_steps(span: int, max_columns: int) -> int:
+    """Steps a column of a query over ``span`` steps: the fewest, a power of two, for at
+    most ``max_columns`` columns (one more when the range does not start at a column's edge)."""
+    steps = 1 << max(0, math.ceil(math.log2(span / max_columns)))
+    while span > steps * max_columns:  # float rounding of the log
+        steps *= 2
+    return steps
+
+
 def _rounded(values: np.ndarray, dtype, direction: int, empty: bool) -> np.ndarray:
     """``values`` as ``dtype``, rounded down (-1), up (+1) or to nearest (0); with
     ``empty``, infinities (the bins of NaN only) become NaN."""
@@ -375,19 +384,20 @@ class Pyramid:
         units = self._units(units)
         if units is None or self.width > self.SHARED_WIDTH:
             return self._columns(t0, t1, max_columns, units, stats)
-        group = None if among is None else np.asarray(among, dtype=np.int64)  # sorted, distinct
-        at = None if group is None else np.searchsorted(group, units)
-        if group is not None and not (at < len(group)).all() or at is not None and (group[at] != units).any():
-            group = None
+        group, at = None, units  # the units worked out together, and where ``units`` are among them
+        if among is not None and len(among):
+            group = np.asarray(among, dtype=np.int64)  # sorted, distinct
+            at = np.minimum(np.searchsorted(group, units), len(group) - 1)
+            if (group[at] != units).any():  # not all of them among: alone
+                group, at = None, units
         if group is None and self._reads_source(t0, t1, max_columns, len(units)):
             return self._columns(t0, t1, max_columns, units, stats)  # read from the source: only these
         if group is not None and len(group) == self.width:
-            group = None  # every unit
+            group = None  # every unit (``at`` are then the units themselves)
         query = (t0, t1, max_columns, tuple(stats), self.length, None if group is None else group.tobytes())
         if self._shared is None or self._shared[0] != query:
             self._shared = (query, self._columns(t0, t1, max_columns, group, stats))
         every = self._shared[1]
-        at = units if group is None else at
 
         def pick(a):
             return None if a is None else a[:, at]
@@ -401,8 +411,7 @@ class Pyramid:
         max_columns = max(1, int(max_columns))
         if span <= max_columns:
             return True
-        steps = 1 << max(0, math.ceil(math.log2(span / max_columns)))
-        return steps < self.bins[0] and span * width <= RAW_BUDGET
+        return _column_steps(span, max_columns) < self.bins[0] and span * width <= RAW_BUDGET
 
     def _columns(self, t0: float, t1: float, max_columns: int, units, stats) -> Columns:
         t0 = max(0, int(math.floor(t0)))
@@ -416,10 +425,7 @@ class Pyramid:
         if span <= max_columns:
             raw = self.source(t0, t1, units)
             return Columns(np.arange(t0, t1, dtype=np.int64), raw, raw, raw, 1)
-        # at most max_columns + 1 columns: one more when t0 is not at a column's edge
-        steps = 1 << max(0, math.ceil(math.log2(span / max_columns)))
-        while span > steps * max_columns:  # float rounding of the log
-            steps *= 2
+        steps = _column_steps(span, max_columns)
         first, last = t0 // steps, -(-t1 // steps)  # columns
         starts = np.arange(first, last, dtype=np.int64) * steps
         if steps < self.bins[0] and span * empty_width <= RAW_BUDGET:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -731,7 +732,9 @@ class MainWindow(QMainWindow):
             if self.progress is not None:  # the first steps are in: the window is usable from now on
                 self.progress.finish()
                 self.progress = None
+            began = time.monotonic()
             self.core.show_part(part, keep_selection=stream.keep_selection)
+            stream.took(time.monotonic() - began)
         if stream.shown:
             n, T = stream.computed(), stream.total
             self.stream_label.setText(f"recording: {n:,} of {T:,} steps computed, {stream.shown:,} shown")

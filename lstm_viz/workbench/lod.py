@@ -198,10 +198,37 @@ def _rounded(values: np.ndarray, dtype, direction: int, empty: bool) -> np.ndarr
         back = out.astype(values.dtype)
         wrong = back > values if direction < 0 else back < values
         if wrong.any():
-            out = np.where(wrong, np.nextafter(out, np.array(-np.inf if direction < 0 else np.inf, dtype=dtype)), out)
+            if out.dtype == np.float16:
+                _step_float16(out, wrong, direction)
+            else:
+                towards = np.array(-np.inf if direction < 0 else np.inf, dtype=dtype)
+                out = np.where(wrong, np.nextafter(out, towards), out)
     if empty:
         out[np.isinf(values)] = np.nan
     return out
+
+
+def _step_float16(out: np.ndarray, where: np.ndarray, direction: int) -> None:
+    """Move the float16 values of ``out`` at ``where`` one representable value down
+    (``direction`` < 0) or up, in place, as ``np.nextafter`` does (not NaN), on their bits:
+    NumPy's float16 ``nextafter`` and ``where`` are loops of software conversions, five
+    times slower than these integer operations (a fifth of a gate pyramid's build).
+
+    On the bits read as int16, the positive values count up from +0 (0) and the negative
+    ones down from -0 (-32768): down is -1 for a positive value and +1 for a negative one,
+    except that down from +0 is the negative smallest (-32767); up is the mirror image."""
+    bits = out.view(np.int16)
+    negative = bits < 0
+    step = negative.astype(np.int16)
+    if direction < 0:
+        step = step * 2 - 1  # +1 for negative values (-0 too: to -smallest), -1 for positive ones
+        special, to = 0, -32767  # +0 down: the negative smallest
+    else:
+        step = 1 - step * 2
+        special, to = -32768, 1  # -0 up: the positive smallest
+    zero = where & (bits == special)
+    bits += step * where
+    bits[zero] = to
 
 
 class Pyramid:

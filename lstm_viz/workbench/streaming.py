@@ -6,8 +6,10 @@ leading steps every layer has finished. A :class:`Stream` receives that trace on
 worker's thread and, asked on the owner's thread at each progress report, says when to
 show more of it: the first frame as soon as a few steps are done, then when the computed
 part has grown fourfold (at most every :data:`SOONEST` seconds) or :data:`INTERVAL` seconds
-have passed. Each showing costs the window about 0.1 s (every panel redraws), taken from
-the engine's time: a few showings, early ones while they are cheap. What is shown is
+have passed. Each showing costs the window 0.05-0.3 s (every panel redraws; more for
+wide layers), taken from the engine's time: a few showings, early ones while they are
+cheap, and never so close that showing takes more than :data:`SHARE` of the time between
+two (the owner reports what each one cost, :meth:`Stream.took`). What is shown is
 :func:`head`, views of the first n steps (nothing is copied), so every panel works on it
 as on a finished trace.
 """
@@ -27,6 +29,10 @@ INTERVAL = 3.0
 
 SOONEST = 0.5
 """Seconds at least between two showings."""
+
+SHARE = 0.05
+"""At most this share of the time between two showings goes to showing (at 1,024 units a
+showing takes about 0.25 s: one every 5 s)."""
 
 FIRST_STEPS = 256
 """Steps enough for a first frame (fewer when the sequence is shorter)."""
@@ -71,6 +77,7 @@ class Stream:
         self.loaded = None
         self.shown = 0  # steps shown so far
         self.last = 0.0  # when they were shown
+        self.cost = 0.0  # seconds the last showing took (see took())
         self.keep_selection = False  # the first showing keeps the selected units (a reload)
 
     def started(self, loaded) -> None:
@@ -99,10 +106,15 @@ class Stream:
                 return None
         else:
             waited = self.clock() - self.last
-            if waited < SOONEST or (n < 4 * self.shown and waited < INTERVAL):
+            if waited < max(SOONEST, self.cost / SHARE) or (n < 4 * self.shown and waited < INTERVAL):
                 return None
         self.shown, self.last = n, self.clock()
         return replace(self.loaded, trace=head(self.loaded.trace, n), computing=(n, total))
+
+    def took(self, seconds: float) -> None:
+        """The showing just returned by :meth:`due` took ``seconds`` of the owner's time:
+        the next one waits at least ``seconds / SHARE`` after it."""
+        self.cost = max(0.0, float(seconds))
 
     def cancelled(self):
         """What to keep after a cancel: the part shown (a Loaded), or None when nothing was

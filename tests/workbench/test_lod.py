@@ -278,3 +278,30 @@ def test_curves_asking_one_unit_each_share_one_reduction_with_the_same_answers()
     # a unit outside ``among`` is answered alone, and right
     odd = pyramid.columns(1000, 9000, 700, units=[2], among=among)
     np.testing.assert_array_equal(odd.mins, pyramid.columns(1000, 9000, 700, units=[2]).mins)
+
+
+@pytest.mark.parametrize("direction", [-1, 1])
+def test_float16_statistics_round_outwards_to_the_nearest_float16_beyond(direction):
+    """Every finite float16, the float32 values just either side of it and both zeros:
+    a bin's min is stored as the largest float16 not above it, its max as the smallest not
+    below it (as NumPy's nextafter would step), bit for bit."""
+    every = np.arange(-32768, 32768, dtype=np.int32).astype(np.int16).view(np.float16)
+    every = every[np.isfinite(every)].astype(np.float32)
+    values = np.concatenate(
+        [every, np.nextafter(every, np.float32(np.inf)), np.nextafter(every, np.float32(-np.inf))]
+        + [np.float32([0.0, -0.0, 1e-9, -1e-9, 3e-8, -3e-8, 65504.0, -65504.0, 0.1, -0.1])]
+    )
+    got = lod._rounded(values, np.float16, direction, False)
+    nearest = values.astype(np.float16)
+    back = nearest.astype(np.float32)
+    wrong = back > values if direction < 0 else back < values
+    towards = np.array(-np.inf if direction < 0 else np.inf, dtype=np.float16)
+    with np.errstate(over="ignore"):  # +-65504 steps to +-inf
+        expected = np.where(wrong, np.nextafter(nearest, towards), nearest)
+    assert np.array_equal(got.view(np.int16), expected.view(np.int16))
+    stored = got.astype(np.float32)
+    assert (stored <= values).all() if direction < 0 else (stored >= values).all()
+    # tight: the next float16 inwards is on the wrong side of the value
+    with np.errstate(over="ignore"):
+        inward = np.nextafter(got, np.array(np.inf if direction < 0 else -np.inf, dtype=np.float16)).astype(np.float32)
+    assert (inward > values).all() if direction < 0 else (inward < values).all()

@@ -230,7 +230,19 @@ def window_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="render the window (or --panel) to this picture and exit: .png, .jpg, or .svg and .pdf as vectors",
     )
-    parser.add_argument("--panel", metavar="NAME", help="picture one panel, e.g. gates or heatmaps (with --screenshot)")
+    parser.add_argument(
+        "--video",
+        metavar="FILE",
+        help="write a video of a range of steps (--steps), one frame a step, and exit: .mp4 or .gif "
+        "(needs the extra: pip install 'lstm-viz[video]')",
+    )
+    parser.add_argument(
+        "--steps", metavar="FIRST:LAST", help="the steps of --video, both included (default: the whole sequence)"
+    )
+    parser.add_argument("--fps", type=float, default=10.0, help="frames a second of --video (default 10)")
+    parser.add_argument(
+        "--panel", metavar="NAME", help="picture one panel, e.g. gates or heatmaps (with --screenshot or --video)"
+    )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="pixels per window pixel of a PNG, e.g. 2 or 4 for print (default 1)"
     )

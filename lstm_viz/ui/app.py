@@ -20,9 +20,10 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     except ValueError:
         print(f"lstm-viz: error: --size must look like 1600x1000, got {args.size!r}", file=sys.stderr)
         return 2
-    if args.screenshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    rendering = bool(args.screenshot or args.video)  # a file written, no window kept open
+    if rendering and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    if args.screenshot:
+    if rendering:
         os.environ.setdefault(environment.NO_DIALOGS, "1")
 
     from PySide6.QtCore import QSettings, QTimer
@@ -42,12 +43,12 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     app.setWindowIcon(app_icon())
     configure_plots()
     settings = QSettings("lstm-viz", "lstm-viz")
-    if args.fresh_layout or args.screenshot:
+    if args.fresh_layout or rendering:
         settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lstm-viz", "screenshot")
         settings.clear()
     window = MainWindow(settings)
     window.resize(width, height)
-    wait = bool(args.screenshot)
+    wait = rendering
     if args.example:
         if not example_exists(args.example):
             print(f"lstm-viz: error: no example {args.example!r}; choose one of {', '.join(ORDER)}", file=sys.stderr)
@@ -72,6 +73,8 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
             print(f"lstm-viz: note: no panel is named {name!r}; the panels: {names}", file=sys.stderr)
     if args.screenshot:
         return screenshot(app, window, args.screenshot, args.step, args.panel, args.scale)
+    if args.video:
+        return video(app, window, args.video, args.steps, args.fps, args.panel, args.scale)
     window.show()
     if window.session.loaded is None and window.job is None:
         QTimer.singleShot(0, window.open_demo)
@@ -140,4 +143,40 @@ def screenshot(app, window, path: str, step: int | None, panel: str | None = Non
         print(f"lstm-viz: error: {error}", file=sys.stderr)
         return 2
     print(f"wrote {path} ({size.width()}x{size.height()})")
+    return 0
+
+
+def video(app, window, path: str, steps: str | None, fps: float, panel: str | None, scale: float) -> int:
+    """``--video``: steps FIRST:LAST of the window (or a panel) to an MP4 or a GIF."""
+    from lstm_viz.ui.export import ExportError, panel_named
+    from lstm_viz.ui.video import VideoSpec, write_video
+
+    if window.session.loaded is None:
+        print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
+        return 2
+    length = window.session.core.length
+    try:
+        first, last = 0, length - 1
+        if steps:
+            a, sep, b = steps.partition(":")
+            if not sep:
+                raise ValueError
+            first = int(a) if a.strip() else 0
+            last = int(b) if b.strip() else length - 1
+    except ValueError:
+        print(f"lstm-viz: error: --steps must look like 0:99, got {steps!r}", file=sys.stderr)
+        return 2
+    try:
+        target = panel_named(window, panel) if panel else window
+        if target is not window:
+            target.show()
+            target.raise_()
+        window.show()
+        for _ in range(5):
+            app.processEvents()
+        frames = write_video(window, target, VideoSpec(path, first, last, fps, scale))
+    except ExportError as error:
+        print(f"lstm-viz: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} ({frames} frames, steps {first} to {last}, {fps:g} frames a second)")
     return 0

@@ -88,9 +88,9 @@ def _render(widget: QWidget, painter: QPainter) -> None:
             item.setCacheMode(mode)
 
 
-def _raster(widget: QWidget, path: str, kind: str, scale: float) -> QSize:
-    if not 0.25 <= scale <= 8:
-        raise ExportError(f"{os.path.basename(path)}: a scale between 0.25 and 8, not {scale:g}")
+def render_image(widget: QWidget, scale: float = 1.0) -> QImage:
+    """``widget`` drawn again at ``scale`` times its size on white (the plots at that
+    resolution, not a stretched screenshot): pictures and video frames."""
     size = QSize(round(widget.width() * scale), round(widget.height() * scale))
     image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(QColor("white"))
@@ -100,9 +100,16 @@ def _raster(widget: QWidget, path: str, kind: str, scale: float) -> QSize:
     painter.scale(scale, scale)
     _render(widget, painter)
     painter.end()
+    return image
+
+
+def _raster(widget: QWidget, path: str, kind: str, scale: float) -> QSize:
+    if not 0.25 <= scale <= 8:
+        raise ExportError(f"{os.path.basename(path)}: a scale between 0.25 and 8, not {scale:g}")
+    image = render_image(widget, scale)
     if not image.save(path, kind):
         raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
-    return size
+    return image.size()
 
 
 def _svg(widget: QWidget, path: str, title: str) -> QSize:
@@ -235,6 +242,19 @@ def panel_named(window, name: str):
     raise ExportError(f"no panel called {name!r} (one of: {names})")
 
 
+def what_box(window):
+    """A list to choose the whole window or one panel on screen (not closed, not behind
+    a tab); its data is the panel's object name (None: the window)."""
+    from PySide6.QtWidgets import QComboBox
+
+    box = QComboBox()
+    box.addItem("The whole window", None)
+    for panel in window.panels:
+        if not panel._offscreen():
+            box.addItem(panel.title, panel.objectName())
+    return box
+
+
 class ExportDialog:
     """File > Export picture…: what (the window or a panel on screen), the scale of a PNG,
     then where; the format follows the file name's extension (PNG, JPEG, SVG, PDF)."""
@@ -246,11 +266,7 @@ class ExportDialog:
         self.dialog = QDialog(window)
         self.dialog.setWindowTitle("Export picture")
         form = QFormLayout(self.dialog)
-        self.what = QComboBox()
-        self.what.addItem("The whole window", None)
-        for panel in window.panels:
-            if not panel._offscreen():  # a panel on screen (not closed, not behind a tab)
-                self.what.addItem(panel.title, panel.objectName())
+        self.what = what_box(window)
         form.addRow("Picture of", self.what)
         self.scale = QComboBox()
         for scale in SCALES:

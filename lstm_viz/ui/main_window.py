@@ -7,9 +7,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
 )
 
@@ -93,6 +95,9 @@ class MainWindow(QMainWindow):
             self.addDockWidget(AREAS[panel.place.area], panel)
         self._link_time_axes()
         self.status = QLabel()
+        # a long message is cut, not a reason to lay the window out again (the docks moved
+        # by a pixel or two when a message was wider than the status bar)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.status, 1)
         # a run shown while it is recorded: how far it is, and a way to stop it
         self.stream_label = QLabel()
@@ -105,6 +110,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(widget)
             widget.setVisible(False)
         self.stream = None  # the Stream of the job running, when it has one
+        self.video = None  # the VideoExport running, if any (see export_video)
         self.job: Job | None = None
         self.abandoned: list[Job] = []  # cancelled jobs still finishing; their results are dropped
         self.progress: ProgressDialog | None = None
@@ -241,6 +247,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if not isinstance(state, QByteArray) or not self.restoreState(state, LAYOUT_VERSION):
             self.restoreState(self.default_state, LAYOUT_VERSION)
+        QTimer.singleShot(0, self.settle_layout)  # once Qt has applied the restored state
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
@@ -257,6 +264,7 @@ class MainWindow(QMainWindow):
         for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
             bar.hide()
         self.restoreState(self.default_state, LAYOUT_VERSION)
+        QTimer.singleShot(0, self.settle_layout)  # once Qt has applied the restored state
 
     def closeEvent(self, event):
         self.transport.pause()
@@ -278,6 +286,28 @@ class MainWindow(QMainWindow):
             # usually gives it, but without one (a kiosk, a bare X server, Xvfb) nothing does
             # until a click, and the transport keys pressed first went nowhere.
             QTimer.singleShot(0, self.activateWindow)
+            QTimer.singleShot(0, self.settle_layout)
+
+    def settle_layout(self) -> None:
+        """Lay the docks out until they stay put. Qt's dock layout does not settle in one
+        pass after a window is first shown or a layout restored: each later pass (a longer
+        status message, say) moved the panels again, by 2 pixels after the first show and
+        by 28, 18, 12, ... after View > Reset layout."""
+        layout = self.layout()
+        animated = self.isAnimated()
+        self.setAnimated(False)  # each pass in place at once, not a slide begun
+        try:
+            before = None
+            for _ in range(30):  # the steps shrink by about a third a pass: a dozen at most
+                now = [panel.geometry() for panel in self.panels]
+                if now == before:
+                    return
+                before = now
+                layout.invalidate()
+                layout.activate()
+                QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)  # what that pass asked for
+        finally:
+            self.setAnimated(animated)
 
     # -- menus --------------------------------------------------------------------------
     def _action(self, menu, text, slot, shortcut=None):
@@ -301,6 +331,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Reload", self.reload, QKeySequence.StandardKey.Refresh)
         self._action(file_menu, "Save &trace…", self.ask_save_trace, QKeySequence.StandardKey.Save)
         self._action(file_menu, "&Export picture…", self.ask_export_picture, "Ctrl+E")
+        self._action(file_menu, "Export &video…", self.ask_export_video, "Ctrl+Shift+E")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model_menu = bar.addMenu("&Model")
@@ -852,6 +883,39 @@ class MainWindow(QMainWindow):
         what = "the window" if target is self else target.title
         self.status.setText(f"Exported {what} to {os.path.basename(path)} ({size.width()}x{size.height()})")
         return True
+
+    def ask_export_video(self):
+        from lstm_viz.ui.video import VideoDialog
+
+        if self.core.loaded is None:
+            return
+        VideoDialog(self).run()
+
+    def export_video(
+        self, path: str, first: int, last: int, fps: float = 10.0, scale: float = 1.0, panel: str | None = None
+    ):
+        """A video of steps ``first`` to ``last`` (one frame each) of the window, or of the
+        panel called ``panel``, written while the window stays responsive (a progress dialog
+        with Cancel); the status line says how it ended. Returns the running export (None
+        when it could not start: the error is shown)."""
+        from lstm_viz.ui.export import ExportError, panel_named
+        from lstm_viz.ui.video import VideoExport, VideoSpec
+
+        def done(message: str, ok: bool) -> None:
+            self.video = None
+            self.status.setText(message)
+            if not ok and not export.cancelled:
+                self.show_error("Could not export the video", message)
+
+        try:
+            target = panel_named(self, panel) if panel else self
+            export = VideoExport(self, target, VideoSpec(path, int(first), int(last), float(fps), float(scale)), done)
+            export.start()
+        except ExportError as error:
+            self.show_error("Could not export the video", str(error))
+            return None
+        self.video = export
+        return export
 
     # -- drops -----------------------------------------------------------------------------
     def dragEnterEvent(self, event):

@@ -442,3 +442,22 @@ def test_soak_playing_a_million_steps_through_keeps_memory_flat(window, qtbot):
     assert trajectories.plot.getPlotItem().vb.viewRange()[0] == pytest.approx([t0, t1])
     assert trajectories.line.value() == 999_999
     assert rss_grown < 40_000_000
+
+
+def test_the_panels_stay_put_when_the_window_lays_itself_out_again(window, qtbot):
+    """Qt's dock layout took three passes to settle after the first show: a long status
+    message (any new layout pass) moved every panel up by 2 pixels, and a video's first
+    frames did not match its last."""
+    qtbot.wait(20)
+    before = {p.objectName(): p.geometry() for p in window.panels}
+    window.status.setText("Exported 30 frames (steps 0 to 29) to a-long-file-name.mp4 (MP4, 1600x1000) " * 3)
+    qtbot.wait(20)
+    window.layout().invalidate()
+    window.layout().activate()
+    assert {p.objectName(): p.geometry() for p in window.panels} == before
+    window.reset_layout()
+    qtbot.wait(20)
+    settled = {p.objectName(): p.geometry() for p in window.panels}
+    window.layout().invalidate()
+    window.layout().activate()
+    assert {p.objectName(): p.geometry() for p in window.panels} == settled

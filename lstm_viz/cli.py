@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -113,7 +114,20 @@ def trace_command(args) -> int:
     trace.meta.update(meta)
     for note in loaded.notes:
         print(f"lstm-viz: note: {note}", file=sys.stderr)
-    trace.save(args.output, extra)
+    ext = os.path.splitext(args.output)[1].lower()
+    if ext in (".csv", ".parquet"):  # a table: a row per step, a column per layer, quantity and unit
+        from lstm_viz.workbench.data_out import write_trace_table
+
+        with _interrupt_flag() as stop:
+            write_trace_table(
+                args.output, trace, loaded.sequence, extra.get("prediction"), extra.get("loss"), cancel=stop.is_set
+            )
+    elif os.path.isdir(args.output) or ext == "":  # a folder: LSTMVis's project files
+        from lstm_viz.workbench.data_out import write_lstmvis
+
+        write_lstmvis(args.output, trace, loaded.sequence, name=os.path.basename(os.path.normpath(args.output)))
+    else:
+        trace.save(args.output, extra)
     if not args.quiet:
         sizes = ", ".join(str(h) for h in model.hidden_sizes)
         print(
@@ -270,7 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("trace", help="record every gate and state of a model on a sequence")
     add_reading_options(p)
-    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="trace file to write: .npz (lstm-viz's own), .csv or .parquet (a table), "
+        "or a folder (LSTMVis's project files)",
+    )
     p.add_argument(
         "--float64", action="store_true", help="compute in float64 (stored as float32 input + float64 states)"
     )

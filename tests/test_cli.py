@@ -194,3 +194,24 @@ def test_a_trace_carries_the_readouts_predictions_targets_and_losses(tmp_path):
         assert np.isnan(saved["loss"][:, :-1]).all()
     meta = load_trace(out).meta
     assert meta["prediction"]["target"] == "the sum of the marked values, at the last step"
+
+
+def test_trace_writes_a_table_or_an_lstmvis_folder_by_the_output_name(tmp_path):
+    import pandas as pd
+
+    x = np.random.default_rng(2).normal(size=(9, 3)).astype(np.float32)
+    np.save(tmp_path / "seq.npy", x)
+    args = ["trace", str(tmp_path / "seq.npy"), "--random", "4", "--seed", "1", "-q", "-o"]
+    assert main(args + [str(tmp_path / "t.npz")]) == 0
+    expected = load_trace(tmp_path / "t.npz")
+    assert main(args + [str(tmp_path / "t.csv")]) == 0
+    table = pd.read_csv(tmp_path / "t.csv")
+    assert len(table) == 9 and list(table.columns[:6]) == ["sequence", "step", "label", "x.x0", "x.x1", "x.x2"]
+    assert np.array_equal(table["layer0.cell.3"].to_numpy(np.float32), expected.layers[0].cell[0, :, 3])
+    assert main(args + [str(tmp_path / "project")]) == 0
+    assert sorted(p.name for p in (tmp_path / "project").iterdir()) == [
+        "lstm.yml",
+        "states.h5",
+        "train.h5",
+        "words.dict",
+    ]

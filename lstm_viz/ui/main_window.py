@@ -332,6 +332,8 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Save &trace…", self.ask_save_trace, QKeySequence.StandardKey.Save)
         self._action(file_menu, "&Export picture…", self.ask_export_picture, "Ctrl+E")
         self._action(file_menu, "Export &video…", self.ask_export_video, "Ctrl+Shift+E")
+        self._action(file_menu, "Export &data…", self.ask_export_data, "Ctrl+Shift+D")
+        self._action(file_menu, "Export for &LSTMVis…", self.ask_export_lstmvis)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model_menu = bar.addMenu("&Model")
@@ -916,6 +918,104 @@ class MainWindow(QMainWindow):
             return None
         self.video = export
         return export
+
+    def ask_export_data(self):
+        from lstm_viz.ui.data_export import DataDialog
+
+        if self.core.loaded is not None:
+            DataDialog(self).run()
+
+    def ask_export_lstmvis(self):
+        if self.core.loaded is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export for LSTMVis: a folder for the project")
+        self.activateWindow()
+        if folder:
+            self.export_lstmvis(folder)
+
+    def export_data(self, path: str, panel: str | None = None, scope: str = "sequence", wait: bool = False) -> bool:
+        """The whole trace (``panel`` None; in a worker unless ``wait``) or the numbers of
+        the panel called ``panel`` (at this step or over the sequence) to a CSV or Parquet
+        file; the status line says what was written, an error says why not."""
+        from lstm_viz.ui.data_export import trace_work
+        from lstm_viz.ui.export import ExportError, panel_named
+        from lstm_viz.workbench.data_out import table_format, write_table
+
+        name = os.path.basename(path)
+        try:
+            table_format(path)
+            if panel is not None:
+                target = panel_named(self, panel)
+                frame = target.table(scope)
+                if frame is None:
+                    raise ExportError(f"{name}: {target.title} has no numbers to export")
+                rows = write_table(path, iter([frame]), len(frame))
+                where = f"at step {self.core.step}" if scope == "step" else f"over all {self.core.length:,} steps"
+                self.status.setText(
+                    f"Exported the numbers of “{target.title}” {where} to {name} "
+                    f"({rows:,} rows x {frame.shape[1]} columns)"
+                )
+                return True
+        except (LstmVizError, ExportError) as error:
+            self.show_error("Could not export the data", str(error))
+            return False
+        work = trace_work(self.core, path)
+        columns = work.columns
+        return self._background(
+            work,
+            lambda rows: self.status.setText(f"Exported the trace to {name} ({rows:,} rows x {columns:,} columns)"),
+            "Could not export the data",
+            wait,
+        )
+
+    def export_lstmvis(self, folder: str, wait: bool = False) -> bool:
+        """LSTMVis's project files (lstm.yml, states.h5, train.h5, words.dict) in ``folder``."""
+        from lstm_viz.ui.data_export import lstmvis_work
+
+        return self._background(
+            lstmvis_work(self.core, folder),
+            lambda config: self.status.setText(
+                f"Wrote an LSTMVis project to {folder}: lstm.yml, states.h5, train.h5, words.dict"
+            ),
+            "Could not export for LSTMVis",
+            wait,
+        )
+
+    def _background(self, work, done, title: str, wait: bool) -> bool:
+        """Run an export's ``work`` in the "export" slot of the jobs with a progress dialog
+        (at once with ``wait``); ``done(result)`` on success; errors shown under ``title``."""
+        from lstm_viz.ui.worker import ProgressDialog
+
+        if wait:
+            try:
+                done(work.run(lambda *_: None, lambda: False))
+            except LstmVizError as error:
+                self.show_error(title, str(error))
+                return False
+            return True
+        dialog = ProgressDialog(work.message, self)
+        jobs = self.session.jobs
+
+        def ended(slot):
+            if slot == "export":
+                jobs.ended.disconnect(ended)
+                jobs.progressed.disconnect(progressed)
+                dialog.finish()
+                self.activateWindow()
+
+        def progressed(slot, done_, total):
+            if slot == "export":
+                dialog.set_progress(done_, total)
+
+        def cancelled():
+            jobs.cancel("export")
+            self.status.setText("Export cancelled; no file was written.")
+
+        jobs.ended.connect(ended)
+        jobs.progressed.connect(progressed)
+        dialog.canceled.connect(cancelled)
+        jobs.start("export", Work(work.run, done, work.message), lambda message: self.show_error(title, message))
+        return True
 
     # -- drops -----------------------------------------------------------------------------
     def dragEnterEvent(self, event):

@@ -341,36 +341,32 @@ class VideoExport(QObject):
 
     def start(self) -> None:
         """Check the spec (a VideoError when it cannot be written), then begin."""
-        from PySide6.QtCore import Qt
-        from PySide6.QtWidgets import QProgressDialog
+        from lstm_viz.ui.worker import ProgressDialog
 
         check(self.target, self.spec, self.window.session.core.length)
         self.size = frame_size(self.target, self.spec)
         self.encoder = Encoder(self.spec)
         self.encoder.start()
         name = os.path.basename(self.spec.path)
-        self.dialog = QProgressDialog(f"Writing {name}…", "Cancel", 0, self.spec.frames, self.window)
+        # window-modal (the step must not change under the frames), shown at once; unlike
+        # QProgressDialog it runs no event loop of its own when its value is set
+        self.dialog = ProgressDialog(f"Writing {name}…", self.window, delay_ms=0)
         self.dialog.setWindowTitle("Export video")
-        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self.dialog.setMinimumDuration(0)
-        self.dialog.setAutoClose(False)
-        self.dialog.setAutoReset(False)
+        self.dialog.set_progress(0, self.spec.frames)
         self.dialog.canceled.connect(self.cancel)
-        self.dialog.show()
         QTimer.singleShot(0, self._next)
 
     def cancel(self) -> None:
         self.cancelled = True
 
     def _next(self) -> None:
-        if self.cancelled or (self.dialog is not None and self.dialog.wasCanceled()):
-            self.cancelled = True
+        if self.cancelled:
             self._end(f"Video export cancelled; {os.path.basename(self.spec.path)} was not written", ok=False)
             return
         step = next(self.steps, None)
         try:
             if step is None:
-                self.dialog.setLabelText(f"Finishing {os.path.basename(self.spec.path)}…")
+                self.dialog.label.setText(f"Finishing {os.path.basename(self.spec.path)}…")
                 self.encoder.finish()
                 kind, (w, h) = self.spec.kind, self.size
                 self._end(
@@ -390,8 +386,8 @@ class VideoExport(QObject):
             return
         self.count += 1
         if self.dialog is not None:
-            self.dialog.setValue(self.count)
-            self.dialog.setLabelText(
+            self.dialog.set_progress(self.count, self.spec.frames)
+            self.dialog.label.setText(
                 f"Writing {os.path.basename(self.spec.path)}: step {step} ({self.count} of {self.spec.frames})"
             )
         QTimer.singleShot(0, self._next)
@@ -400,9 +396,7 @@ class VideoExport(QObject):
         if not finished and self.encoder is not None:
             self.encoder.abort()
         if self.dialog is not None:
-            self.dialog.canceled.disconnect(self.cancel)
-            self.dialog.close()
-            self.dialog.deleteLater()
+            self.dialog.finish()
             self.dialog = None
         self.window.session.set_step(self.before)
         self.window.activateWindow()

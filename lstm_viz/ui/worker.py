@@ -87,6 +87,7 @@ class ProgressDialog(QDialog):
         self.bar.setMinimumWidth(320)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         buttons.rejected.connect(self.reject)
+        self.cancel_button = buttons.button(QDialogButtonBox.StandardButton.Cancel)
         layout = QVBoxLayout(self)
         layout.addWidget(self.label)
         layout.addWidget(self.bar)

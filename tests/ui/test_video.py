@@ -79,8 +79,6 @@ def test_a_gif_of_the_window_at_half_size_loops_at_the_frame_rate(qtbot, window,
 
 
 def test_cancelling_stops_at_once_deletes_the_file_and_keeps_the_session(qtbot, window, tmp_path, monkeypatch):
-    from PySide6.QtWidgets import QPushButton
-
     window.session.set_step(7)
     path = tmp_path / "long.mp4"
     drawn = []
@@ -89,8 +87,7 @@ def test_cancelling_stops_at_once_deletes_the_file_and_keeps_the_session(qtbot, 
     def drawing(*args):
         drawn.append(args[2])
         if len(drawn) == 3:  # the user presses the dialog's Cancel while the third step is drawn
-            buttons = window.video.dialog.findChildren(QPushButton)
-            next(b for b in buttons if b.text() == "Cancel").click()
+            window.video.dialog.cancel_button.click()
         return frame_at(*args)
 
     monkeypatch.setattr(video_module, "frame_at", drawing)

@@ -90,6 +90,11 @@ class GateHeatmapsPanel(Panel):
         "click selects that unit and jumps to that step; hover for the exact value.",
     )
 
+    def table(self, scope: str):
+        from lstm_viz.workbench.data_out import quantity_table
+
+        return quantity_table(self.session.core, QUANTITIES, None, scope)
+
     def build(self):
         container = QWidget()
         layout = QVBoxLayout(container)

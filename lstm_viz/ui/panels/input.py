@@ -50,6 +50,11 @@ class InputPanel(Panel):
         "selected unit's output. Click a character to go to it.",
     )
 
+    def table(self, scope: str):
+        from lstm_viz.workbench.data_out import input_table
+
+        return input_table(self.session.core, scope)
+
     def build(self):
         self.stack = QStackedWidget()
         # Numbers: one curve per feature, drawn from a level-of-detail pyramid of the input.

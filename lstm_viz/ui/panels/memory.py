@@ -28,6 +28,11 @@ class MemoryPanel(Panel):
         "the new cell (red dash), and read x tanh(cell) is sent out.",
     )
 
+    def table(self, scope: str):
+        from lstm_viz.workbench.data_out import quantity_table
+
+        return quantity_table(self.session.core, ("old", "new", "cell", "hidden"), self.session.selected[:16], scope)
+
     def build(self):
         container = QWidget()
         layout = QVBoxLayout(container)

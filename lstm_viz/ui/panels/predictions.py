@@ -42,6 +42,11 @@ class PredictionsPanel(Panel):
         "step below; for text, the top 5 next characters at this step.",
     )
 
+    def table(self, scope: str):
+        from lstm_viz.workbench.data_out import prediction_table
+
+        return prediction_table(self.session.core, scope)
+
     def build(self):
         container = QWidget()
         layout = QVBoxLayout(container)

@@ -34,6 +34,11 @@ class CellTrajectoryPanel(Panel):
         "step marked. Switch to h(t) or tanh(c) above the plot.",
     )
 
+    def table(self, scope: str):
+        from lstm_viz.workbench.data_out import quantity_table
+
+        return quantity_table(self.session.core, (self.choice.currentData(),), self.session.selected, scope)
+
     def build(self):
         container = QWidget()
         layout = QVBoxLayout(container)

@@ -191,7 +191,10 @@ def add_reading_options(p: argparse.ArgumentParser, window: bool = False) -> Non
 
     if window:
         p.add_argument(
-            "sequence", nargs="?", help="sequence file (the built-in demo opens when omitted): " + describe("sequence")
+            "sequence",
+            nargs="?",
+            help="sequence file (the built-in demo opens when omitted), or a saved session (.lvz): "
+            + describe("sequence"),
         )
     else:
         p.add_argument("sequence", help="sequence file: " + describe("sequence"))
@@ -325,6 +328,10 @@ def gui_main(argv: list[str]) -> int:
         for path in install_desktop_entry():
             print(f"wrote {path}")
         return 0
+    session = args.sequence if args.sequence and args.sequence.lower().endswith(".lvz") else None
+    if session is not None:
+        args.sequence = None  # a session file names its own files and options
+    args.session = session
     try:
         request = open_request(args) if (args.sequence or args.model or args.random) else None
     except LstmVizError as exc:

@@ -54,6 +54,9 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
             print(f"lstm-viz: error: no example {args.example!r}; choose one of {', '.join(ORDER)}", file=sys.stderr)
             return 2
         window.open_example(args.example, wait=True)  # small shipped files: shown in the first frame
+    elif getattr(args, "session", None):
+        window.open_demo(wait=True)  # shown while the session opens, and kept if it cannot
+        window.open_session(args.session, wait=wait)
     elif request is None:
         window.open_demo(wait=True)  # the keys work from the first frame, before any load ends
     else:

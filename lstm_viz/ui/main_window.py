@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.abandoned: list[Job] = []  # cancelled jobs still finishing; their results are dropped
         self.progress: ProgressDialog | None = None
         self.last_error: str | None = None
+        self.last_warning: str | None = None  # what opening a session warned about
         self.offer: OpenRequest | None = None  # what the last error offered to open instead
         self._build_menus()
         self.default_state = self._default_layout()
@@ -329,6 +330,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open with &options…", self.ask_open_with_options, "Ctrl+Shift+O")
         self.recent_menu = file_menu.addMenu("Open &recent")
         self._action(file_menu, "&Reload", self.reload, QKeySequence.StandardKey.Refresh)
+        file_menu.addSeparator()
+        self._action(file_menu, "Open s&ession…", self.ask_open_session)
+        self._action(file_menu, "Save sess&ion…", self.ask_save_session, "Ctrl+Shift+S")
+        file_menu.addSeparator()
         self._action(file_menu, "Save &trace…", self.ask_save_trace, QKeySequence.StandardKey.Save)
         self._action(file_menu, "&Export picture…", self.ask_export_picture, "Ctrl+E")
         self._action(file_menu, "Export &video…", self.ask_export_video, "Ctrl+Shift+E")
@@ -401,6 +406,9 @@ class MainWindow(QMainWindow):
         ("F5", "reload"),
         ("Ctrl+S", "save the trace"),
         ("Ctrl+E", "export a picture of the window or a panel (PNG, SVG, PDF)"),
+        ("Ctrl+Shift+E", "export a video of a range of steps (MP4, GIF)"),
+        ("Ctrl+Shift+D", "export data: the trace or a panel's numbers (CSV, Parquet)"),
+        ("Ctrl+Shift+S", "save the session (files, view, layout) to a .lvz file"),
     )
 
     def show_shortcuts(self):
@@ -451,9 +459,179 @@ class MainWindow(QMainWindow):
             action.setToolTip(path)
             if kind == "model":
                 action.triggered.connect(lambda _=False, p=path: self.open_files(model_path=p))
+            elif kind == "session":
+                action.triggered.connect(lambda _=False, p=path: self.open_session(p))
             else:
                 action.triggered.connect(lambda _=False, p=path: self.open_files(sequence_path=p))
         self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- sessions ------------------------------------------------------------------------
+    def window_settings(self) -> dict:
+        """What a session file keeps of the window: the layout of the panels, their
+        settings, the next-event choices and the storage option."""
+        import base64
+
+        nav = self.navigate
+        return {
+            "layout": base64.b64encode(bytes(self.saveState(LAYOUT_VERSION))).decode("ascii"),
+            "panels": {panel.objectName(): panel.session_settings() for panel in self.panels},
+            "navigate": {
+                "quantity": nav.quantity.currentData(),
+                "direction": nav.direction.currentData(),
+                "threshold": nav.threshold.value(),
+            },
+            "float16": self.half_precision.isChecked(),
+        }
+
+    def apply_window_settings(self, data: dict) -> None:
+        """Bring back what :meth:`window_settings` kept; what is missing or unknown stays."""
+        import base64
+        import binascii
+
+        layout = data.get("layout")
+        if isinstance(layout, str):
+            try:
+                state = QByteArray(base64.b64decode(layout.encode("ascii"), validate=True))
+            except (binascii.Error, ValueError):
+                state = None
+            if state is not None and self.restoreState(state, LAYOUT_VERSION):
+                QTimer.singleShot(0, self.settle_layout)
+        panels = data.get("panels")
+        if isinstance(panels, dict):
+            for panel in self.panels:
+                if isinstance(panels.get(panel.objectName()), dict):
+                    panel.apply_session_settings(panels[panel.objectName()])
+        nav = data.get("navigate")
+        if isinstance(nav, dict):
+            for box, key in ((self.navigate.quantity, "quantity"), (self.navigate.direction, "direction")):
+                index = box.findData(nav.get(key))
+                if index >= 0:
+                    box.setCurrentIndex(index)
+            if isinstance(nav.get("threshold"), int | float) and not isinstance(nav.get("threshold"), bool):
+                self.navigate.threshold.setValue(float(nav["threshold"]))
+        if isinstance(data.get("float16"), bool):
+            self.half_precision.setChecked(data["float16"])
+
+    def ask_save_session(self):
+        from lstm_viz.workbench.session_file import SUFFIX
+
+        if self.core.loaded is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save session", "session" + SUFFIX, f"lstm-viz session (*{SUFFIX})")
+        self.activateWindow()
+        if path:
+            if not path.lower().endswith(SUFFIX):
+                path += SUFFIX
+            self.save_session(path)
+
+    def ask_open_session(self):
+        from lstm_viz.workbench.session_file import SUFFIX
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", "", f"lstm-viz session (*{SUFFIX})")
+        self.activateWindow()
+        if path:
+            self.open_session(path)
+
+    def save_session(self, path: str) -> bool:
+        """Write this view to the session file ``path`` (atomically): the files with their
+        content hashes, every option, step, batch, layer, selection, what-if, visible range,
+        layout and panel settings."""
+        from lstm_viz.workbench import session_file
+
+        try:
+            document = session_file.make_document(
+                self.core.state(), path, window=self.window_settings(), time_range=self.core.time_range
+            )
+            session_file.write(path, document)
+        except LstmVizError as error:
+            self.show_error("Could not save the session", str(error))
+            return False
+        except OSError as exc:  # hashing a file that went away meanwhile
+            self.show_error("Could not save the session", f"{os.path.basename(path)}: {exc.strerror or exc}")
+            return False
+        self._remember(path, "session")
+        self.status.setText(f"Saved the session to {os.path.basename(path)}")
+        return True
+
+    def _locate(self, found) -> str | None:
+        """Ask where a file recorded by a session is now (None: not found or no dialogs)."""
+        if environment.no_dialogs():
+            return None
+        name = os.path.basename(found.recorded)
+        answer = QMessageBox.question(
+            self,
+            "A file of the session is missing",
+            f"The {found.role} {found.recorded} is not there any more (moved or deleted). Locate {name}?",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return None
+        if os.path.splitext(name)[1]:
+            path, _ = QFileDialog.getOpenFileName(self, f"Locate {name}", os.path.dirname(found.recorded))
+        else:  # a model folder
+            path = QFileDialog.getExistingDirectory(self, f"Locate {name}", os.path.dirname(found.recorded))
+        self.activateWindow()
+        return path or None
+
+    def open_session(self, path: str, wait: bool = False) -> bool:
+        """Open the session file ``path``: its files (found where they were, beside the
+        session if they moved with it, or where the user locates them), with their options,
+        and its view. A damaged file, a missing file or a failing load is said and the
+        current session stays; a file whose content changed is opened with a warning."""
+        from lstm_viz.workbench import session_file
+
+        name = os.path.basename(path)
+        try:
+            document = session_file.read(path)
+            paths, warnings = {}, []
+            for role, record in document["files"].items():
+                found = session_file.find(role, record, path)
+                if found.path is None:
+                    located = self._locate(found)
+                    if located is None:
+                        raise session_file.SessionError(
+                            f"{name}: the {role} {found.recorded} is missing (moved or deleted); "
+                            "put it back, or open the session again and locate it"
+                        )
+                    found = session_file.Found(
+                        role, found.recorded, located, True, not session_file.same_content(record, located)
+                    )
+                if found.moved:
+                    warnings.append(f"the {role} was found at {found.path}")
+                if found.changed:
+                    warnings.append(
+                        f"the {role} {os.path.basename(found.path)} changed since the session was saved: "
+                        "what you see may differ"
+                    )
+                paths[role] = found.path
+            work = self.core.restore(session_file.with_paths(document, paths))
+        except LstmVizError as error:
+            self.show_error(f"Could not open the session {name}", str(error))
+            return False
+        except OSError as exc:
+            self.show_error(f"Could not open the session {name}", f"{name}: {exc.strerror or exc}")
+            return False
+
+        def opened(_loaded):
+            window = document["window"]
+            self.apply_window_settings(window)
+            if document.get("time_range") is not None:
+                self.core.set_time_range(*document["time_range"])
+            self._remember(path, "session")
+            self.status.setText(f"Opened the session {name}" + (" — " + "; ".join(warnings) if warnings else ""))
+            if warnings:
+                self.last_warning = "; ".join(warnings)
+                if not environment.no_dialogs():
+                    QMessageBox.warning(
+                        self, f"Session {name}", "\n".join(w[0].upper() + w[1:] + "." for w in warnings)
+                    )
+
+        self.last_warning = None
+        self.run_work(
+            work.then(opened),
+            lambda message, error: self.show_error(f"Could not open the session {name}", message),
+            wait=wait,
+        )
+        return True
 
     # -- opening -----------------------------------------------------------------------
     def ask_sequence(self):

@@ -26,6 +26,7 @@ BETA, GAMMA = "#e8590c", "#7f7f7f"
 
 class AttributionPanel(Panel):
     title = "Attribution"
+    remembered = ("target", "method", "span_from", "span_to", "follow")
     place = Place(tab="CellTrajectoryPanel")
     tour = (
         "Which inputs drove this",

@@ -112,8 +112,63 @@ class Panel(QDockWidget):
         self._stale_trace = self.session.loaded is not None  # shows the data at the next refresh
         if self.session.loaded is not None:
             self.show_time_range()
+        pending, self._pending_settings = self.__dict__.get("_pending_settings"), None
+        if pending:
+            self.apply_session_settings(pending)
         for hook in self.built_hooks:
             hook(self)
+
+    # -- settings kept in a session file --------------------------------------------------
+    remembered: tuple[str, ...] = ()
+    """Names of this panel's setting widgets (combo boxes, check boxes, spin boxes) that a
+    session file keeps."""
+
+    def session_settings(self) -> dict:
+        """The values of the ``remembered`` widgets (a panel not built yet: those it was
+        given), as plain data."""
+        if not self._built:
+            return dict(self.__dict__.get("_pending_settings") or {})
+        from PySide6.QtWidgets import QAbstractSpinBox, QCheckBox, QComboBox
+
+        values = {}
+        for name in self.remembered:
+            widget = getattr(self, name)
+            if isinstance(widget, QComboBox):
+                data = widget.currentData()
+                values[name] = (
+                    {"data": data} if isinstance(data, str | int | float | bool) else {"text": widget.currentText()}
+                )
+            elif isinstance(widget, QCheckBox):
+                values[name] = widget.isChecked()
+            elif isinstance(widget, QAbstractSpinBox):
+                values[name] = widget.value()
+        return values
+
+    def apply_session_settings(self, values: dict) -> None:
+        """Set the ``remembered`` widgets from ``values`` (from :meth:`session_settings`);
+        names or values this panel does not know are left alone. A panel not built yet
+        applies them when it is built."""
+        if not isinstance(values, dict):
+            return
+        if not self._built:
+            self._pending_settings = dict(values)
+            return
+        from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QSpinBox
+
+        for name in self.remembered:
+            if name not in values:
+                continue
+            widget, value = getattr(self, name), values[name]
+            if isinstance(widget, QComboBox) and isinstance(value, dict):
+                index = widget.findData(value["data"]) if "data" in value else widget.findText(str(value.get("text")))
+                if index >= 0:
+                    widget.setCurrentIndex(index)
+            elif isinstance(widget, QCheckBox) and isinstance(value, bool):
+                widget.setChecked(value)
+            elif isinstance(widget, QDoubleSpinBox) and isinstance(value, int | float) and not isinstance(value, bool):
+                widget.setValue(float(value))
+            elif isinstance(widget, QSpinBox) and isinstance(value, int) and not isinstance(value, bool):
+                widget.setValue(value)
 
     def __getattr__(self, name: str):
         # Only for names not found: what ``build`` makes. Asking for one builds the panel.

@@ -407,6 +407,7 @@ class DiagramCanvas(QWidget):
 
 class CellDiagramPanel(OneUnitPanel):
     title = "Cell diagram"
+    remembered = ("vector",)
     place = Place(tab="CellTrajectoryPanel")
     tour = (
         "One unit, drawn as the classic diagram",

@@ -24,6 +24,7 @@ SHORT = {"forget": "keep", "input": "write", "output": "read"}
 
 class GateBarsPanel(Panel):
     title = "Gates at this step"
+    remembered = ("show_choice",)
     place = Place("left", height=26, width=60)
     tour = (
         "The gates at this step",

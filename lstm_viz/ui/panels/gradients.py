@@ -63,6 +63,7 @@ def fit_log_range(plot, arrays, decades: float = 1.5) -> None:
 
 class GradientFlowPanel(Panel):
     title = "Gradient flow"
+    remembered = ("target", "follow")
     place = Place(tab="CellTrajectoryPanel")
     tour = (
         "How far back the gradient reaches",

@@ -83,6 +83,7 @@ def elide(name: str, chars: int) -> str:
 
 class GateHeatmapsPanel(Panel):
     title = "Gate heatmaps (units x time)"
+    remembered = ("rows_by", "order_by", "stat")
     place = Place(below="GateBarsPanel", height=52)
     tour = (
         "Every gate over time",

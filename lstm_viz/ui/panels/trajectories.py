@@ -27,6 +27,7 @@ CHOICES = tuple((name, QUANTITIES[name].axis) for name in ("cell", "hidden", "ta
 
 class CellTrajectoryPanel(Panel):
     title = "Trajectories of the selected units"
+    remembered = ("choice",)
     place = Place("right", height=55, width=40, front=True)
     tour = (
         "Memory over time",

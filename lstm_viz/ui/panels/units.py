@@ -66,6 +66,7 @@ def percent(share: float) -> str:
 
 class UnitsPanel(Panel):
     title = "Unit figures"
+    remembered = ("reference", "find_quantity", "find_above", "find_threshold")
     place = Place(tab="GuidePanel")
     tour = (
         "Which units do what",

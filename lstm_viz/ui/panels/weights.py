@@ -39,6 +39,7 @@ def weight_source(model, layer: int, block: str, gate: str, unit: int, column: i
 
 class WeightsPanel(Panel):
     title = "Weights"
+    remembered = ("block",)
     place = Place(tab="GuidePanel")
     tour = (
         "The weights, gate by gate",

@@ -42,6 +42,7 @@ TOP = 10  # units listed as changed most
 
 class WhatIfPanel(Panel):
     title = "What if…"
+    remembered = ("gate", "who", "value", "start")
     place = Place(tab="InputPanel")
     tour = (
         "What if…",

@@ -63,6 +63,9 @@ def arrange(window):
     heatmaps.stat.setCurrentIndex(heatmaps.stat.count() - 1)
     panel(window, "InputPanel").close()
     window.navigate.threshold.setValue(0.25)
+    from lstm_viz.engine.whatif import Clamp
+
+    core.rerun([Clamp(layer=0, gate="forget", value=0.0, start=5, units=(2,))], {}).now()
 
 
 def view(window):
@@ -75,7 +78,8 @@ def view(window):
         "stat": panel(window, "GateHeatmapsPanel").stat.currentText(),
         "input shown": panel(window, "InputPanel").isVisible(),
         "threshold": window.navigate.threshold.value(),
-        "cell": core.quantity("cell")[17].tolist(),
+        "cell": core.quantity("cell")[17].tolist(),  # the what-if run's: unit 2 forgot at step 5
+        "what if": None if core.what_if is None else core.what_if.description,
     }
 
 
@@ -84,6 +88,7 @@ def test_a_saved_session_brings_the_same_view_back_in_another_window(window, oth
     arrange(window)
     qtbot.wait(20)
     before = view(window)
+    assert before["what if"] is not None
     path = tmp_path / "work" / "mine.lvz"
     assert window.save_session(str(path))
     assert "Saved the session to mine.lvz" in window.status.text()

@@ -5,6 +5,9 @@ The engine and the file loaders are importable without Qt::
     from lstm_viz import LSTM
     trace = LSTM.random(8, [32, 32], seed=0).run(x)   # x: (T, D) or (B, T, D)
     trace.layers[0].forget                            # (B, T, H) keep-gate values
+
+In a notebook, ``lstm_viz.render(model, x, panels=["gates"], step=5)`` is a picture shown
+inline, and ``lstm_viz.show(model, x)`` opens the window without blocking the kernel.
 """
 
 from lstm_viz.engine import LSTM, RNN, LayerTrace, LSTMLayer, Readout, RNNLayer, Trace, load_trace
@@ -27,6 +30,22 @@ def load_sequence(path, **options):
     return _load_sequence(path, **options)
 
 
+def show(model, x=None, **options):
+    """Open the window on ``model`` run on ``x`` without blocking (in Jupyter too); see
+    :func:`lstm_viz.ui.notebook.show`."""
+    from lstm_viz.ui.notebook import show as _show
+
+    return _show(model, x, **options)
+
+
+def render(model, x=None, **options):
+    """A picture of the window or of some panels, displayed inline in a notebook; see
+    :func:`lstm_viz.ui.notebook.render`."""
+    from lstm_viz.ui.notebook import render as _render
+
+    return _render(model, x, **options)
+
+
 __all__ = [
     "LSTM",
     "RNN",
@@ -43,4 +62,6 @@ __all__ = [
     "load_model",
     "load_sequence",
     "load_trace",
+    "render",
+    "show",
 ]

@@ -233,7 +233,11 @@ def panel_named(window, name: str):
     wanted = name.strip().lower()
     panels = list(window.panels)
     for panel in panels:
-        if wanted in (panel.objectName().lower(), panel.title.lower()):
+        if wanted in (
+            panel.objectName().lower(),
+            panel.title.lower(),
+            panel.objectName().lower().removesuffix("panel"),
+        ):
             return panel
     matches = [p for p in panels if wanted and wanted in (p.objectName() + " " + p.title).lower()]
     if len(matches) == 1:

@@ -37,7 +37,7 @@ from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOp
 
 DEMO_EXAMPLE = "adding"
 STRANDED: list[Job] = []  # jobs still blocked when their window closed (see ui.app.leave)
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3  # 3: the Compare panel
 MAX_RECENT = 8
 
 
@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
         self.session.handle("restore_original", lambda panel: (self._abandon_job(), self.core.clear_what_if()))
         self.session.handle("typed_text", lambda panel, text: self.run_typed(text=text, panel=panel))
         self.session.handle("edited_values", lambda panel, values: self.run_typed(values=values, panel=panel))
+        self.session.handle("compare", lambda panel: self.ask_compare())
         self.restore_layout()
         self.session.traceChanged.connect(self._on_trace)
         self.session.stepChanged.connect(self._on_step)
@@ -350,6 +351,10 @@ class MainWindow(QMainWindow):
             "Half the memory for long sequences: values kept to about 3 significant digits; the equations "
             "panel recomputes its step exactly. Applies to the next file opened (File > Reload)."
         )
+        model_menu.addSeparator()
+        self._action(model_menu, "&Compare with a model file…", self.ask_compare)
+        self._action(model_menu, "Compare with a random tanh &RNN", lambda: self.compare_with(rnn_seed=0))
+        self._action(model_menu, "&Stop comparing", lambda: self.core.clear_comparison())
         examples_menu = bar.addMenu("&Examples")
         for number, example in enumerate(examples()):
             if number == 2:
@@ -464,6 +469,48 @@ class MainWindow(QMainWindow):
             else:
                 action.triggered.connect(lambda _=False, p=path: self.open_files(sequence_path=p))
         self.recent_menu.setEnabled(bool(self._recent()))
+
+    # -- a second model ------------------------------------------------------------------
+    def ask_compare(self):
+        from lstm_viz.io.formats import dialog_filter
+
+        if self.core.loaded is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Compare with a model", "", dialog_filter("model"))
+        self.activateWindow()
+        if path:
+            self.compare_with(model_path=path)
+
+    def compare_with(self, model_path: str | None = None, rnn_seed: int | None = None, wait: bool = False) -> None:
+        """Run a second model (the file ``model_path``, or a random tanh RNN of the same
+        sizes) on this sequence, match its units to these, and show the Compare panel."""
+        if self.core.loaded is None:
+            return
+        request = None if model_path is None else OpenRequest(model_path=model_path)
+        what = os.path.basename(model_path) if model_path else "a tanh RNN"
+
+        def shown(comparison):
+            compare = next(p for p in self.panels if p.objectName() == "ComparePanel")
+            compare.show()
+            compare.raise_()
+            match = comparison.match(self.core.layer)
+            quality = "" if match is None else f": units matched, mean |r| = {match.quality:.2f}"
+            self.status.setText(f"Comparing with {comparison.description}{quality}")
+
+        try:
+            work = self.core.compare_with(request, rnn_seed=rnn_seed)
+        except LstmVizError as error:
+            self.show_error(f"Could not compare with {what}", str(error))
+            return
+
+        def done(comparison):
+            work.apply(comparison)
+            if self.core.comparison is comparison:
+                shown(comparison)
+
+        self._background(
+            work, done, f"Could not compare with {what}", wait, slot="compare", cancelled="Comparison cancelled."
+        )
 
     # -- sessions ------------------------------------------------------------------------
     def window_settings(self) -> dict:
@@ -1159,9 +1206,17 @@ class MainWindow(QMainWindow):
             wait,
         )
 
-    def _background(self, work, done, title: str, wait: bool) -> bool:
-        """Run an export's ``work`` in the "export" slot of the jobs with a progress dialog
-        (at once with ``wait``); ``done(result)`` on success; errors shown under ``title``."""
+    def _background(
+        self,
+        work,
+        done,
+        title: str,
+        wait: bool,
+        slot: str = "export",
+        cancelled: str = "Export cancelled; no file was written.",
+    ) -> bool:
+        """Run ``work`` in ``slot`` of the jobs with a progress dialog and Cancel (at once
+        with ``wait``); ``done(result)`` on success; errors shown under ``title``."""
         from lstm_viz.ui.worker import ProgressDialog
 
         if wait:
@@ -1174,25 +1229,25 @@ class MainWindow(QMainWindow):
         dialog = ProgressDialog(work.message, self)
         jobs = self.session.jobs
 
-        def ended(slot):
-            if slot == "export":
+        def ended(name):
+            if name == slot:
                 jobs.ended.disconnect(ended)
                 jobs.progressed.disconnect(progressed)
                 dialog.finish()
                 self.activateWindow()
 
-        def progressed(slot, done_, total):
-            if slot == "export":
+        def progressed(name, done_, total):
+            if name == slot:
                 dialog.set_progress(done_, total)
 
-        def cancelled():
-            jobs.cancel("export")
-            self.status.setText("Export cancelled; no file was written.")
+        def cancel():
+            jobs.cancel(slot)
+            self.status.setText(cancelled)
 
         jobs.ended.connect(ended)
         jobs.progressed.connect(progressed)
-        dialog.canceled.connect(cancelled)
-        jobs.start("export", Work(work.run, done, work.message), lambda message: self.show_error(title, message))
+        dialog.canceled.connect(cancel)
+        jobs.start(slot, Work(work.run, done, work.message), lambda message: self.show_error(title, message))
         return True
 
     # -- drops -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ REQUESTS = {
     "restore_original": "drop every what-if change and show the loaded run again: ()",
     "typed_text": "run the model on text or bases the user typed: (text,)",
     "edited_values": "run the model on a table of numbers the user edited: (values,)",
+    "compare": "choose a second model to run on this sequence beside the open one: ()",
 }
 
 

@@ -94,7 +94,9 @@ class Workbench:
     - ``step_changed(step)``; ``selection_changed()``; ``view_changed()`` (layer or batch);
     - ``results_changed(name)``: the result of analysis ``name`` arrived (or was dropped
       because the data changed: then ``results`` no longer has it);
-    - ``range_changed(t0, t1)``: the range of steps the time plots show (``time_range``).
+    - ``range_changed(t0, t1)``: the range of steps the time plots show (``time_range``);
+    - ``comparison_changed()``: a second model's run was set beside this one or dropped
+      (``comparison``; see :mod:`lstm_viz.workbench.compare`).
     """
 
     data_changed = Signal()
@@ -103,6 +105,7 @@ class Workbench:
     view_changed = Signal()
     results_changed = Signal(str)
     range_changed = Signal(float, float)
+    comparison_changed = Signal()
 
     MAX_DEFAULT_SELECTION = 8
 
@@ -114,6 +117,7 @@ class Workbench:
         self.layer = 0
         self.selected: list[int] = []
         self.time_range: tuple[float, float] = (0.0, 1.0)  # steps shown by the time plots
+        self.comparison = None  # a second model's run on this sequence (compare.Comparison)
         # the "why" figures of the shown run (see workbench/why.py); dropped when it changes
         self.results: dict[str, tuple[dict, Any]] = {}  # analysis name -> (params, result)
         self.wanted_model: tuple | None = None  # the last model file asked for (see ``open``)
@@ -289,7 +293,12 @@ class Workbench:
         self.selected = kept if keep else self._default_selection()
         # another sequence, or the whole one shown: the whole (a run still growing stays whole)
         self._whole_range(reset=loaded.sequence is not sequence or whole)
+        dropped = self.comparison is not None and loaded.sequence is not sequence
+        if dropped:  # B ran on the sequence that was shown
+            self.comparison = None
         self.data_changed.emit()
+        if dropped:
+            self.comparison_changed.emit()
         self.step_changed.emit(self.step)
         self.range_changed.emit(*self.time_range)
 
@@ -539,6 +548,32 @@ class Workbench:
         if self.loaded is None:
             raise InputError("open a sequence first")
         return self.loaded
+
+    # -- a second model beside this one --------------------------------------------------------
+    def compare_with(self, request: OpenRequest | None = None, rnn_seed: int | None = None) -> Work:
+        """Run a second model on the sequence shown and match its units to these: the model
+        file (or random LSTM) of ``request``, or with ``rnn_seed`` a random tanh RNN of the
+        same sizes. Shown as ``comparison`` (``comparison_changed``)."""
+        from lstm_viz.workbench import compare
+
+        loaded = self._require()
+        model = compare.random_rnn(loaded, rnn_seed) if rnn_seed is not None else None
+
+        def run(progress, cancel):
+            return compare.compare(loaded, request, model, progress, cancel)
+
+        def apply(comparison):
+            if self.loaded is not loaded:  # the data changed meanwhile
+                return
+            self.comparison = comparison
+            self.comparison_changed.emit()
+
+        return Work(run, apply, "Running the second model…")
+
+    def clear_comparison(self) -> None:
+        if self.comparison is not None:
+            self.comparison = None
+            self.comparison_changed.emit()
 
     # -- state as plain data ---------------------------------------------------------------
     def state(self) -> dict:

@@ -26,6 +26,7 @@ PANELS = [
         ("saturation", "SaturationPanel"),
         ("weights", "WeightsPanel"),
         ("overview", "OverviewPanel"),
+        ("compare", "ComparePanel"),
     )
 ]
 

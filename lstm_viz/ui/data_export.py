@@ -16,13 +16,13 @@ SCOPES = (("step", "At this step"), ("sequence", "Over the whole sequence"))
 
 def panels_with_numbers(window) -> list:
     """The panels on screen whose numbers can be exported, in the window's order."""
-    return [p for p in window.panels if p.built and not p._offscreen() and type(p).table is not _base_table()]
+    return [p for p in window.panels if p.built and not p._offscreen() and type(p).numbers is not _base_numbers()]
 
 
-def _base_table():
+def _base_numbers():
     from lstm_viz.ui.panels.base import Panel
 
-    return Panel.table
+    return Panel.numbers
 
 
 class DataDialog:

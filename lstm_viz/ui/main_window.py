@@ -1171,7 +1171,7 @@ class MainWindow(QMainWindow):
             table_format(path)
             if panel is not None:
                 target = panel_named(self, panel)
-                frame = target.table(scope)
+                frame = target.numbers(scope)
                 if frame is None:
                     raise ExportError(f"{name}: {target.title} has no numbers to export")
                 rows = write_table(path, iter([frame]), len(frame))

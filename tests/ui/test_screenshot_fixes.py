@@ -13,13 +13,14 @@ def test_the_shortcuts_help_is_a_table_with_every_key(window, qtbot):
     try:
         text = box.text()
         assert text.startswith("<table") and "\t" not in text
-        assert text.count("<tr>") == len(window.SHORTCUTS) == 12
+        assert text.count("<tr>") == len(window.SHORTCUTS) == 15
         assert "<td style='padding-right: 18px'><b>Shift+Left / Right</b></td><td>ten steps</td>" in text
         # the keys it names are the keys of the window's actions
         from PySide6.QtGui import QAction
 
         keys = {s.toString() for a in window.findChildren(QAction) for s in a.shortcuts()}
-        assert {"Ctrl+G", "N", "Shift+N", "Space", "Home", "End", "F5", "Ctrl+E"} <= keys
+        assert {"Ctrl+G", "N", "Shift+N", "Space", "Home", "End", "F5", "Ctrl+E", "Ctrl+Shift+E", "Ctrl+Shift+D"} <= keys
+        assert "Ctrl+Shift+S" in keys
     finally:
         box.close()
 

@@ -227,7 +227,7 @@ class Panel(QDockWidget):
     def request_failed(self, name: str, message: str) -> None:
         """A request of this panel could not be carried out; say so where the user looks."""
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         """The numbers this panel shows as a pandas DataFrame, at this step (``scope``
         "step") or over the whole sequence ("sequence"); None for a panel without numbers
         to export (File > Export data)."""

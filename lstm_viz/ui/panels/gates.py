@@ -38,7 +38,7 @@ class GateBarsPanel(Panel):
     TOP = 16  # bars shown by a "top" figure
     MOST_BARS = 48  # selected units shown as bars at most (the first ones)
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         from lstm_viz.workbench.data_out import quantity_table
 
         return quantity_table(self.session.core, ("forget", "input", "output"), None, scope)

@@ -84,14 +84,14 @@ def elide(name: str, chars: int) -> str:
 class GateHeatmapsPanel(Panel):
     title = "Gate heatmaps (units x time)"
     remembered = ("rows_by", "order_by", "stat")
-    place = Place(below="GateBarsPanel", height=52)
+    place = Place(below="GateBarsPanel", height=52, front=True)
     tour = (
         "Every gate over time",
         "Rows are units, columns are steps: bright means open. A "
         "click selects that unit and jumps to that step; hover for the exact value.",
     )
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         from lstm_viz.workbench.data_out import quantity_table
 
         return quantity_table(self.session.core, QUANTITIES, None, scope)

@@ -50,7 +50,7 @@ class InputPanel(Panel):
         "selected unit's output. Click a character to go to it.",
     )
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         from lstm_viz.workbench.data_out import input_table
 
         return input_table(self.session.core, scope)

@@ -28,7 +28,7 @@ class MemoryPanel(Panel):
         "the new cell (red dash), and read x tanh(cell) is sent out.",
     )
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         from lstm_viz.workbench.data_out import quantity_table
 
         return quantity_table(self.session.core, ("old", "new", "cell", "hidden"), self.session.selected[:16], scope)

@@ -42,7 +42,7 @@ class PredictionsPanel(Panel):
         "step below; for text, the top 5 next characters at this step.",
     )
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         from lstm_viz.workbench.data_out import prediction_table
 
         return prediction_table(self.session.core, scope)

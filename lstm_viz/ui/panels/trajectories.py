@@ -35,7 +35,7 @@ class CellTrajectoryPanel(Panel):
         "step marked. Switch to h(t) or tanh(c) above the plot.",
     )
 
-    def table(self, scope: str):
+    def numbers(self, scope: str):
         from lstm_viz.workbench.data_out import quantity_table
 
         return quantity_table(self.session.core, (self.choice.currentData(),), self.session.selected, scope)

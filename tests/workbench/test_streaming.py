@@ -137,19 +137,19 @@ def test_a_trace_over_the_budget_is_recorded_to_disk_and_says_so(tmp_path, monke
 def test_a_costly_showing_spaces_out_the_next_ones():
     clock = Clock()
     stream = streaming.Stream(clock)
-    loaded = fake_loaded(1_000_000)
+    loaded = fake_loaded(200_000)
     stream.started(loaded)
     loaded.trace.computed = 1000
     assert stream.due().trace.length == 1000
     stream.took(0.25)  # a wide layer's showing: the next one not before 0.25 / SHARE = 5 s
     wait = 0.25 / streaming.SHARE
     assert wait > streaming.INTERVAL
-    loaded.trace.computed = 100_000  # grown a hundredfold
+    loaded.trace.computed = 50_000  # grown fiftyfold
     clock.now = wait - 0.01
     assert stream.due() is None
     clock.now = wait + 0.01
-    assert stream.due().trace.length == 100_000
+    assert stream.due().trace.length == 50_000
     stream.took(0.01)  # cheap again: back to the usual schedule
-    loaded.trace.computed = 400_000
+    loaded.trace.computed = 150_000
     clock.now += streaming.SOONEST + 0.01
-    assert stream.due().trace.length == 400_000
+    assert stream.due().trace.length == 150_000

@@ -137,7 +137,7 @@ def test_a_trace_over_the_budget_is_recorded_to_disk_and_says_so(tmp_path, monke
 def test_a_costly_showing_spaces_out_the_next_ones():
     clock = Clock()
     stream = streaming.Stream(clock)
-    loaded = fake_loaded(200_000)
+    loaded = fake_loaded(300_000)
     stream.started(loaded)
     loaded.trace.computed = 1000
     assert stream.due().trace.length == 1000
@@ -150,6 +150,6 @@ def test_a_costly_showing_spaces_out_the_next_ones():
     clock.now = wait + 0.01
     assert stream.due().trace.length == 50_000
     stream.took(0.01)  # cheap again: back to the usual schedule
-    loaded.trace.computed = 150_000
+    loaded.trace.computed = 200_000  # fourfold
     clock.now += streaming.SOONEST + 0.01
-    assert stream.due().trace.length == 150_000
+    assert stream.due().trace.length == 200_000

@@ -650,7 +650,10 @@ class MainWindow(QMainWindow):
                         "what you see may differ"
                     )
                 paths[role] = found.path
-            work = self.core.restore(session_file.with_paths(document, paths))
+            try:
+                work = self.core.restore(session_file.with_paths(document, paths))
+            except (TypeError, ValueError, KeyError, AttributeError) as exc:  # a value of the wrong kind
+                raise session_file.SessionError(f"{name}: damaged: {exc}") from None
         except LstmVizError as error:
             self.show_error(f"Could not open the session {name}", str(error))
             return False

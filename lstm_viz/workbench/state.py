@@ -69,7 +69,8 @@ def _plain(value):
 
 def _sequence_from_dict(data: dict) -> Sequence:
     try:
-        values = np.asarray(data["values"], np.float32)
+        with np.errstate(over="ignore"):  # a value beyond float32 becomes inf: refused just below
+            values = np.asarray(data["values"], np.float32)
         if values.ndim != 3 or not np.isfinite(values).all():
             raise ValueError("values must be finite numbers of shape (sequences, steps, features)")
         return Sequence(
@@ -121,23 +122,55 @@ def session_state(workbench) -> dict:
     return state
 
 
+def _whole(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise InputError(f"the recorded {name} is not a whole number: {value!r}")
+    return int(value)
+
+
+def _checked_view(view) -> dict:
+    """The recorded view with whole numbers for step, batch and layer, and a list of whole
+    numbers (or None) for the selection; an InputError naming what is wrong otherwise."""
+    if view is None:
+        return {"step": 0, "batch": 0, "layer": 0, "selected": None}
+    if not isinstance(view, dict):
+        raise InputError(f"the recorded view is not a mapping: {view!r}")
+    checked = {key: _whole(view.get(key, 0), key) for key in ("step", "batch", "layer")}
+    selected = view.get("selected")
+    if selected is not None and not isinstance(selected, list):
+        raise InputError(f"the recorded selection is not a list of units: {selected!r}")
+    checked["selected"] = None if selected is None else [_whole(u, "unit") for u in selected]
+    return checked
+
+
 def restore_work(workbench, state: dict):
-    """A Work that opens what ``state`` names, then sets the view and re-runs any what-if."""
-    from lstm_viz.workbench.workbench import Work
+    """A Work that opens what ``state`` names, re-runs any what-if (both off the owner's
+    thread), then shows them and sets the view. Every recorded value is checked before
+    anything is shown: a state that cannot be restored whole raises InputError, in
+    ``restore_work`` or in the Work's ``run``, and the session shown stays."""
+    from lstm_viz.workbench.workbench import Work, Workbench
 
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         raise InputError(f"not a session of version {STATE_VERSION}")
     if state.get("open") is None:
         raise InputError("the session has nothing open")
-    request = OpenRequest.from_dict(state["open"])
+    try:
+        request = OpenRequest.from_dict(state["open"])
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"the recorded files and options are incomplete or wrong: {exc}") from None
     memory = state.get("sequence")
-    view = state.get("view") or {}
+    if memory is not None and not isinstance(memory, dict):
+        raise InputError("the recorded sequence is not a mapping")
+    view = _checked_view(state.get("view"))
     recorded = state.get("what_if") or {}
+    if not isinstance(recorded, dict) or not all(isinstance(recorded.get(k, []), list) for k in ("clamps", "edits")):
+        raise InputError("the recorded what-if is not a mapping of clamps and edits")
     clamps = [clamp_from_dict(c) for c in recorded.get("clamps", [])]
     try:
         edits = {int(e["step"]): (np.asarray(e["row"], np.float32), str(e["label"])) for e in recorded.get("edits", [])}
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a recorded input edit is incomplete or wrong: {exc}") from None
+    what_if_batch = _whole(recorded.get("batch", view["batch"]), "sequence of the what-if")
 
     def run(progress, cancel):
         if memory is not None:
@@ -147,17 +180,23 @@ def restore_work(workbench, state: dict):
             base = load(replace(request, sequence_path=None), _placeholder(sequence, Loaded), progress, cancel)
         else:
             base = load(request, None, progress, cancel)
-        return base
+        what_if = None
+        if clamps or edits:  # made here, from the new data: a wrong clamp fails before anything is shown
+            scratch = Workbench()
+            scratch.loaded = base
+            what_if = scratch.rerun(clamps, edits, batch=what_if_batch).run(progress, cancel)
+        return base, what_if
 
-    def apply(loaded):
+    def apply(result):
+        loaded, what_if = result
         workbench.show(loaded)
-        workbench.set_batch(int(view.get("batch", 0)))
-        workbench.set_layer(int(view.get("layer", 0)))
-        if view.get("selected") is not None:
+        workbench.set_batch(view["batch"])
+        workbench.set_layer(view["layer"])
+        if view["selected"] is not None:
             workbench.select_units(view["selected"])
-        workbench.set_step(int(view.get("step", 0)))
-        if clamps or edits:
-            workbench.rerun(clamps, edits, batch=int(recorded.get("batch", workbench.batch))).now()
+        workbench.set_step(view["step"])
+        if what_if is not None:
+            workbench.show_what_if(what_if)
 
     return Work(run, apply, "Opening the session…")
 

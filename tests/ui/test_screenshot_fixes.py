@@ -19,7 +19,18 @@ def test_the_shortcuts_help_is_a_table_with_every_key(window, qtbot):
         from PySide6.QtGui import QAction
 
         keys = {s.toString() for a in window.findChildren(QAction) for s in a.shortcuts()}
-        assert {"Ctrl+G", "N", "Shift+N", "Space", "Home", "End", "F5", "Ctrl+E", "Ctrl+Shift+E", "Ctrl+Shift+D"} <= keys
+        assert {
+            "Ctrl+G",
+            "N",
+            "Shift+N",
+            "Space",
+            "Home",
+            "End",
+            "F5",
+            "Ctrl+E",
+            "Ctrl+Shift+E",
+            "Ctrl+Shift+D",
+        } <= keys
         assert "Ctrl+Shift+S" in keys
     finally:
         box.close()

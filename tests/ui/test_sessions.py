@@ -245,3 +245,54 @@ def test_the_command_line_opens_a_session(window, files, tmp_path, qtbot):
     theirs = pixels(picture)
     assert theirs.shape == mine.shape
     assert np.abs(theirs - mine).mean() < 3
+
+
+def _edit(key, value):
+    def change(document):
+        target = document
+        *path, last = key.split(".")
+        for part in path:
+            target = target[part]
+        target[last] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (_edit("state.view.step", "x"), "the recorded step is not a whole number: 'x'"),
+        (_edit("state.view.selected", "abc"), "the recorded selection is not a list of units"),
+        (_edit("state.view", [1]), "the recorded view is not a mapping"),
+        (_edit("state.open", 5), "damaged"),
+        (_edit("state.open.model_options", {"bogus": 1}), "unknown options: bogus"),
+        (_edit("state.what_if", [1]), "the recorded what-if is not a mapping of clamps and edits"),
+        (
+            _edit("state.what_if", {"clamps": [{"layer": 0, "gate": "nope", "value": 1, "start": 0}], "edits": []}),
+            "cannot clamp 'nope'",
+        ),
+        (
+            _edit("state.what_if", {"clamps": [{"layer": 9, "gate": "forget", "value": 1, "start": 0}], "edits": []}),
+            "layer 9 does not exist",
+        ),
+        (_edit("state.what_if", {"clamps": [], "edits": [{"step": 99, "row": [1, 2], "label": "a"}]}), "step 99"),
+        (_edit("files.model.path", 5), "the record of 'model' is not a file record"),
+    ],
+)
+def test_a_session_with_values_of_the_wrong_kind_is_said_and_nothing_changes(window, files, change, said):
+    """Each recorded value is checked before anything is shown: a what-if that cannot be
+    made fails with the new data unshown (it is made off the GUI thread, with the data)."""
+    open_files(window, files)
+    path = files / "s.lvz"
+    assert window.save_session(str(path))
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+    other = files / "other.npy"
+    np.save(other, np.zeros((5, 2), np.float32))
+    window.open_files(sequence_path=str(other), wait=True)
+    before = window.session.loaded
+    window.last_error = None
+    window.open_session(str(path), wait=True)
+    assert window.last_error is not None and said in window.last_error
+    assert window.session.loaded is before and window.session.core.what_if is None

@@ -247,16 +247,29 @@ def panel_named(window, name: str):
 
 
 def what_box(window):
-    """A list to choose the whole window or one panel on screen (not closed, not behind
-    a tab); its data is the panel's object name (None: the window)."""
+    """A list to choose the whole window or one panel that is open (on screen, or behind
+    a tab: it comes to the front to be drawn); its data is the panel's object name (None:
+    the window)."""
     from PySide6.QtWidgets import QComboBox
 
     box = QComboBox()
     box.addItem("The whole window", None)
     for panel in window.panels:
-        if not panel._offscreen():
-            box.addItem(panel.title, panel.objectName())
+        if not panel.isHidden():
+            behind = " (behind a tab)" if panel._offscreen() else ""
+            box.addItem(panel.title + behind, panel.objectName())
     return box
+
+
+def bring_forward(panel) -> None:
+    """Show ``panel`` at the front of its tabs, laid out and drawn, before it is pictured."""
+    from PySide6.QtWidgets import QApplication
+
+    if panel.isHidden():
+        panel.show()
+    panel.raise_()
+    for _ in range(3):
+        QApplication.processEvents()
 
 
 class ExportDialog:

@@ -1099,10 +1099,12 @@ class MainWindow(QMainWindow):
     def export_picture(self, path: str, panel: str | None = None, scale: float = 1.0) -> bool:
         """A picture of the window, or of the panel called ``panel``, to ``path`` (PNG at
         ``scale``, JPEG, or SVG and PDF as vectors); says so in the status line."""
-        from lstm_viz.ui.export import ExportError, export_picture, panel_named
+        from lstm_viz.ui.export import ExportError, bring_forward, export_picture, panel_named
 
         try:
             target = panel_named(self, panel) if panel else self
+            if target is not self:
+                bring_forward(target)
             size = export_picture(target, path, scale, title=self.windowTitle())
         except ExportError as error:
             self.show_error("Could not export the picture", str(error))
@@ -1137,8 +1139,12 @@ class MainWindow(QMainWindow):
             if not ok and not export.cancelled:
                 self.show_error("Could not export the video", message)
 
+        from lstm_viz.ui.export import bring_forward
+
         try:
             target = panel_named(self, panel) if panel else self
+            if target is not self:
+                bring_forward(target)
             export = VideoExport(self, target, VideoSpec(path, int(first), int(last), float(fps), float(scale)), done)
             export.start()
         except ExportError as error:

@@ -189,3 +189,17 @@ def test_a_scroll_areas_content_stays_inside_it_in_a_vector_picture(window, tmp_
     inside = (slice(top.y(), top.y() + area.height()), slice(top.x(), top.x() + area.width()))
     assert abs(rendered[inside].mean() - screen[inside].mean()) < 4
     assert screen[inside].mean() < 235  # (there are lines: not a blank area)
+
+
+def test_a_panel_behind_a_tab_is_offered_and_comes_to_the_front_to_be_pictured(window, tmp_path):
+    from lstm_viz.ui.export import ExportDialog
+
+    equations = panel(window, "EquationsPanel")
+    assert equations._offscreen()  # behind the memory panel's tab
+    dialog = ExportDialog(window)
+    index = dialog.what.findData("EquationsPanel")
+    assert index > 0 and dialog.what.itemText(index).endswith("(behind a tab)")
+    assert window.export_picture(str(tmp_path / "equations.png"), panel="EquationsPanel")
+    assert not equations._offscreen()
+    picture = QImage(str(tmp_path / "equations.png"))
+    assert (picture.width(), picture.height()) == (equations.width(), equations.height())

@@ -608,9 +608,11 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(
             self,
             "A file of the session is missing",
-            f"The {found.role} {found.recorded} is not there any more (moved or deleted). Locate {name}?",
+            f"The {found.role} {name} is neither at {found.recorded} nor beside the session "
+            "(moved or deleted). Locate it?",
         )
         if answer != QMessageBox.StandardButton.Yes:
+            self.activateWindow()
             return None
         if os.path.splitext(name)[1]:
             path, _ = QFileDialog.getOpenFileName(self, f"Locate {name}", os.path.dirname(found.recorded))
@@ -635,8 +637,10 @@ class MainWindow(QMainWindow):
                 if found.path is None:
                     located = self._locate(found)
                     if located is None:
+                        beside = os.path.dirname(os.path.abspath(path))
                         raise session_file.SessionError(
-                            f"{name}: the {role} {found.recorded} is missing (moved or deleted); "
+                            f"{name}: the {role} {os.path.basename(found.recorded)} is missing (moved or deleted): "
+                            f"it is neither at {found.recorded} nor beside the session in {beside}; "
                             "put it back, or open the session again and locate it"
                         )
                     found = session_file.Found(
@@ -671,9 +675,10 @@ class MainWindow(QMainWindow):
             if warnings:
                 self.last_warning = "; ".join(warnings)
                 if not environment.no_dialogs():
-                    QMessageBox.warning(
-                        self, f"Session {name}", "\n".join(w[0].upper() + w[1:] + "." for w in warnings)
-                    )
+                    text = "\n".join(w[0].upper() + w[1:] + "." for w in warnings)
+                    changed = any("changed since" in w for w in warnings)  # moved files alone: a notice
+                    (QMessageBox.warning if changed else QMessageBox.information)(self, f"Session {name}", text)
+                    self.activateWindow()
 
         self.last_warning = None
         self.run_work(
@@ -1057,6 +1062,7 @@ class MainWindow(QMainWindow):
             button = box.addButton(offer[0], QMessageBox.ButtonRole.AcceptRole)
             box.setDefaultButton(button)
         box.exec()
+        self.activateWindow()  # the keyboard back to the window (without a window manager nothing gives it back)
         if button is not None and box.clickedButton() is button:
             self.open_request(offer[1], import_step=False)
 

@@ -26,6 +26,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
+from lstm_viz import atomic
 from lstm_viz.ui.export import ExportError, render_image
 
 VIDEO_FORMATS = {".mp4": "MP4", ".gif": "GIF"}
@@ -143,6 +144,12 @@ class Encoder(threading.Thread):
     def __init__(self, spec: VideoSpec):
         super().__init__(name="lstm-viz video encoder", daemon=True)
         self.spec = spec
+        # written beside the target and renamed over it when complete: a cancel or a
+        # failure leaves a file of that name as it was
+        try:
+            self.temporary = atomic.temporary_beside(spec.path)
+        except OSError as exc:
+            raise VideoError(f"{os.path.basename(spec.path)}: cannot be written there: {exc.strerror or exc}") from exc
         self.frames: queue.Queue = queue.Queue(maxsize=QUEUE_FRAMES)
         self.error: str | None = None
         self.written = 0
@@ -154,7 +161,7 @@ class Encoder(threading.Thread):
         spec = self.spec
         if spec.kind == "MP4":
             return imageio.get_writer(
-                spec.path,
+                self.temporary,
                 format="FFMPEG",
                 mode="I",
                 fps=spec.fps,
@@ -165,7 +172,7 @@ class Encoder(threading.Thread):
                 ffmpeg_params=["-crf", "17", "-tune", "animation"],
                 ffmpeg_log_level="error",
             )
-        return _GifWriter(spec)
+        return _GifWriter(spec, self.temporary)
 
     def run(self) -> None:
         writer = None
@@ -211,8 +218,14 @@ class Encoder(threading.Thread):
         self.frames.put(None)
         self.join()
         if self.error:
-            _remove(self.spec.path)
+            atomic.discard(self.temporary)
             raise VideoError(self.error)
+        try:
+            atomic.publish(self.temporary, self.spec.path)
+        except OSError as exc:
+            atomic.discard(self.temporary)
+            name = os.path.basename(self.spec.path)
+            raise VideoError(f"{name}: could not be written: {exc.strerror or exc}") from exc
 
     def abort(self) -> None:
         self._halt.set()
@@ -222,7 +235,7 @@ class Encoder(threading.Thread):
         except queue.Full:
             pass
         self.join(timeout=30)
-        _remove(self.spec.path)
+        atomic.discard(self.temporary)
 
 
 class _GifWriter:
@@ -231,15 +244,13 @@ class _GifWriter:
     thin lines stay clean; dithering sprinkled them with dots) and kept, one byte a pixel,
     until the file is written at the end (a GIF's frames are written together)."""
 
-    def __init__(self, spec: VideoSpec):
+    def __init__(self, spec: VideoSpec, path: str):
         from PIL import Image
 
         self.Image = Image
-        self.path = spec.path
+        self.path = path
         self.duration = round(1000.0 / spec.fps)
         self.frames = []
-        with open(spec.path, "wb"):  # a folder that cannot be written fails now, not at the end
-            pass
 
     def append_data(self, frame: np.ndarray) -> None:
         Image = self.Image
@@ -259,13 +270,6 @@ class _GifWriter:
                 optimize=False,
             )
         self.frames = []
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def settle(window, limit_s: float = 60.0) -> None:

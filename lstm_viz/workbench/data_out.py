@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from lstm_viz import atomic
 from lstm_viz.errors import Cancelled, InputError
 
 STORED = ("forget", "input", "output", "candidate", "cell", "hidden")
@@ -128,8 +128,7 @@ def write_table(
             import pyarrow.parquet as pq
         except ImportError as exc:
             raise InputError(f"{name}: writing Parquet needs pyarrow, an optional extra: {PARQUET_EXTRA}") from exc
-    handle, temporary = tempfile.mkstemp(prefix=".lstm-viz-", suffix=os.path.splitext(path)[1], dir=folder)
-    os.close(handle)
+    temporary = atomic.temporary_beside(path)
     done = 0
     writer = None
     try:
@@ -149,7 +148,7 @@ def write_table(
         if writer is not None:
             writer.close()
             writer = None
-        os.replace(temporary, path)
+        atomic.publish(temporary, path)
     except OSError as exc:
         raise InputError(f"{name}: could not be written: {exc.strerror or exc}") from exc
     finally:

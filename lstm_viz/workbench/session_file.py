@@ -24,6 +24,7 @@ import stat
 import tempfile
 from dataclasses import dataclass
 
+from lstm_viz import atomic
 from lstm_viz.errors import InputError
 
 FORMAT = "lstm-viz session"
@@ -144,7 +145,7 @@ def write(path: str, document: dict) -> None:
                 out.write(text)
                 out.flush()
                 os.fsync(out.fileno())
-            os.replace(temporary, path)
+            atomic.publish(temporary, path)
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
@@ -179,9 +180,9 @@ def read(path: str) -> dict:
         raise SessionError(f"{name}: not an lstm-viz session")
     if document.get("version") != VERSION:
         raise SessionError(f"{name}: a session of version {document.get('version')!r}; this lstm-viz reads {VERSION}")
-    for key, kind in (("files", dict), ("state", dict), ("window", dict)):
-        if not isinstance(document.get(key), kind):
-            raise SessionError(f"{name}: damaged: {key!r} is missing or not a {kind.__name__}")
+    for key, what in (("files", "the record of its files"), ("state", "its view"), ("window", "its window layout")):
+        if not isinstance(document.get(key), dict):
+            raise SessionError(f"{name}: damaged: {what} ({key!r}) is missing or of the wrong kind")
     for role, record in document["files"].items():
         if role not in ("sequence", "model") or not isinstance(record, dict) or not isinstance(record.get("path"), str):
             raise SessionError(f"{name}: damaged: the record of {role!r} is not a file record")

@@ -93,6 +93,9 @@ def test_a_saved_session_brings_the_same_view_back_in_another_window(window, oth
     assert window.save_session(str(path))
     assert "Saved the session to mine.lvz" in window.status.text()
     assert path.stat().st_size < 20_000  # small: the files are referred to, not copied
+    from lstm_viz.atomic import _umask
+
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
     document = json.loads(path.read_text())
     assert document["files"]["model"]["sha256"] and document["files"]["sequence"]["relative"] == "adding_sequence.json"
     assert other.open_session(str(path), wait=True)
@@ -132,7 +135,8 @@ def test_a_missing_file_is_named_and_the_current_session_stays(window, other, fi
     os.remove(files / "adding_model.npz")
     before = other.session.loaded
     assert not other.open_session(str(files / "s.lvz"))
-    assert "the model" in other.last_error and "adding_model.npz is missing (moved or deleted)" in other.last_error
+    assert "the model adding_model.npz is missing (moved or deleted): it is neither at" in other.last_error
+    assert f"nor beside the session in {files}" in other.last_error
     assert other.session.loaded is before
 
 
@@ -149,10 +153,13 @@ def test_the_user_can_locate_a_missing_file(window, other, files, tmp_path, monk
     monkeypatch.setattr(environment, "no_dialogs", lambda: False)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: None)
+    notices = []
+    monkeypatch.setattr(QMessageBox, "information", lambda *a, **k: notices.append(a[2]))
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(hidden / "renamed.npz"), ""))
     assert other.open_session(str(tmp_path / "s.lvz"), wait=True)
     assert other.session.loaded.model_path == str(hidden / "renamed.npz")
     assert "the model was found at" in other.last_warning
+    assert notices and notices[0].startswith("The model was found at")  # a notice, not a warning: nothing changed
 
 
 @pytest.mark.parametrize(
@@ -164,7 +171,7 @@ def test_the_user_can_locate_a_missing_file(window, other, files, tmp_path, monk
         ('{"format": "lstm-viz session", "version": 99}', "a session of version 99"),
         (
             '{"format": "lstm-viz session", "version": 1, "files": [], "state": {}, "window": {}}',
-            "damaged: 'files' is missing",
+            "damaged: the record of its files ('files') is missing or of the wrong kind",
         ),
         ("[1, 2, 3]", "not an lstm-viz session"),
     ],

@@ -53,6 +53,10 @@ def test_an_mp4_holds_one_frame_per_step_of_the_range(qtbot, window, tmp_path):
     path = tmp_path / "gates.mp4"
     run(qtbot, window, str(path), 3, 12, fps=5, panel="gates")
     assert "Exported 10 frames (steps 3 to 12) to gates.mp4" in window.status.text()
+    from lstm_viz.atomic import _umask
+
+    assert os.listdir(tmp_path) == ["gates.mp4"]  # no temporary file left
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # readable as any new file, not private
     assert window.session.step == 25  # the step the user was on, given back
     frames = list(imageio.imiter(path, plugin="FFMPEG"))
     meta = imageio.immeta(path, plugin="FFMPEG")
@@ -78,9 +82,12 @@ def test_a_gif_of_the_window_at_half_size_loops_at_the_frame_rate(qtbot, window,
     assert_frames_are_the_steps(list(frames), shots, tolerance=3)
 
 
-def test_cancelling_stops_at_once_deletes_the_file_and_keeps_the_session(qtbot, window, tmp_path, monkeypatch):
+def test_cancelling_stops_at_once_leaves_an_existing_file_as_it_was_and_keeps_the_session(
+    qtbot, window, tmp_path, monkeypatch
+):
     window.session.set_step(7)
     path = tmp_path / "long.mp4"
+    path.write_bytes(b"the video written last week")  # replaced only by a finished video
     drawn = []
     frame_at = video_module.frame_at
 
@@ -94,7 +101,7 @@ def test_cancelling_stops_at_once_deletes_the_file_and_keeps_the_session(qtbot, 
     window.export_video(str(path), 0, window.session.core.length - 1, panel="gates")
     qtbot.waitUntil(lambda: window.video is None, timeout=30_000)
     assert drawn == [0, 1, 2]  # no step drawn after the cancel
-    assert not path.exists()
+    assert path.read_bytes() == b"the video written last week" and os.listdir(tmp_path) == ["long.mp4"]
     assert window.session.step == 7 and window.session.loaded is not None
     assert "Video export cancelled" in window.status.text()
 
@@ -149,7 +156,7 @@ def test_an_encoder_failure_is_said_with_the_file_and_the_partial_file_goes(qtbo
     assert export is not None
     qtbot.waitUntil(lambda: window.video is None, timeout=30_000)
     assert "full.mp4: the encoder failed: No space left on device" in window.last_error
-    assert not path.exists() and window.session.loaded is not None
+    assert not path.exists() and os.listdir(tmp_path) == [] and window.session.loaded is not None
 
 
 def test_the_dialog_offers_the_steps_in_view_and_writes_what_was_chosen(qtbot, window, tmp_path, monkeypatch):

@@ -50,6 +50,9 @@ def test_a_csv_trace_table_reads_back_to_the_same_float32_values(batch, tmp_path
     seen = []
     rows = write_trace_table(str(path), trace, sequence, progress=lambda d, t: seen.append((d, t)))
     assert rows == 11 and seen[-1] == (11, 11)
+    from lstm_viz.atomic import _umask
+
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # as any new file (a temporary file is private)
     table = pd.read_csv(path, keep_default_na=False)
     assert list(table.columns) == trace_columns(trace, sequence)
     assert len(table.columns) == 3 + 2 + 6 * 3 + 6 * 2

@@ -19,6 +19,9 @@ import numpy as np
 from lstm_viz.errors import InputError
 
 COMPARE_EXTRA = "pip install 'lstm-viz[compare]'"
+WEAK = 0.5
+"""A mean |r| below this is called a weak match: at r = 0.5 a pair shares a quarter of its
+variance (r squared), so below it most of what the units do differs."""
 
 
 @dataclass
@@ -35,6 +38,11 @@ class Match:
         """Mean |r| over the matched pairs."""
         matched = self.order >= 0
         return float(np.mean(np.abs(self.r[matched]))) if matched.any() else float("nan")
+
+    @property
+    def weak(self) -> bool:
+        """Mean |r| below :data:`WEAK`: most pairs are units that do different things."""
+        return not self.quality >= WEAK
 
 
 def correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -104,7 +112,7 @@ def compare(current, request=None, model=None, progress=None, cancel=None) -> Co
     """Run B on the sequence ``current`` (a Loaded) shows: the model file of ``request``
     (an OpenRequest with a ``model_path`` and its options, or ``random`` sizes), or
     ``model`` itself; then match its units to A's."""
-    from lstm_viz.workbench.loading import Loaded, load
+    from lstm_viz.workbench.loading import Loaded, WidthMismatch, load
 
     progress = progress or (lambda done, total: None)
     cancel = cancel or (lambda: False)
@@ -122,7 +130,13 @@ def compare(current, request=None, model=None, progress=None, cancel=None) -> Co
         if request is None or (request.model_path is None and request.random is None):
             raise InputError("choose the second model: a model file, or a random model")
         placeholder = replace(current, model=None, trace=None)  # the sequence, read as A read it
-        loaded = load(replace(request, sequence_path=None), placeholder, progress, cancel)
+        try:
+            loaded = load(replace(request, sequence_path=None), placeholder, progress, cancel)
+        except WidthMismatch as exc:  # its advice is for the open model: say it for B
+            what = str(exc).split(". ")[0].rstrip(".")  # "x.txt has 3 features per step but the model (b.npz) reads 7"
+            raise InputError(
+                f"{what}: the second model cannot read this sequence. Compare models made for the same input."
+            ) from None
     lengths = current.sequence.lengths
     if lengths is None:
         lengths = np.full(current.trace.batch_size, current.trace.length)

@@ -24,7 +24,7 @@ def compared(window, tmp_path, qtbot):
 
 def test_the_same_model_twice_draws_the_same_rows_and_a_zero_difference(window, compared, qtbot):
     assert compared.isVisible() and not compared._offscreen()
-    assert "mean |r| = <b>1.00</b> over 12 pairs" in compared.summary.text()
+    assert "mean |r| = <b>1.00</b> over 12 pairs" in compared.summary.text() and "weak" not in compared.summary.text()
     assert "Comparing with checkpoint.npz: units matched, mean |r| = 1.00" in window.status.text()
     assert [compared.table.item(i, 2).text() for i in range(12)] == ["+1.00"] * 12
     compared.what.setCurrentIndex(compared.what.findData("cell"))
@@ -53,6 +53,9 @@ def test_a_tanh_rnn_offers_only_its_output(window, qtbot):
     enabled = {compare.what.itemData(i): compare.what.model().item(i).isEnabled() for i in range(compare.what.count())}
     assert enabled == {"forget": False, "input": False, "output": False, "cell": False, "hidden": True}
     assert "correlation of their outputs h(t)" in compare.summary.text()
+    match = window.session.core.comparison.match(0)
+    # the words follow the figure
+    assert ("a weak match (below 0.5)" in compare.summary.text()) == (match.quality < 0.5)
 
 
 def test_stop_comparing_empties_the_panel(window, compared, qtbot):
@@ -69,5 +72,6 @@ def test_a_model_that_does_not_fit_is_said(window, tmp_path):
 
     save_model(LSTM.random(7, [3], seed=0), str(tmp_path / "wide.npz"))
     window.compare_with(model_path=str(tmp_path / "wide.npz"), wait=True)
-    assert window.last_error is not None and "7" in window.last_error
+    assert "the second model cannot read this sequence. Compare models made for the same input." in window.last_error
+    assert "reads 7" in window.last_error
     assert window.session.core.comparison is None and window.session.loaded is not None

@@ -98,7 +98,7 @@ def test_a_model_that_reads_other_inputs_is_refused_by_name(tmp_path):
     from lstm_viz.io import save_model
 
     save_model(LSTM.random(5, [4], seed=0), str(tmp_path / "wide.npz"))
-    with pytest.raises(InputError, match="5"):
+    with pytest.raises(InputError, match="reads 5: the second model cannot read this sequence"):
         core.compare_with(OpenRequest(model_path=str(tmp_path / "wide.npz"))).now()
     assert core.comparison is None
 
@@ -116,3 +116,12 @@ def test_without_scipy_the_message_names_the_extra(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_scipy)
     with pytest.raises(InputError, match=r"SciPy.*lstm-viz\[compare\]"):
         match_units(np.zeros((3, 2)), np.zeros((3, 2)))
+
+
+def test_units_that_do_unrelated_things_are_a_weak_match_and_copies_are_not():
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(400, 6)), rng.normal(size=(400, 6))
+    unrelated = match_units(a, b)
+    assert unrelated.quality < 0.2 and unrelated.weak
+    same = match_units(a, a[:, ::-1])
+    assert same.quality == pytest.approx(1.0) and not same.weak

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from lstm_viz.ui.lod import LodImage
 from lstm_viz.ui.panels.base import Panel, Place, cache_axes, integer_steps, legend_above, unit_ticks
 from lstm_viz.ui.style import QUANTITY_LABELS
+from lstm_viz.workbench.compare import WEAK
 from lstm_viz.workbench.lod import QuantitySource, cached_pyramid, quantity_pyramid
 
 WHAT = (
@@ -99,6 +100,7 @@ class ComparePanel(Panel):
         bar.addWidget(self.stop)
         layout.addLayout(bar)
         self.pair = QLabel()  # the unit followed below, and its match
+        self.pair.setWordWrap(True)  # a long line would widen the panel's column
         self.pages = QStackedWidget()
         self.nothing = QLabel(
             "Nothing to compare yet. Model > Compare with a model file… runs a second model "
@@ -218,6 +220,7 @@ class ComparePanel(Panel):
             f"<b>A</b>: {core.loaded.model_description} &nbsp; <b>B</b>: {comparison.description}<br>"
             f"B's units matched to A's by the correlation of their {quantity} (Hungarian assignment): "
             f"mean |r| = <b>{match.quality:.2f}</b> over {int((match.order >= 0).sum())} pairs"
+            + (f" — a weak match (below {WEAK:g}): most pairs do different things" if match.weak else "")
         )
         gates = what in GATES
         levels = (0.0, 1.0) if gates else self._symmetric(la, lb, what, batch, T)

@@ -30,7 +30,7 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from lstm_viz.ui.main_window import MainWindow
-    from lstm_viz.ui.style import app_icon, configure_plots
+    from lstm_viz.ui.style import app_icon, configure_plots, quiet_offscreen
     from lstm_viz.workbench.examples import ORDER, example_exists
 
     # Qt's hidden X11 helper windows (the selection owner, the client leader) are named after
@@ -42,6 +42,7 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
     app.setDesktopFileName("lstm-viz")
     app.setWindowIcon(app_icon())
     configure_plots()
+    quiet_offscreen()
     settings = QSettings("lstm-viz", "lstm-viz")
     if args.fresh_layout or rendering:
         settings = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "lstm-viz", "screenshot")

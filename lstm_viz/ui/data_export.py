@@ -15,8 +15,9 @@ SCOPES = (("step", "At this step"), ("sequence", "Over the whole sequence"))
 
 
 def panels_with_numbers(window) -> list:
-    """The panels on screen whose numbers can be exported, in the window's order."""
-    return [p for p in window.panels if p.built and not p._offscreen() and type(p).numbers is not _base_numbers()]
+    """The open panels (on screen or behind a tab) whose numbers can be exported, in the
+    window's order."""
+    return [p for p in window.panels if not p.isHidden() and type(p).numbers is not _base_numbers()]
 
 
 def _base_numbers():
@@ -39,7 +40,8 @@ class DataDialog:
         self.what = QComboBox()
         self.what.addItem("The whole trace: every layer, unit and step", None)
         for panel in panels_with_numbers(window):
-            self.what.addItem(f"The numbers of {panel.title}", panel.objectName())
+            behind = " (behind a tab)" if panel._offscreen() else ""
+            self.what.addItem(f"The numbers of {panel.title}{behind}", panel.objectName())
         form.addRow("Export", self.what)
         self.scope = QComboBox()
         for key, text in SCOPES:

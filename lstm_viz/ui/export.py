@@ -242,7 +242,7 @@ def panel_named(window, name: str):
     matches = [p for p in panels if wanted and wanted in (p.objectName() + " " + p.title).lower()]
     if len(matches) == 1:
         return matches[0]
-    names = ", ".join(sorted(p.objectName() for p in panels))
+    names = ", ".join(p.objectName().removesuffix("Panel").lower() for p in panels)
     raise ExportError(f"no panel called {name!r} (one of: {names})")
 
 

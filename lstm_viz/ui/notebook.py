@@ -22,6 +22,15 @@ import numpy as np
 from lstm_viz.errors import InputError
 
 _WINDOWS: list = []  # the windows show() opened: kept alive while the kernel holds no reference
+TITLE_BAND = 26  # pixels of the title above each panel of a picture
+
+
+def _check_step(step, loaded) -> None:
+    if step is None:
+        return
+    length = loaded.trace.length
+    if isinstance(step, bool) or not isinstance(step, int | np.integer) or not 0 <= step < length:
+        raise InputError(f"step {step!r} is not a step of the sequence (0 to {length - 1})")
 
 
 class Picture:
@@ -59,9 +68,10 @@ def _application():
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display server: draw offscreen
         app = QApplication(["lstm_viz"])
-        from lstm_viz.ui.style import configure_plots
+        from lstm_viz.ui.style import configure_plots, quiet_offscreen
 
         configure_plots()
+        quiet_offscreen()
     return app
 
 
@@ -129,6 +139,7 @@ def show(model, x=None, *, trace=None, step: int | None = None, select=None, siz
     """Open the window on ``model`` run on ``x`` (or on the ``trace`` it recorded) and
     return it without blocking; see the module's text."""
     loaded = _loaded(model, x, trace)
+    _check_step(step, loaded)
     _application()
     _ipython_gui()
     window = _window(loaded, size, hidden=False)
@@ -146,8 +157,9 @@ def render(
 ):
     """A :class:`Picture` of the window (``size`` pixels), or of ``panels`` (names as in
     ``--panel``: "gates", "heatmaps", "trajectories", "memory", "input", ...) one under the
-    other, each as wide as ``size`` and sharing its height; on ``model`` run on ``x`` (or
-    its ``trace``) at ``step``, with the units ``select`` selected."""
+    other under their titles, as wide as ``size`` and sharing its height (each at least
+    120 pixels); on ``model`` run on ``x`` (or its ``trace``) at ``step``, with the units
+    ``select`` selected."""
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QColor, QImage, QPainter
 
@@ -155,6 +167,7 @@ def render(
     from lstm_viz.ui.video import settle
 
     loaded = _loaded(model, x, trace)
+    _check_step(step, loaded)
     app = _application()
     window = _window(loaded, size, hidden=True)
     try:
@@ -165,15 +178,18 @@ def render(
         targets = [window]
         if panels:  # each panel on its own, the picture's width, sharing its height
             targets = [panel_named(window, name) for name in panels]
+            share = max(120, (size[1] - len(targets) * TITLE_BAND) // len(targets))  # titles included: size[1] in all
             for target in targets:
                 target.show()
                 target.setFloating(True)
-                target.resize(size[0], max(200, size[1] // len(targets)))
+                target.resize(size[0], share)
         for _ in range(5):
             app.processEvents()
         settle(window)
         images = [render_image(target, scale) for target in targets]
-        band = round(26 * scale) if panels else 0  # a floating panel's title is the window manager's: drawn here
+        band = (
+            round(TITLE_BAND * scale) if panels else 0
+        )  # a floating panel's title is the window manager's: drawn here
         width = max(image.width() for image in images)
         height = sum(image.height() + band for image in images)
         picture = QImage(width, height, QImage.Format.Format_RGB32)

@@ -69,6 +69,9 @@ def test_the_dialog_lists_the_panels_with_numbers(window, tmp_path, monkeypatch)
     dialog = DataDialog(window)
     names = [dialog.what.itemData(i) for i in range(dialog.what.count())]
     assert names[0] is None and "GateBarsPanel" in names and "InputPanel" in names
+    # a panel behind a tab is offered too, and said to be
+    predictions = names.index("PredictionsPanel")
+    assert dialog.what.itemText(predictions).endswith("(behind a tab)")
     assert not dialog.scope.isEnabled()  # the whole trace: every step
     assert "30 rows" in dialog.note.text()
     dialog.what.setCurrentIndex(names.index("InputPanel"))

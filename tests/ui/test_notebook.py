@@ -45,7 +45,7 @@ def test_render_stacks_panels_as_wide_as_asked_under_their_titles(demo):
     picture = lstm_viz.render(model, x, panels=["gates", "memory"], step=3, size=(1000, 700))
     image = picture.to_numpy()
     assert image.shape == (picture.size[1], picture.size[0], 3) and picture.size[0] == 1000
-    assert picture.size[1] == 2 * (26 + 350)  # two title bands, two panels sharing the height
+    assert picture.size == (1000, 700)  # two title bands and two panels sharing the height asked for
     title = image[:26]
     assert (title.min(axis=2) < 100).any()  # dark text on the grey band: the panel's title
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50  # drawn, not blank
@@ -74,6 +74,14 @@ def test_what_cannot_be_shown_is_said(demo):
         lstm_viz.render(model, np.zeros(5))
     with pytest.raises(InputError, match="NaN"):
         lstm_viz.render(model, np.full((4, 2), np.nan))
+    with pytest.raises(InputError, match=r"step 500 is not a step of the sequence \(0 to 29\)"):
+        lstm_viz.render(model, x, step=500)
+    with pytest.raises(InputError, match="step -3"):
+        lstm_viz.show(model, x, step=-3)
+    from lstm_viz.ui.export import ExportError
+
+    with pytest.raises(ExportError, match=r"no panel called 'nope' \(one of: gatebars, gateheatmaps,"):
+        lstm_viz.render(model, x, panels=["nope"])
     picture = lstm_viz.render(model, trace=trace, panels=["input"])  # a trace with its model
     assert picture.size[0] > 100
 

@@ -103,6 +103,49 @@ def render_image(widget: QWidget, scale: float = 1.0) -> QImage:
     return image
 
 
+CAPTION_BAND = 26
+"""Pixels (at scale 1) of the caption above a panel's picture in a video or a notebook."""
+
+
+def step_words(window) -> str:
+    """The step shown and the units selected, as a caption says them:
+    "step 20 ('(') · units 3, 9 selected"."""
+    core = window.session.core
+    label = core.label()
+    words = f"step {core.step}" + (f" ({label!r})" if label and label != str(core.step) else "")
+    selected = list(core.selected)
+    if selected:
+        shown = ", ".join(str(u) for u in selected[:8]) + ("…" if len(selected) > 8 else "")
+        words += f" · unit{'s' if len(selected) > 1 else ''} {shown} selected"
+    return words
+
+
+def with_caption(image: QImage, title: str, words: str, scale: float = 1.0) -> QImage:
+    """``image`` under a grey band with ``title`` in bold and ``words`` after it (a
+    panel drawn alone has no title bar: the window manager draws that)."""
+    band = round(CAPTION_BAND * scale)
+    out = QImage(image.width(), image.height() + band, QImage.Format.Format_RGB32)
+    out.fill(QColor("white"))
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    painter.fillRect(0, 0, out.width(), band, QColor("#ececec"))
+    painter.setPen(QColor("#202020"))
+    font = painter.font()
+    font.setPixelSize(round(14 * scale))
+    font.setBold(True)
+    painter.setFont(font)
+    left = round(6 * scale)
+    flags = 0x0001 | 0x0080  # left, vertically centred
+    painter.drawText(left, 0, out.width() - left, band, flags, title)
+    left += painter.fontMetrics().horizontalAdvance(title) + round(14 * scale)
+    font.setBold(False)
+    painter.setFont(font)
+    painter.drawText(left, 0, max(out.width() - left, 0), band, flags, words)
+    painter.drawImage(0, band, image)
+    painter.end()
+    return out
+
+
 def _raster(widget: QWidget, path: str, kind: str, scale: float) -> QSize:
     if not 0.25 <= scale <= 8:
         raise ExportError(f"{os.path.basename(path)}: a scale between 0.25 and 8, not {scale:g}")

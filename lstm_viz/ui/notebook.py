@@ -22,7 +22,6 @@ import numpy as np
 from lstm_viz.errors import InputError
 
 _WINDOWS: list = []  # the windows show() opened: kept alive while the kernel holds no reference
-TITLE_BAND = 26  # pixels of the title above each panel of a picture
 
 
 def _check_step(step, loaded) -> None:
@@ -163,7 +162,7 @@ def render(
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QColor, QImage, QPainter
 
-    from lstm_viz.ui.export import panel_named, render_image
+    from lstm_viz.ui.export import CAPTION_BAND, panel_named, render_image, step_words, with_caption
     from lstm_viz.ui.video import settle
 
     loaded = _loaded(model, x, trace)
@@ -178,7 +177,9 @@ def render(
         targets = [window]
         if panels:  # each panel on its own, the picture's width, sharing its height
             targets = [panel_named(window, name) for name in panels]
-            share = max(120, (size[1] - len(targets) * TITLE_BAND) // len(targets))  # titles included: size[1] in all
+            share = max(
+                120, (size[1] - len(targets) * CAPTION_BAND) // len(targets)
+            )  # captions included: size[1] in all
             for target in targets:
                 target.show()
                 target.setFloating(True)
@@ -187,26 +188,16 @@ def render(
             app.processEvents()
         settle(window)
         images = [render_image(target, scale) for target in targets]
-        band = (
-            round(TITLE_BAND * scale) if panels else 0
-        )  # a floating panel's title is the window manager's: drawn here
+        if panels:  # each under its title, with the step and the selection
+            words = step_words(window)
+            images = [with_caption(image, target.title, words, scale) for target, image in zip(targets, images)]
         width = max(image.width() for image in images)
-        height = sum(image.height() + band for image in images)
+        height = sum(image.height() for image in images)
         picture = QImage(width, height, QImage.Format.Format_RGB32)
         picture.fill(QColor("white"))
         painter = QPainter(picture)
-        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-        font = painter.font()
-        font.setBold(True)
-        font.setPixelSize(round(14 * scale))
-        painter.setFont(font)
         y = 0
-        for target, image in zip(targets, images):
-            if band:
-                painter.fillRect(0, y, width, band, QColor("#ececec"))
-                painter.setPen(QColor("#202020"))
-                painter.drawText(round(6 * scale), y, width, band, 0x0001 | 0x0080, target.title)  # left, v-centre
-                y += band
+        for image in images:
             painter.drawImage(0, y, image)
             y += image.height()
         painter.end()

@@ -27,7 +27,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from lstm_viz import atomic
-from lstm_viz.ui.export import ExportError, render_image
+from lstm_viz.ui.export import CAPTION_BAND, ExportError, render_image, step_words, with_caption
 
 VIDEO_FORMATS = {".mp4": "MP4", ".gif": "GIF"}
 EXTRA = "pip install 'lstm-viz[video]'"
@@ -85,10 +85,19 @@ def encoder_missing(kind: str) -> str | None:
     return None
 
 
+def captioned(widget: QWidget) -> bool:
+    """A panel's frames carry a caption (its title, the step, the selection); the
+    window's show them in its own transport and status line."""
+    from PySide6.QtWidgets import QMainWindow
+
+    return not isinstance(widget, QMainWindow)
+
+
 def frame_size(widget: QWidget, spec: VideoSpec) -> tuple[int, int]:
-    """(width, height) of the frames: the widget at the spec's scale; even for MP4 (H.264's
-    colour planes are half size)."""
-    width, height = round(widget.width() * spec.scale), round(widget.height() * spec.scale)
+    """(width, height) of the frames: the widget at the spec's scale (a panel's with its
+    caption); even for MP4 (H.264's colour planes are half size)."""
+    band = round(CAPTION_BAND * spec.scale) if captioned(widget) else 0
+    width, height = round(widget.width() * spec.scale), round(widget.height() * spec.scale) + band
     if spec.kind == "MP4":
         width, height = width + width % 2, height + height % 2
     return width, height
@@ -297,11 +306,19 @@ def settle(window, limit_s: float = 60.0) -> None:
     app.processEvents()
 
 
+def frame_image(window, target: QWidget, scale: float) -> QImage:
+    """What ``target`` shows now, drawn at ``scale`` (a panel under its caption)."""
+    image = render_image(target, scale)
+    if captioned(target):
+        image = with_caption(image, target.title, step_words(window), scale)
+    return image
+
+
 def frame_at(window, target: QWidget, step: int, spec: VideoSpec, size: tuple[int, int]) -> np.ndarray:
     """The frame of ``step``: the window moved there and settled, ``target`` rendered."""
     window.session.set_step(step)
     settle(window)
-    return frame_pixels(render_image(target, spec.scale), size)
+    return frame_pixels(frame_image(window, target, spec.scale), size)
 
 
 def write_video(window, target: QWidget, spec: VideoSpec, progress: Callable[[int, int], None] | None = None) -> int:

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 
 from lstm_viz.ui import video as video_module
-from lstm_viz.ui.export import render_image
-from lstm_viz.ui.video import VideoSpec, frame_pixels, settle
+from lstm_viz.ui.video import VideoSpec, frame_image, frame_pixels, settle
 from tests.ui.conftest import panel
 
 imageio = pytest.importorskip("imageio.v3", reason="the video extra (imageio) is not installed")
@@ -25,7 +24,7 @@ def pictures(window, target, steps, size, scale=1.0):
     for step in steps:
         window.session.set_step(step)
         settle(window)
-        shots.append(frame_pixels(render_image(target, scale), size).astype(np.int16))
+        shots.append(frame_pixels(frame_image(window, target, scale), size).astype(np.int16))
     return shots
 
 
@@ -61,7 +60,8 @@ def test_an_mp4_holds_one_frame_per_step_of_the_range(qtbot, window, tmp_path):
     frames = list(imageio.imiter(path, plugin="FFMPEG"))
     meta = imageio.immeta(path, plugin="FFMPEG")
     assert meta["fps"] == pytest.approx(5)
-    width, height = gates.width() + gates.width() % 2, gates.height() + gates.height() % 2
+    width = gates.width() + gates.width() % 2
+    height = gates.height() + 26 + (gates.height() + 26) % 2  # a panel's frames are captioned
     assert frames[0].shape == (height, width, 3)
     # H.264 is lossy: within a few levels of 255 on average
     assert_frames_are_the_steps(frames, pictures(window, gates, range(3, 13), (width, height)), tolerance=4)
@@ -219,3 +219,17 @@ def test_frames_are_padded_to_even_sizes_for_mp4():
     assert pixels.shape == (4, 6, 3)
     assert (pixels[:3, :5] == (10, 20, 30)).all() and (pixels[3] == 255).all() and (pixels[:, 5] == 255).all()
     assert VideoSpec("a.mp4", 3, 12).frames == 10
+
+
+def test_a_panels_frames_say_the_step_and_the_selection(window, qtbot):
+    from lstm_viz.ui.export import step_words
+
+    window.session.select_units([2, 5])
+    window.session.set_step(12)
+    label = window.session.core.label(12)
+    assert step_words(window) == f"step 12 ({label!r}) · units 2, 5 selected"
+    gates = panel(window, "GateBarsPanel")
+    image = frame_pixels(frame_image(window, gates, 1.0), (gates.width(), gates.height() + 26))
+    band = image[:26].reshape(-1, 3)
+    assert (band == 0xEC).all(axis=1).mean() > 0.8 and (band.max(axis=1) < 80).any()  # grey, with dark words
+    assert np.array_equal(image[26:], frame_pixels(gates.grab().toImage(), (gates.width(), gates.height())))

@@ -62,6 +62,10 @@ def _render(widget: QWidget, painter: QPainter) -> None:
             if item.cacheMode() != QGraphicsItem.CacheMode.NoCache:
                 cached.append((item, item.cacheMode()))
                 item.setCacheMode(QGraphicsItem.CacheMode.NoCache)
+    # An image item (a heatmap) reaches a vector file as its own few pixels, stretched:
+    # renderers smooth them (librsvg blurred every heatmap to a haze). Drawn from a copy
+    # enlarged without smoothing to twice the pixels it covers, its cells stay cells.
+    sharpened = [] if isinstance(painter.device(), QImage) else _sharpen_images(widget)
     # Qt's SVG and PDF engines do not clip a scroll area's content to its viewport (the
     # numbers under the memory bars ran over the tabs below them): what such a viewport
     # shows is drawn as the pixels it shows
@@ -86,6 +90,44 @@ def _render(widget: QWidget, painter: QPainter) -> None:
             content.show()
         for item, mode in cached:
             item.setCacheMode(mode)
+        for item, image in sharpened:
+            item.qimage = image
+
+
+def _sharpen_images(widget: QWidget) -> list:
+    """Give each image item shown in ``widget`` an enlarged copy of its picture (nearest
+    neighbour, at most 16 times each way and 16 million pixels); returns (item, its own
+    picture) to put back."""
+    import math
+
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QGraphicsView
+
+    changed = []
+    views = widget.findChildren(QGraphicsView) + ([widget] if isinstance(widget, QGraphicsView) else [])
+    for view in views:
+        if view.scene() is None or not view.isVisible():
+            continue
+        for item in view.scene().items():
+            if not isinstance(item, pg.ImageItem) or item.image is None or not item.isVisible():
+                continue
+            if item._renderRequired:
+                item.render()
+            image = item.qimage
+            if image is None or image.isNull():
+                continue
+            shown = view.mapFromScene(item.mapRectToScene(item.boundingRect())).boundingRect()
+            fx = min(16, max(1, 2 * math.ceil(shown.width() / image.width())))
+            fy = min(16, max(1, 2 * math.ceil(shown.height() / image.height())))
+            if (fx == 1 and fy == 1) or fx * fy * image.width() * image.height() > 16_000_000:
+                continue
+            size = (image.width() * fx, image.height() * fy)
+            item.qimage = image.scaled(
+                *size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation
+            )
+            changed.append((item, image))
+    return changed
 
 
 def render_image(widget: QWidget, scale: float = 1.0) -> QImage:

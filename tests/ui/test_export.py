@@ -4,6 +4,7 @@ not Qt (librsvg for SVG, poppler for PDF) and compared with the window's own pix
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -203,3 +204,27 @@ def test_a_panel_behind_a_tab_is_offered_and_comes_to_the_front_to_be_pictured(w
     assert not equations._offscreen()
     picture = QImage(str(tmp_path / "equations.png"))
     assert (picture.width(), picture.height()) == (equations.width(), equations.height())
+
+
+def test_svg_heatmaps_keep_their_cells_sharp_outside_qt(window, tmp_path):
+    """librsvg smooths an embedded picture: a heatmap of 12 rows became a haze. The picture
+    is now enlarged, without smoothing, before it is written: rendered, the heatmaps are
+    the window's (and the image in the file is larger than the heatmap's own cells)."""
+    heatmaps = panel(window, "GateHeatmapsPanel")
+    path = tmp_path / "heat.svg"
+    assert window.export_picture(str(path), panel="heatmaps")
+    png = tmp_path / "heat.png"
+    subprocess.run(["rsvg-convert", "-o", str(png), str(path)], check=True)
+    rendered = pixels(QImage(str(png)))
+    screen = pixels(heatmaps.grab().toImage())
+    plot = heatmaps.plots["forget"]
+    view = plot.getViewBox()
+    box = view.mapRectToScene(view.boundingRect())
+    graphics = heatmaps.graphics
+    top_left = graphics.mapTo(heatmaps, graphics.mapFromScene(box.topLeft()))
+    x0, y0 = top_left.x() + 2, top_left.y() + 2
+    x1, y1 = x0 + int(box.width()) - 4, y0 + int(box.height()) - 4
+    inside = np.abs(rendered[y0:y1, x0:x1] - screen[y0:y1, x0:x1])
+    assert inside.mean() < 6  # blurred (before): 8.6 on average, far more at the cells' edges
+    widths = [int(w) for w in re.findall(r'<image[^>]*width="(\d+)"', path.read_text())]
+    assert widths and max(widths) > 2 * window.session.core.length

@@ -83,12 +83,13 @@ class DataDialog:
         name = self.what.currentData()
         default = (name or "trace").removesuffix("Panel").lower() + ".csv"
         path, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export data", default, "CSV table (*.csv);;Parquet table (*.parquet)"
+            self.window, "Export data", self.window.export_path(default), "CSV table (*.csv);;Parquet table (*.parquet)"
         )
         self.window.activateWindow()
         if path and os.path.splitext(path)[1].lower() not in (".csv", ".parquet"):
             path += ".parquet" if "Parquet" in chosen else ".csv"
         if path:
+            self.window.exported_to(path)
             self.window.export_data(path, panel=name, scope=self.scope.currentData())
 
 

@@ -397,8 +397,9 @@ class ExportDialog:
         path, _ = QFileDialog.getSaveFileName(
             self.window,
             "Export picture",
-            default,
+            self.window.export_path(default),
             "PNG image (*.png);;SVG vector drawing (*.svg);;PDF document (*.pdf);;JPEG image (*.jpg)",
         )
         if path:
+            self.window.exported_to(path)
             self.window.export_picture(path, panel=name, scale=self.scale.currentData())

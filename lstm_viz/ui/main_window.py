@@ -512,6 +512,15 @@ class MainWindow(QMainWindow):
             work, done, f"Could not compare with {what}", wait, slot="compare", cancelled="Comparison cancelled."
         )
 
+    # -- where exports go -------------------------------------------------------------------
+    def export_path(self, name: str) -> str:
+        """``name`` in the folder the last export went to (a save dialog's proposal)."""
+        folder = self.settings.value("export/folder", "")
+        return os.path.join(folder, name) if isinstance(folder, str) and os.path.isdir(folder) else name
+
+    def exported_to(self, path: str) -> None:
+        self.settings.setValue("export/folder", os.path.dirname(os.path.abspath(path)))
+
     # -- sessions ------------------------------------------------------------------------
     def window_settings(self) -> dict:
         """What a session file keeps of the window: the layout of the panels, their

@@ -468,11 +468,32 @@ class VideoDialog:
         self.buttons.accepted.connect(self.dialog.accept)
         self.buttons.rejected.connect(self.dialog.reject)
         form.addRow(self.buttons)
+        self._recall()
         for box in (self.first, self.last, self.fps):
             box.valueChanged.connect(self._update)
         for box in (self.what, self.scale):
             box.currentIndexChanged.connect(self._update)
         self._update()
+
+    def _recall(self) -> None:
+        """The frame rate, size and subject of the last video (the steps follow the view)."""
+        settings = self.window.settings
+        for box, key in ((self.scale, "video/scale"), (self.what, "video/what")):
+            index = box.findData(settings.value(key))
+            if index < 0 and key == "video/scale":
+                index = box.findData(float(settings.value(key, 1.0) or 1.0))
+            if index >= 0:
+                box.setCurrentIndex(index)
+        try:
+            self.fps.setValue(int(settings.value("video/fps", self.fps.value())))
+        except (TypeError, ValueError):
+            pass
+
+    def remember(self) -> None:
+        settings = self.window.settings
+        settings.setValue("video/fps", self.fps.value())
+        settings.setValue("video/scale", self.scale.currentData())
+        settings.setValue("video/what", self.what.currentData() or "")
 
     def target(self) -> QWidget:
         from lstm_viz.ui.export import panel_named
@@ -508,12 +529,14 @@ class VideoDialog:
         name = self.what.currentData()
         default = (name or "window").removesuffix("Panel").lower() + ".mp4"
         path, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export video", default, "MP4 video (*.mp4);;Animated GIF (*.gif)"
+            self.window, "Export video", self.window.export_path(default), "MP4 video (*.mp4);;Animated GIF (*.gif)"
         )
         self.window.activateWindow()  # the keyboard back to the window (no window manager gives it back)
         if path and os.path.splitext(path)[1].lower() not in VIDEO_FORMATS:
             path += ".gif" if "GIF" in chosen else ".mp4"
         if path:
+            self.window.exported_to(path)
+            self.remember()
             self.window.export_video(
                 path,
                 self.first.value(),

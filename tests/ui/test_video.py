@@ -180,6 +180,14 @@ def test_the_dialog_offers_the_steps_in_view_and_writes_what_was_chosen(qtbot, w
     assert window.last_error is None, window.last_error
     frames = imageio.imread(str(out) + ".gif", index=None, plugin="pillow")
     assert len(frames) == 4
+    # the next video starts from this one's choices, in the folder it went to
+    again = VideoDialog(window)
+    assert again.fps.value() == 2 and again.what.currentData() == "GateBarsPanel"
+    asked = []
+    monkeypatch.setattr(again.dialog, "exec", lambda: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: asked.append(a[2]) or ("", ""))
+    again.run()
+    assert asked == [str(tmp_path / "gatebars.mp4")]
 
 
 def test_the_command_line_writes_a_video_of_a_panel(tmp_path):

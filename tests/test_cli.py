@@ -215,3 +215,15 @@ def test_trace_writes_a_table_or_an_lstmvis_folder_by_the_output_name(tmp_path):
         "train.h5",
         "words.dict",
     ]
+
+
+def test_a_trained_brackets_model_reads_a_text_of_brackets_only(tmp_path):
+    """The model keeps the task's vocabulary: a text without an 'a' still has 3 features."""
+    model_path = tmp_path / "b.npz"
+    assert main(["train", "--task", "brackets", "--steps", "3", "--hidden", "4", "-o", str(model_path), "-q"]) == 0
+    assert load_model(model_path).metadata["vocabulary"] == ["(", ")", "a"]
+    (tmp_path / "only.txt").write_text("(()())")
+    out = tmp_path / "t.npz"
+    assert main(["trace", str(tmp_path / "only.txt"), "--model", str(model_path), "-o", str(out), "-q"]) == 0
+    x = load_trace(out).x[0]
+    assert x.shape == (6, 3) and list(x.argmax(axis=1)) == [0, 0, 1, 0, 1, 1]

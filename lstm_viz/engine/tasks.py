@@ -126,6 +126,7 @@ class BracketsTask(Task):
     name = "brackets"
     description = "Report the bracket nesting depth at every step of a stream of '(', ')' and 'a'."
     feature_names = ["(", ")", "a"]
+    vocabulary = ["(", ")", "a"]  # saved with a trained model: a text of brackets only reads as these 3
     output_labels = ["depth"]
 
     def __init__(self, length: int, max_depth: int = 6):

@@ -264,6 +264,11 @@ def window_parser() -> argparse.ArgumentParser:
         "--scale", type=float, default=1.0, help="pixels per window pixel of a PNG, e.g. 2 or 4 for print (default 1)"
     )
     parser.add_argument("--step", type=int, default=None, help="step to show (with --screenshot)")
+    parser.add_argument(
+        "--caption",
+        action="store_true",
+        help="put the panel's title, the step and the selected units above a --panel picture",
+    )
     parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     parser.add_argument(
         "--raise",

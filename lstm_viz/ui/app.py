@@ -76,7 +76,7 @@ def main(args: argparse.Namespace, request: OpenRequest | None = None) -> int:
             names = ", ".join(p.objectName().removesuffix("Panel").lower() for p in window.panels)
             print(f"lstm-viz: note: no panel is named {name!r}; the panels: {names}", file=sys.stderr)
     if args.screenshot:
-        return screenshot(app, window, args.screenshot, args.step, args.panel, args.scale)
+        return screenshot(app, window, args.screenshot, args.step, args.panel, args.scale, args.caption)
     if args.video:
         return video(app, window, args.video, args.steps, args.fps, args.panel, args.scale)
     window.show()
@@ -116,8 +116,10 @@ def wait_for_analyses(app, window, limit_s: float = 60.0) -> None:
     app.processEvents()
 
 
-def screenshot(app, window, path: str, step: int | None, panel: str | None = None, scale: float = 1.0) -> int:
-    from lstm_viz.ui.export import ExportError, export_picture, panel_named, picture_format
+def screenshot(
+    app, window, path: str, step: int | None, panel: str | None = None, scale: float = 1.0, caption: bool = False
+) -> int:
+    from lstm_viz.ui.export import ExportError, export_picture, panel_named, picture_format, step_words
 
     if window.session.loaded is None:
         print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
@@ -142,7 +144,8 @@ def screenshot(app, window, path: str, step: int | None, panel: str | None = Non
             panel.settle()
     app.processEvents()
     try:
-        size = export_picture(target, path, scale, title=window.windowTitle())
+        words = (target.title, step_words(window)) if caption and target is not window else None
+        size = export_picture(target, path, scale, title=window.windowTitle(), caption=words)
     except ExportError as error:
         print(f"lstm-viz: error: {error}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from PySide6.QtCore import QMarginsF, QPoint, QRect, QSize, QSizeF
+from PySide6.QtCore import QMarginsF, QPoint, QRect, QRectF, QSize, QSizeF
 from PySide6.QtGui import QColor, QImage, QPageLayout, QPageSize, QPainter
 from PySide6.QtWidgets import QWidget
 
@@ -30,10 +30,14 @@ def picture_format(path: str) -> str:
     return FORMATS[ext]
 
 
-def export_picture(widget: QWidget, path: str, scale: float = 1.0, title: str = "lstm-viz") -> QSize:
+def export_picture(
+    widget: QWidget, path: str, scale: float = 1.0, title: str = "lstm-viz", caption: tuple[str, str] | None = None
+) -> QSize:
     """Write a picture of ``widget`` (the window, or a panel) to ``path``; the format from
     its extension. PNG and JPEG at ``scale`` times the widget's size; SVG and PDF at the
-    widget's size in points, as vectors. Returns the picture's size in pixels (or points)."""
+    widget's size in points, as vectors. ``caption`` (a title and words: see
+    :func:`step_words`) puts a band above the widget saying them (text in SVG and PDF too).
+    Returns the picture's size in pixels (or points)."""
     kind = picture_format(path)
     size = widget.size()
     if size.isEmpty():
@@ -42,10 +46,40 @@ def export_picture(widget: QWidget, path: str, scale: float = 1.0, title: str = 
     if not os.path.isdir(folder):
         raise ExportError(f"{os.path.basename(path)}: the folder {folder} does not exist")
     if kind in ("PNG", "JPEG"):
-        return _raster(widget, path, kind, float(scale))
+        return _raster(widget, path, kind, float(scale), caption)
     if kind == "SVG":
-        return _svg(widget, path, title)
-    return _pdf(widget, path, title)
+        return _svg(widget, path, title, caption)
+    return _pdf(widget, path, title, caption)
+
+
+def _band(caption) -> int:
+    return CAPTION_BAND if caption is not None else 0
+
+
+def _draw_caption(painter: QPainter, width: float, caption) -> None:
+    """The caption band at the top of ``painter``'s coordinates, ``width`` wide, then move
+    the painter's origin below it."""
+    if caption is None:
+        return
+    title, words = caption
+    band = CAPTION_BAND
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    painter.fillRect(QRectF(0, 0, width, band), QColor("#ececec"))
+    painter.setPen(QColor("#202020"))
+    font = painter.font()
+    font.setPixelSize(14)
+    font.setBold(True)
+    painter.setFont(font)
+    flags = 0x0001 | 0x0080  # left, vertically centred
+    left = 6
+    painter.drawText(QRectF(left, 0, width - left, band), flags, title)
+    left += painter.fontMetrics().horizontalAdvance(title) + 14
+    font.setBold(False)
+    painter.setFont(font)
+    painter.drawText(QRectF(left, 0, max(width - left, 0), band), flags, words)
+    painter.restore()
+    painter.translate(0, band)
 
 
 def _render(widget: QWidget, painter: QPainter) -> None:
@@ -169,51 +203,44 @@ def with_caption(image: QImage, title: str, words: str, scale: float = 1.0) -> Q
     out = QImage(image.width(), image.height() + band, QImage.Format.Format_RGB32)
     out.fill(QColor("white"))
     painter = QPainter(out)
-    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    painter.fillRect(0, 0, out.width(), band, QColor("#ececec"))
-    painter.setPen(QColor("#202020"))
-    font = painter.font()
-    font.setPixelSize(round(14 * scale))
-    font.setBold(True)
-    painter.setFont(font)
-    left = round(6 * scale)
-    flags = 0x0001 | 0x0080  # left, vertically centred
-    painter.drawText(left, 0, out.width() - left, band, flags, title)
-    left += painter.fontMetrics().horizontalAdvance(title) + round(14 * scale)
-    font.setBold(False)
-    painter.setFont(font)
-    painter.drawText(left, 0, max(out.width() - left, 0), band, flags, words)
+    painter.scale(scale, scale)
+    _draw_caption(painter, image.width() / scale, (title, words))
+    painter.resetTransform()
     painter.drawImage(0, band, image)
     painter.end()
     return out
 
 
-def _raster(widget: QWidget, path: str, kind: str, scale: float) -> QSize:
+def _raster(widget: QWidget, path: str, kind: str, scale: float, caption=None) -> QSize:
     if not 0.25 <= scale <= 8:
         raise ExportError(f"{os.path.basename(path)}: a scale between 0.25 and 8, not {scale:g}")
     image = render_image(widget, scale)
+    if caption is not None:
+        image = with_caption(image, caption[0], caption[1], scale)
     if not image.save(path, kind):
         raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
     return image.size()
 
 
-def _svg(widget: QWidget, path: str, title: str) -> QSize:
+def _svg(widget: QWidget, path: str, title: str, caption=None) -> QSize:
     from PySide6.QtSvg import QSvgGenerator
 
+    size = QSize(widget.width(), widget.height() + _band(caption))
     generator = QSvgGenerator()
     generator.setFileName(path)
-    generator.setSize(widget.size())
-    generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+    generator.setSize(size)
+    generator.setViewBox(QRect(0, 0, size.width(), size.height()))
     generator.setResolution(96)  # a pixel of the window is a CSS pixel (browsers' 96 per inch)
     generator.setTitle(title)
     generator.setDescription("made with lstm-viz")
     painter = QPainter()
     if not painter.begin(generator):
         raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
+    _draw_caption(painter, widget.width(), caption)
     _render(widget, painter)
     painter.end()
     _bake_thin_lines(path)
-    return widget.size()
+    return size
 
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -293,23 +320,25 @@ def _transform_path(d: str, a, b, c, d_, e, f) -> str:
     return " ".join(out)
 
 
-def _pdf(widget: QWidget, path: str, title: str) -> QSize:
+def _pdf(widget: QWidget, path: str, title: str, caption=None) -> QSize:
     from PySide6.QtGui import QPdfWriter
 
+    size = QSize(widget.width(), widget.height() + _band(caption))
     writer = QPdfWriter(path)
     writer.setTitle(title)
     writer.setCreator("lstm-viz")
     writer.setResolution(72)  # a pixel of the window is a point of the page
     page = QPageSize(
-        QSizeF(widget.width(), widget.height()), QPageSize.Unit.Point, "window", QPageSize.SizeMatchPolicy.ExactMatch
+        QSizeF(size.width(), size.height()), QPageSize.Unit.Point, "window", QPageSize.SizeMatchPolicy.ExactMatch
     )
     writer.setPageLayout(QPageLayout(page, QPageLayout.Orientation.Portrait, QMarginsF(0, 0, 0, 0)))
     painter = QPainter()
     if not painter.begin(writer):
         raise ExportError(f"{os.path.basename(path)}: could not be written (is the folder writable?)")
+    _draw_caption(painter, widget.width(), caption)
     _render(widget, painter)
     painter.end()
-    return widget.size()
+    return size
 
 
 def panel_named(window, name: str):
@@ -375,6 +404,13 @@ class ExportDialog:
             self.scale.addItem(f"{scale}x" + (" (screen)" if scale == 1 else " (print)"), scale)
         self.scale.setToolTip("For PNG and JPEG: pixels per pixel of the window. SVG and PDF are vectors.")
         form.addRow("PNG scale", self.scale)
+        from PySide6.QtWidgets import QCheckBox
+
+        self.caption = QCheckBox("Caption: the panel's title, the step and the selected units")
+        self.caption.setChecked(True)
+        self.what.currentIndexChanged.connect(lambda _: self.caption.setEnabled(self.what.currentData() is not None))
+        self.caption.setEnabled(False)  # the whole window shows them itself
+        form.addRow(self.caption)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.dialog.accept)
         buttons.rejected.connect(self.dialog.reject)
@@ -402,4 +438,6 @@ class ExportDialog:
         )
         if path:
             self.window.exported_to(path)
-            self.window.export_picture(path, panel=name, scale=self.scale.currentData())
+            self.window.export_picture(
+                path, panel=name, scale=self.scale.currentData(), caption=self.caption.isChecked()
+            )

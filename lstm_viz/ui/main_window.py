@@ -1111,16 +1111,18 @@ class MainWindow(QMainWindow):
 
         ExportDialog(self).run()
 
-    def export_picture(self, path: str, panel: str | None = None, scale: float = 1.0) -> bool:
+    def export_picture(self, path: str, panel: str | None = None, scale: float = 1.0, caption: bool = False) -> bool:
         """A picture of the window, or of the panel called ``panel``, to ``path`` (PNG at
-        ``scale``, JPEG, or SVG and PDF as vectors); says so in the status line."""
-        from lstm_viz.ui.export import ExportError, bring_forward, export_picture, panel_named
+        ``scale``, JPEG, or SVG and PDF as vectors), a panel's with ``caption`` above it
+        (its title, the step, the selected units); says so in the status line."""
+        from lstm_viz.ui.export import ExportError, bring_forward, export_picture, panel_named, step_words
 
         try:
             target = panel_named(self, panel) if panel else self
             if target is not self:
                 bring_forward(target)
-            size = export_picture(target, path, scale, title=self.windowTitle())
+            words = (target.title, step_words(self)) if caption and target is not self else None
+            size = export_picture(target, path, scale, title=self.windowTitle(), caption=words)
         except ExportError as error:
             self.show_error("Could not export the picture", str(error))
             return False

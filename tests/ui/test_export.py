@@ -228,3 +228,27 @@ def test_svg_heatmaps_keep_their_cells_sharp_outside_qt(window, tmp_path):
     assert inside.mean() < 6  # blurred (before): 8.6 on average, far more at the cells' edges
     widths = [int(w) for w in re.findall(r'<image[^>]*width="(\d+)"', path.read_text())]
     assert widths and max(widths) > 2 * window.session.core.length
+
+
+def test_a_panels_picture_can_say_its_step_and_selection_in_a_caption(window, tmp_path):
+    window.session.select_units([2, 5])
+    window.session.set_step(12)
+    gates = panel(window, "GateBarsPanel")
+    png = tmp_path / "g.png"
+    assert window.export_picture(str(png), panel="gates", scale=2, caption=True)
+    picture = QImage(str(png))
+    assert (picture.width(), picture.height()) == (2 * gates.width(), 2 * (gates.height() + 26))
+    below = shrink(pixels(picture)[52:], 2)  # under the band: the panel as on screen
+    screen = pixels(gates.grab().toImage())
+    assert np.abs(below - screen[: below.shape[0], : below.shape[1]]).mean() < 6
+    svg = tmp_path / "g.svg"
+    assert window.export_picture(str(svg), panel="gates", caption=True)
+    words = " ".join("".join(t.itertext()) for t in ET.parse(svg).getroot().iter(SVG + "text"))
+    label = window.session.core.label(12)
+    assert "Gates at this step" in words and f"step 12 ({label!r}) · units 2, 5 selected" in words  # as text
+    from lstm_viz.ui.export import ExportDialog
+
+    dialog = ExportDialog(window)
+    assert dialog.caption.isChecked() and not dialog.caption.isEnabled()  # the window shows them itself
+    dialog.what.setCurrentIndex(dialog.what.findData("GateBarsPanel"))
+    assert dialog.caption.isEnabled()

@@ -119,7 +119,7 @@ def wait_for_analyses(app, window, limit_s: float = 60.0) -> None:
 def screenshot(
     app, window, path: str, step: int | None, panel: str | None = None, scale: float = 1.0, caption: bool = False
 ) -> int:
-    from lstm_viz.ui.export import ExportError, export_picture, panel_named, picture_format, step_words
+    from lstm_viz.ui.export import ExportError, caption_for, export_picture, panel_named, picture_format
 
     if window.session.loaded is None:
         print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
@@ -144,7 +144,7 @@ def screenshot(
             panel.settle()
     app.processEvents()
     try:
-        words = (target.title, step_words(window)) if caption and target is not window else None
+        words = caption_for(window, target) if caption and target is not window else None
         size = export_picture(target, path, scale, title=window.windowTitle(), caption=words)
     except ExportError as error:
         print(f"lstm-viz: error: {error}", file=sys.stderr)

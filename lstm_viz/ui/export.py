@@ -73,9 +73,10 @@ def _draw_caption(painter: QPainter, width: float, caption) -> None:
     painter.setFont(font)
     flags = 0x0001 | 0x0080  # left, vertically centred
     left = 6
-    painter.drawText(QRectF(left, 0, width - left, band), flags, title)
-    left += painter.fontMetrics().horizontalAdvance(title) + 14
-    font.setBold(False)
+    if title:
+        painter.drawText(QRectF(left, 0, width - left, band), flags, title)
+        left += painter.fontMetrics().horizontalAdvance(title) + 14
+        font.setBold(False)
     painter.setFont(font)
     painter.drawText(QRectF(left, 0, max(width - left, 0), band), flags, words)
     painter.restore()
@@ -194,6 +195,12 @@ def step_words(window) -> str:
         shown = ", ".join(str(u) for u in selected[:8]) + ("…" if len(selected) > 8 else "")
         words += f" · unit{'s' if len(selected) > 1 else ''} {shown} selected"
     return words
+
+
+def caption_for(window, panel) -> tuple[str, str]:
+    """A panel's caption: its title when it floats (a docked panel draws its own title
+    bar, a floating one has the window manager's), the step and the selected units."""
+    return (panel.title if panel.isFloating() else "", step_words(window))
 
 
 def with_caption(image: QImage, title: str, words: str, scale: float = 1.0) -> QImage:

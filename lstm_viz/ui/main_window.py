@@ -1115,13 +1115,13 @@ class MainWindow(QMainWindow):
         """A picture of the window, or of the panel called ``panel``, to ``path`` (PNG at
         ``scale``, JPEG, or SVG and PDF as vectors), a panel's with ``caption`` above it
         (its title, the step, the selected units); says so in the status line."""
-        from lstm_viz.ui.export import ExportError, bring_forward, export_picture, panel_named, step_words
+        from lstm_viz.ui.export import ExportError, bring_forward, caption_for, export_picture, panel_named
 
         try:
             target = panel_named(self, panel) if panel else self
             if target is not self:
                 bring_forward(target)
-            words = (target.title, step_words(self)) if caption and target is not self else None
+            words = caption_for(self, target) if caption and target is not self else None
             size = export_picture(target, path, scale, title=self.windowTitle(), caption=words)
         except ExportError as error:
             self.show_error("Could not export the picture", str(error))

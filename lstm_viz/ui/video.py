@@ -27,7 +27,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from lstm_viz import atomic
-from lstm_viz.ui.export import CAPTION_BAND, ExportError, render_image, step_words, with_caption
+from lstm_viz.ui.export import CAPTION_BAND, ExportError, caption_for, render_image, with_caption
 
 VIDEO_FORMATS = {".mp4": "MP4", ".gif": "GIF"}
 EXTRA = "pip install 'lstm-viz[video]'"
@@ -310,7 +310,7 @@ def frame_image(window, target: QWidget, scale: float) -> QImage:
     """What ``target`` shows now, drawn at ``scale`` (a panel under its caption)."""
     image = render_image(target, scale)
     if captioned(target):
-        image = with_caption(image, target.title, step_words(window), scale)
+        image = with_caption(image, *caption_for(window, target), scale)
     return image
 
 

@@ -245,7 +245,8 @@ def test_a_panels_picture_can_say_its_step_and_selection_in_a_caption(window, tm
     assert window.export_picture(str(svg), panel="gates", caption=True)
     words = " ".join("".join(t.itertext()) for t in ET.parse(svg).getroot().iter(SVG + "text"))
     label = window.session.core.label(12)
-    assert "Gates at this step" in words and f"step 12 ({label!r}) · units 2, 5 selected" in words  # as text
+    assert f"step 12 ({label!r}) · units 2, 5 selected" in words  # as text
+    assert words.count("Gates at this step") == 1  # the docked panel's own title bar says it, once
     from lstm_viz.ui.export import ExportDialog
 
     dialog = ExportDialog(window)

@@ -10,9 +10,12 @@ from lstm_viz.workbench.options import RandomSpec
 
 
 @pytest.fixture
-def long_file(tmp_path):
+def long_file(tmp_path, window, qtbot):
     path = tmp_path / "long.npy"
     np.save(path, np.random.default_rng(5).normal(size=(400_000, 4)).astype(np.float32))
+    # the window's first show has layout passes and paints still queued: done before the run
+    # starts, so the run (~2 s here) cannot end before the window reads its first report
+    qtbot.wait(300)
     return str(path)
 
 

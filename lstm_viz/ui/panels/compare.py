@@ -217,7 +217,8 @@ class ComparePanel(Panel):
         T, batch = core.length, core.batch
         quantity = "memory cells c(t)" if match.quantity == "cell" else "outputs h(t)"
         self.summary.setText(
-            f"<b>A</b>: {core.loaded.model_description} &nbsp; <b>B</b>: {comparison.description}<br>"
+            f"<b>A</b>: {core.loaded.model_description} &nbsp; <b>B</b>: {comparison.description} "
+            "(each row of B's heatmap: the unit matched to A's unit of that row)<br>"
             f"B's units matched to A's by the correlation of their {quantity} (Hungarian assignment): "
             f"mean |r| = <b>{match.quality:.2f}</b> over {int((match.order >= 0).sum())} pairs"
             + (f" — a weak match (below {WEAK:g}): most pairs do different things" if match.weak else "")
@@ -247,7 +248,7 @@ class ComparePanel(Panel):
             self._colors("B", "CET-D1", (-span, span), "B − A")
         else:
             self.images["B"].set_source(b_pyramid, None, levels=levels)
-            self._colors("B", colors, levels, "B (matched)")
+            self._colors("B", colors, levels, "B")
         self.summary.setText(self.summary.text() + (" · B's signs flipped where r &lt; 0" if flipped else ""))
         for plot in self.plots.values():
             plot.setYRange(0, H, padding=0)
@@ -309,7 +310,6 @@ class ComparePanel(Panel):
             f"Below: the {name} of A's unit {unit} (solid) and of its match, B's unit {partner} "
             f"(dashed{flipped}): r = {r:+.2f}. Click a row of the list to follow another unit."
         )
-        self.lines.setLabel("left", name)
 
     # -- for tests --------------------------------------------------------------------------
     def shown_rows(self, key: str) -> np.ndarray:

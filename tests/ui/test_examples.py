@@ -112,3 +112,35 @@ def test_the_adding_notes_attribution_claim_holds(window):
     assert share == pytest.approx(claim["attribution_share"], abs=1e-3)
     assert share > claim["attribution_threshold"]
     assert f"put {100 * claim['attribution_share']:.0f}% of their size on the two marked steps" in example.note
+
+
+def test_the_brackets_note_says_how_little_the_cell_moves_on_a(window):
+    """'change little on a': the cell moves less than half as much on 'a' as at a bracket,
+    and the two figures quoted are the trace's."""
+    example = open_from_menu(window, "brackets")
+    lt = window.session.trace.layers[0]
+    unit = example.claim["unit"]
+    labels = window.session.sequence.labels
+    cell = lt.cell[0, :, unit]
+    moved = np.abs(np.diff(np.concatenate([lt.initial_cell[0, unit : unit + 1], cell])))
+    on_a = np.array([ch == "a" for ch in labels])
+    assert moved[on_a].mean() < 0.5 * moved[~on_a].mean()
+    assert (
+        f"it moves by {moved[on_a].mean():.2f} a step there on average, against {moved[~on_a].mean():.2f} at a bracket"
+        in example.note
+    )
+    assert "near 1" not in example.note
+
+
+def test_the_adding_note_says_the_keep_gate_keeps_only_in_part(window):
+    """'keeps them only in part': between the marks the keep gate stays below 0.9 on
+    average (a keep gate near 1 would hold the memory); the figures quoted are the trace's."""
+    example = open_from_menu(window, "adding")
+    lt = window.session.trace.layers[0]
+    unit = example.claim["unit"]
+    marks = np.flatnonzero(window.session.trace.x[0, :, 1] > 0.5)
+    between = lt.forget[0, marks[0] + 1 : marks[1], unit]
+    assert between.mean() < 0.9
+    assert f"it averages {between.mean():.2f} between the two marks (never below {between.min():.2f})" in example.note
+    assert f"each step keeps about {round(100 * float(between.mean()))}% of the memory" in example.note
+    assert "holds them until the end" not in example.note

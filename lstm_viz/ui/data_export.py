@@ -75,26 +75,22 @@ class DataDialog:
             self.note.setText("CSV or Parquet as the file's name says.")
 
     def run(self) -> None:
-        from PySide6.QtWidgets import QDialog, QFileDialog
+        from PySide6.QtWidgets import QDialog
+
+        from lstm_viz.ui.export import ask_export_path
 
         if self.dialog.exec() != QDialog.DialogCode.Accepted:
             self.window.activateWindow()
             return
         name = self.what.currentData()
-        default = (name or "trace").removesuffix("Panel").lower() + ".csv"
-        path, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export data", self.window.export_path(default), "CSV table (*.csv);;Parquet table (*.parquet)"
-        )
-        self.window.activateWindow()
-        if path and os.path.splitext(path)[1].lower() not in (".csv", ".parquet"):
-            path += ".parquet" if "Parquet" in chosen else ".csv"
+        filters = [("CSV table", ".csv"), ("Parquet table", ".parquet")]
+        path = ask_export_path(self.window, "Export data", name, "trace", filters)
         if path:
-            self.window.exported_to(path)
             self.window.export_data(path, panel=name, scope=self.scope.currentData())
 
 
-def trace_work(core, path: str) -> Work:
-    """Write the whole trace to ``path`` in a worker."""
+def trace_work(core, path: str) -> tuple[Work, int]:
+    """Write the whole trace to ``path`` in a worker; and the table's number of columns."""
     from lstm_viz.workbench.data_out import table_rows, trace_columns, write_trace_table
 
     trace, sequence = core.trace, core.sequence
@@ -108,9 +104,7 @@ def trace_work(core, path: str) -> Work:
         pass
 
     message = f"Writing {os.path.basename(path)} ({table_rows(trace, sequence):,} rows x {columns:,} columns)…"
-    work = Work(run, apply, message)
-    work.columns = columns
-    return work
+    return Work(run, apply, message), columns
 
 
 def lstmvis_work(core, folder: str) -> Work:

@@ -16,6 +16,12 @@ from PySide6.QtWidgets import QWidget
 
 FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".svg": "SVG", ".pdf": "PDF"}
 SCALES = (1, 2, 4)
+PICTURE_FILTERS = [
+    ("PNG image", ".png"),
+    ("SVG vector drawing", ".svg"),
+    ("PDF document", ".pdf"),
+    ("JPEG image", ".jpg"),
+]
 
 
 class ExportError(ValueError):
@@ -393,6 +399,26 @@ def bring_forward(panel) -> None:
         QApplication.processEvents()
 
 
+def ask_export_path(window, title: str, stem: str | None, fallback: str, filters: list[tuple[str, str]]) -> str | None:
+    """The save dialog of an export: in the folder the last export went to, proposing the
+    panel's name (object name ``stem``, or ``fallback``) with the first filter's extension;
+    a name typed without a known extension gets the chosen filter's. ``filters`` are
+    (description, ".ext") pairs. Gives the keyboard back to the window and remembers the
+    folder; None when nothing was chosen."""
+    from PySide6.QtWidgets import QFileDialog
+
+    default = (stem or fallback).removesuffix("Panel").lower() + filters[0][1]
+    described = ";;".join(f"{words} (*{ext})" for words, ext in filters)
+    path, chosen = QFileDialog.getSaveFileName(window, title, window.export_path(default), described)
+    window.activateWindow()  # the keyboard back to the window (no window manager gives it back)
+    if not path:
+        return None
+    if os.path.splitext(path)[1].lower() not in {ext for _, ext in filters}:
+        path += next((ext for words, ext in filters if chosen.startswith(words)), filters[0][1])
+    window.exported_to(path)
+    return path
+
+
 class ExportDialog:
     """File > Export picture…: what (the window or a panel on screen), the scale of a PNG,
     then where; the format follows the file name's extension (PNG, JPEG, SVG, PDF)."""
@@ -424,27 +450,14 @@ class ExportDialog:
         form.addRow(buttons)
 
     def run(self) -> None:
-        from PySide6.QtWidgets import QDialog, QFileDialog
+        from PySide6.QtWidgets import QDialog
 
-        try:
-            self._run(QDialog, QFileDialog)
-        finally:
-            # the keyboard back to the window (without a window manager nothing gives it back)
-            self.window.activateWindow()
-
-    def _run(self, QDialog, QFileDialog) -> None:  # noqa: N803 - the classes, imported once
         if self.dialog.exec() != QDialog.DialogCode.Accepted:
+            self.window.activateWindow()
             return
         name = self.what.currentData()
-        default = (name or "window").removesuffix("Panel").lower() + ".png"
-        path, _ = QFileDialog.getSaveFileName(
-            self.window,
-            "Export picture",
-            self.window.export_path(default),
-            "PNG image (*.png);;SVG vector drawing (*.svg);;PDF document (*.pdf);;JPEG image (*.jpg)",
-        )
+        path = ask_export_path(self.window, "Export picture", name, "window", PICTURE_FILTERS)
         if path:
-            self.window.exported_to(path)
             self.window.export_picture(
                 path, panel=name, scale=self.scale.currentData(), caption=self.caption.isChecked()
             )

@@ -1210,8 +1210,7 @@ class MainWindow(QMainWindow):
         except (LstmVizError, ExportError) as error:
             self.show_error("Could not export the data", str(error))
             return False
-        work = trace_work(self.core, path)
-        columns = work.columns
+        work, columns = trace_work(self.core, path)
         return self._background(
             work,
             lambda rows: self.status.setText(f"Exported the trace to {name} ({rows:,} rows x {columns:,} columns)"),

@@ -521,21 +521,18 @@ class VideoDialog:
         self.buttons.button(QDialogButtonBox.StandardButton.Save).setEnabled(frames >= 1 and not missing)
 
     def run(self) -> None:
-        from PySide6.QtWidgets import QDialog, QFileDialog
+        from PySide6.QtWidgets import QDialog
+
+        from lstm_viz.ui.export import ask_export_path
 
         if self.dialog.exec() != QDialog.DialogCode.Accepted:
             self.window.activateWindow()
             return
         name = self.what.currentData()
-        default = (name or "window").removesuffix("Panel").lower() + ".mp4"
-        path, chosen = QFileDialog.getSaveFileName(
-            self.window, "Export video", self.window.export_path(default), "MP4 video (*.mp4);;Animated GIF (*.gif)"
+        path = ask_export_path(
+            self.window, "Export video", name, "window", [("MP4 video", ".mp4"), ("Animated GIF", ".gif")]
         )
-        self.window.activateWindow()  # the keyboard back to the window (no window manager gives it back)
-        if path and os.path.splitext(path)[1].lower() not in VIDEO_FORMATS:
-            path += ".gif" if "GIF" in chosen else ".mp4"
         if path:
-            self.window.exported_to(path)
             self.remember()
             self.window.export_video(
                 path,

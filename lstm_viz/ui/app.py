@@ -101,25 +101,10 @@ def leave(status: int) -> int:
     return status
 
 
-def wait_for_analyses(app, window, limit_s: float = 60.0) -> None:
-    """Let the panels on screen ask for their analyses (after their short pause) and wait
-    until those have landed, so a screenshot shows them."""
-    import time
-
-    start = time.monotonic()
-    while time.monotonic() - start < 0.4:  # the panels' debounce is 250 ms
-        app.processEvents()
-        time.sleep(0.01)
-    while window.session.jobs.current and time.monotonic() - start < limit_s:
-        app.processEvents()
-        time.sleep(0.01)
-    app.processEvents()
-
-
 def screenshot(
     app, window, path: str, step: int | None, panel: str | None = None, scale: float = 1.0, caption: bool = False
 ) -> int:
-    from lstm_viz.ui.export import ExportError, caption_for, export_picture, panel_named, picture_format
+    from lstm_viz.ui.export import ExportError, caption_for, export_picture, panel_named, picture_format, settle
 
     if window.session.loaded is None:
         print(f"lstm-viz: error: {window.last_error or 'nothing could be loaded'}", file=sys.stderr)
@@ -138,11 +123,7 @@ def screenshot(
         window.session.set_step(step)
     for _ in range(5):
         app.processEvents()
-    wait_for_analyses(app, window)
-    for panel in window.panels:  # finish any easing: the picture shows the step itself
-        if panel.built:
-            panel.settle()
-    app.processEvents()
+    settle(window)  # analyses asked for and landed, easing finished: the picture shows the step itself
     try:
         words = caption_for(window, target) if caption and target is not window else None
         size = export_picture(target, path, scale, title=window.windowTitle(), caption=words)

@@ -171,6 +171,33 @@ def _sharpen_images(widget: QWidget) -> list:
     return changed
 
 
+def settle(window, limit_s: float = 60.0) -> None:
+    """Let the window show its current step whole: pending paced calls made now, the
+    analyses they ask for waited for (at most ``limit_s``), every easing finished."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    from lstm_viz.ui.panels.base import Paced
+
+    app = QApplication.instance()
+    app.processEvents()
+    for panel in window.panels:
+        if panel.built and not panel._offscreen():
+            for value in list(vars(panel).values()):
+                if isinstance(value, Paced):
+                    value.flush()
+    start = time.monotonic()
+    app.processEvents()
+    while window.session.jobs.current and time.monotonic() - start < limit_s:
+        app.processEvents()
+        time.sleep(0.005)
+    for panel in window.panels:
+        if panel.built:
+            panel.settle()
+    app.processEvents()
+
+
 def render_image(widget: QWidget, scale: float = 1.0) -> QImage:
     """``widget`` drawn again at ``scale`` times its size on white (the plots at that
     resolution, not a stretched screenshot): pictures and video frames."""

@@ -162,8 +162,7 @@ def render(
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QColor, QImage, QPainter
 
-    from lstm_viz.ui.export import CAPTION_BAND, panel_named, render_image, step_words, with_caption
-    from lstm_viz.ui.video import settle
+    from lstm_viz.ui.export import CAPTION_BAND, panel_named, render_image, settle, step_words, with_caption
 
     loaded = _loaded(model, x, trace)
     _check_step(step, loaded)

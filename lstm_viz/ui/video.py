@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,7 +26,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
 from lstm_viz import atomic
-from lstm_viz.ui.export import CAPTION_BAND, ExportError, caption_for, render_image, with_caption
+from lstm_viz.ui.export import CAPTION_BAND, ExportError, caption_for, render_image, settle, with_caption
 
 VIDEO_FORMATS = {".mp4": "MP4", ".gif": "GIF"}
 EXTRA = "pip install 'lstm-viz[video]'"
@@ -279,31 +278,6 @@ class _GifWriter:
                 optimize=False,
             )
         self.frames = []
-
-
-def settle(window, limit_s: float = 60.0) -> None:
-    """Let the window show its current step whole: pending paced calls made now, the
-    analyses they ask for waited for (at most ``limit_s``), every easing finished."""
-    from PySide6.QtWidgets import QApplication
-
-    from lstm_viz.ui.panels.base import Paced
-
-    app = QApplication.instance()
-    app.processEvents()
-    for panel in window.panels:
-        if panel.built and not panel._offscreen():
-            for value in list(vars(panel).values()):
-                if isinstance(value, Paced):
-                    value.flush()
-    start = time.monotonic()
-    app.processEvents()
-    while window.session.jobs.current and time.monotonic() - start < limit_s:
-        app.processEvents()
-        time.sleep(0.005)
-    for panel in window.panels:
-        if panel.built:
-            panel.settle()
-    app.processEvents()
 
 
 def frame_image(window, target: QWidget, scale: float) -> QImage:

@@ -124,35 +124,34 @@ class _FollowsView:
         raise NotImplementedError
 
 
-class Envelope(pg.GraphicsObject):
+class Envelope:
     """The min-max band of a curve's columns: over each column's steps, every pixel from
     the column's min to its max, in one colour; and a line through the columns' means.
 
-    The band is painted as one image made with NumPy in device pixels: Qt strokes a path
-    of vertical segments at tens of nanoseconds a pixel (1.3 ms for 600 tall columns,
-    measured), a mask of the band costs a fraction of that. The line is drawn here too
-    (one polyline in device pixels), not by pyqtgraph's curve item, whose data, bounds and
-    path would be worked out again at every zoom frame for every curve.
+    What one curve draws; its view's :class:`BandLayer` paints the bands of all its curves
+    together (one image, one pixmap cache). The band is an image made with NumPy in device
+    pixels: Qt strokes a path of vertical segments at tens of nanoseconds a pixel (1.3 ms
+    for 600 tall columns, measured), a mask of the band costs a fraction of that. The line
+    is drawn by the layer too (one polyline in device pixels), not by pyqtgraph's curve
+    item, whose data, bounds and path would be worked out again at every zoom frame for
+    every curve.
     """
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
+    def __init__(self, curve):
+        self.curve = curve
         self.left = self.right = self.low = self.high = np.zeros(0)
         self.means = None
         self.pen = None
         self.draw_line = True
         self.rgba = 0
+        self.opaque = True
         self._bounds = QRectF()
-        self.paints = 0  # how many times it painted (for tests and measurements)
-        # painted once into a pixmap and blitted until data or view change: a step moves
-        # the cursor over it, and drawing the line again each time cost 3 ms a step (H=256)
-        self.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.layer: BandLayer | None = None
 
     def set_band(self, left, right, low, high, color, means=None, pen=None) -> None:
         """Columns from ``left`` to ``right`` (in x, contiguous and in order) spanning
         ``low`` to ``high``, in ``color`` (anything mkColor takes); with ``means`` and
         ``pen``, a line through them at the columns' centres."""
-        self.prepareGeometryChange()
         self.left, self.right = np.asarray(left, dtype=np.float64), np.asarray(right, dtype=np.float64)
         self.low, self.high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
         self.means = None if means is None else np.asarray(means, dtype=np.float64)
@@ -160,6 +159,7 @@ class Envelope(pg.GraphicsObject):
         c = pg.mkColor(color)
         a = c.alpha()  # premultiplied ARGB32
         self.rgba = (a << 24) | ((c.red() * a // 255) << 16) | ((c.green() * a // 255) << 8) | (c.blue() * a // 255)
+        self.opaque = a == 255
         finite = np.isfinite(self.low) & np.isfinite(self.high)
         if len(self.left) and finite.any():
             lo, hi = float(self.low[finite].min()), float(self.high[finite].max())
@@ -167,11 +167,32 @@ class Envelope(pg.GraphicsObject):
             self._bounds = QRectF(x0, lo, (x1 - x0) or 1e-9, (hi - lo) or 1e-9)
         else:
             self._bounds = QRectF()
-        self.update()
+        self.changed()
 
     def clear_band(self) -> None:
         if len(self.left):
             self.set_band([], [], [], [], 0)
+
+    def changed(self) -> None:
+        """Have the view's layer paint this band again (made when first needed)."""
+        view = self.curve.getViewBox()
+        if self.layer is not None and self.layer.view is not view:
+            self.layer.forget(self)
+        if view is None or not hasattr(view, "addItem"):
+            return
+        if not len(self.left) and self.layer is None:
+            return
+        self.layer = BandLayer.of(view)
+        self.layer.add(self)
+
+    @property
+    def paints(self) -> int:
+        """How many times the layer painted (for tests and measurements)."""
+        return 0 if self.layer is None else self.layer.paints
+
+    def update(self) -> None:
+        if self.layer is not None:
+            self.layer.update()
 
     def getData(self):  # noqa: N802 - as a curve's
         """The line's points (the columns' centres and means)."""
@@ -182,56 +203,14 @@ class Envelope(pg.GraphicsObject):
     def boundingRect(self) -> QRectF:  # noqa: N802
         return QRectF(self._bounds)
 
+    def shown(self) -> bool:
+        return len(self.left) > 0 and self.curve.isVisible()
+
     def pixel_runs(self, transform, width: int, height: int):
         """(x0, y0, first, last): for each device pixel column from x0, the rows (from y0)
         of the band's first and last pixels (first > last where it has none), or None."""
-        if not len(self.left) or transform.m12() or transform.m21():  # never rotated in a plot
-            return None
-        sx, dx, sy, dy = transform.m11(), transform.dx(), transform.m22(), transform.dy()
-        if sx <= 0:
-            return None
-        start = np.floor(self.left * sx + dx)
-        end = np.maximum(np.floor(self.right * sx + dx), start + 1)  # at least a pixel each
-        a, b = self.low * sy + dy, self.high * sy + dy
-        top, bottom = np.floor(np.fmin(a, b)), np.floor(np.fmax(a, b))
-        keep = np.isfinite(top) & np.isfinite(bottom) & (end > 0) & (start < width) & (bottom >= 0) & (top < height)
-        if not keep.any():
-            return None
-        start, end, top, bottom = start[keep], end[keep], top[keep], bottom[keep]
-        x0, x1 = max(int(start[0]), 0), min(int(end[-1]), width)
-        y0, y1 = max(int(top.min()), 0), min(int(bottom.max()) + 1, height)
-        n = x1 - x0
-        if n <= 0 or y1 <= y0:
-            return None
-        at = np.clip(start - x0, 0, n - 1).astype(np.int64)
-        first = np.full(n, 1 << 30, dtype=np.int64)
-        last = np.full(n, -1, dtype=np.int64)
-        # columns starting in one pixel column: it spans all of them
-        np.minimum.at(first, at, np.clip(top - y0, 0, y1 - y0).astype(np.int64))
-        np.maximum.at(last, at, np.clip(bottom - y0, -1, y1 - y0 - 1).astype(np.int64))
-        # a column wider than a pixel goes on over the pixel columns where none starts
-        started = np.zeros(n, dtype=bool)
-        started[at] = True
-        owner = np.maximum.accumulate(np.where(started, np.arange(n), 0))
-        return x0, y0, first[owner], last[owner]
-
-    def paint(self, painter, *args) -> None:
-        self.paints += 1
-        device = painter.device()
-        t = painter.transform()
-        x0, y0, image, _pixels, lines = (*self._image(t, device.width(), device.height()), self._lines(t))
-        if image is None and not lines:
-            return
-        painter.save()
-        painter.resetTransform()
-        if image is not None:
-            painter.drawImage(x0, y0, image)
-        if lines and self.draw_line:
-            painter.setRenderHint(painter.RenderHint.Antialiasing, False)
-            painter.setPen(self.pen)
-            for line in lines:
-                painter.drawPolyline(line)
-        painter.restore()
+        runs = band_runs(self.left, self.right, self.low[:, None], self.high[:, None], transform, width, height)
+        return None if runs is None else (runs[0], runs[1], runs[2][:, 0], runs[3][:, 0])
 
     def _lines(self, transform) -> list:
         """The line through the means in device pixels: one polyline per run of columns
@@ -252,24 +231,205 @@ class Envelope(pg.GraphicsObject):
             lines.append(polygon)
         return lines
 
-    def _image(self, transform, width: int, height: int):
-        """(x0, y0, QImage, its pixels) of the band in device pixels (image None: nothing to draw)."""
-        runs = self.pixel_runs(transform, width, height)
-        if runs is None:
-            return 0, 0, None, None
-        x0, y0, first, last = runs
-        span = last - first  # negative: nothing in that pixel column
-        rows = np.arange(int(max(last.max(), 0)) + 1, dtype=np.int32)[:, None]
-        # row r is inside when 0 <= r - first <= span: one subtraction and one comparison
-        # of small integers over the image (a negative difference wraps to a large one)
-        inside = (rows - first.astype(np.int32)[None, :]).view(np.uint32) <= span.astype(np.int32)[None, :].view(
-            np.uint32
-        )
-        inside &= (span >= 0)[None, :]
-        pixels = inside.astype(np.uint32)
-        pixels *= np.uint32(self.rgba)
-        image = QImage(pixels.data, pixels.shape[1], pixels.shape[0], QImage.Format.Format_ARGB32_Premultiplied)
-        return x0, y0, image, pixels  # (the image reads the pixels' buffer: kept together)
+
+def band_runs(left, right, low, high, transform, width: int, height: int):
+    """The device pixels of bands that share their columns: ``left``, ``right`` (n,) in x,
+    ``low``, ``high`` (n, k) one band a column of them. Returns (x0, y0, first, last),
+    ``first`` and ``last`` (pixel columns from x0, k) the rows (from y0) of each band's
+    first and last pixels in each pixel column (first > last where it has none), or None
+    when nothing falls inside ``width`` x ``height``."""
+    if not len(left) or transform.m12() or transform.m21():  # never rotated in a plot
+        return None
+    sx, dx, sy, dy = transform.m11(), transform.dx(), transform.m22(), transform.dy()
+    if sx <= 0:
+        return None
+    start = np.floor(left * sx + dx)
+    end = np.maximum(np.floor(right * sx + dx), start + 1)  # at least a pixel each
+    a, b = low * sy + dy, high * sy + dy
+    top, bottom = np.floor(np.fmin(a, b)), np.floor(np.fmax(a, b))
+    keep = (bottom >= 0) & (top < height)  # (False where NaN)
+    keep &= ((end > 0) & (start < width))[:, None]
+    columns = np.flatnonzero(keep.any(axis=1))
+    if not len(columns):
+        return None
+    i0, i1 = int(columns[0]), int(columns[-1]) + 1
+    if i0 or i1 < len(start):
+        start, end, top, bottom, keep = start[i0:i1], end[i0:i1], top[i0:i1], bottom[i0:i1], keep[i0:i1]
+    x0, x1 = max(int(start[0]), 0), min(int(end[-1]), width)
+    y0, y1 = max(int(top[keep].min()), 0), min(int(bottom[keep].max()) + 1, height)
+    n = x1 - x0
+    if n <= 0 or y1 <= y0:
+        return None
+    at = np.clip(start - x0, 0, n - 1).astype(np.int64)
+    first = np.where(keep, np.clip(top - y0, 0, y1 - y0), 1 << 30).astype(np.int64)
+    last = np.where(keep, np.clip(bottom - y0, -1, y1 - y0 - 1), -1).astype(np.int64)
+    # columns starting in one pixel column: it spans all of them (``at`` never decreases)
+    new = np.empty(len(at), dtype=bool)
+    new[0] = True
+    np.not_equal(at[1:], at[:-1], out=new[1:])
+    if not new.all():
+        groups = np.flatnonzero(new)
+        first, last, at = np.minimum.reduceat(first, groups), np.maximum.reduceat(last, groups), at[groups]
+    if len(at) == n:  # a column starts in every pixel column
+        return x0, y0, first, last
+    # a column wider than a pixel goes on over the pixel columns where none starts
+    owner = np.zeros(n, dtype=np.int64)
+    owner[at] = np.arange(len(at))
+    np.maximum.accumulate(owner, out=owner)
+    return x0, y0, first[owner], last[owner]
+
+
+def band_image(first, last, rgba):
+    """(QImage, its pixels) of bands (columns of ``first``/``last``: in each pixel column,
+    rows from first to last inside) in their colours (``rgba``, premultiplied ARGB32, one a
+    band), painted in order: a band covers those before it (several bands must be opaque).
+    The image reads the pixels' buffer: keep them together."""
+    k = first.shape[1]
+    rows = int(max(last.max(), 0)) + 1
+    small = rows < 32768
+    kind, unsigned = (np.int16, np.uint16) if small else (np.int32, np.uint32)
+    # one band: its colour where inside; several: the number of the last band over each
+    # pixel (numbers grow, so a maximum keeps the last), coloured by Qt from a table
+    pixels = np.zeros((rows, first.shape[0]), dtype=np.uint32 if k == 1 else np.uint8)
+    for j in range(k):
+        f, l = first[:, j], last[:, j]
+        drawn = l >= f
+        if not drawn.any():
+            continue
+        r0, r1 = int(f[drawn].min()), int(l[drawn].max()) + 1
+        # row r is inside when 0 <= r - first <= last - first: one subtraction and one
+        # comparison of small integers (a negative difference wraps to a large one); a
+        # pixel column without the band gets first below r0 and span 0 (never inside)
+        span = np.where(drawn, l - f, 0).astype(kind)
+        start = np.where(drawn, f, r0 - 1).astype(kind)
+        inside = (np.arange(r0, r1, dtype=kind)[:, None] - start[None, :]).view(unsigned) <= span.view(unsigned)
+        if k == 1:
+            np.multiply(inside, np.uint32(rgba[0]), out=pixels[r0:r1], dtype=np.uint32)
+        else:  # (np.copyto with a mask, or np.where, cost 5-8 times as much)
+            np.maximum(pixels[r0:r1], inside.view(np.uint8) * np.uint8(j + 1), out=pixels[r0:r1])
+    height, width = pixels.shape
+    if k == 1:
+        return QImage(pixels.data, width, height, QImage.Format.Format_ARGB32_Premultiplied), pixels
+    image = QImage(pixels.data, width, height, width, QImage.Format.Format_Indexed8)
+    image.setColorTable([0, *(int(c) for c in rgba)])  # (opaque: premultiplied is plain)
+    return image, pixels
+
+
+class BandLayer(pg.GraphicsObject):
+    """The bands and mean lines of every :class:`LodCurve` of a view, painted together:
+    bands that share their columns (a panel's curves, read together from one pyramid
+    query) are worked out in one pass and drawn as one image, so a zoom frame costs one
+    image and one pixmap cache for the view, not one for each curve. Bands come first in
+    the curves' order (an opaque band covers the bands under it), then the lines over them.
+    """
+
+    def __init__(self, view):
+        super().__init__()
+        self.view = view
+        self.bands: list[Envelope] = []
+        self.paints = 0  # how many times it painted (for tests and measurements)
+        self.images = 0  # how many band images it made
+        self._bounds = QRectF()
+        self._dirty = False
+        # painted once into a pixmap and blitted until data or view change: a step moves
+        # the cursor over it, and drawing the bands again each time cost 3 ms a step (H=256)
+        self.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    @staticmethod
+    def of(view) -> BandLayer:
+        layer = view.__dict__.get("_band_layer")
+        if layer is None:
+            layer = BandLayer(view)
+            view._band_layer = layer
+            view.addItem(layer, ignoreBounds=True)
+        return layer
+
+    def add(self, band: Envelope) -> None:
+        if not any(b is band for b in self.bands):
+            self.bands.append(band)
+        self._changed()
+
+    def forget(self, band: Envelope) -> None:
+        self.bands = [b for b in self.bands if b is not band]
+        band.layer = None
+        self._changed()
+
+    def _changed(self) -> None:
+        # the bounds are worked out when Qt next asks (once a frame, not once a curve)
+        z = min((b.curve.zValue() for b in self.bands), default=0.0) - 0.5  # under the lowest curve
+        if z != self.zValue():
+            self.setZValue(z)
+        if not self._dirty:
+            self._dirty = True
+            self.prepareGeometryChange()
+            self.update()
+
+    def _settle(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        shown = [b for b in self.bands if len(b.left)]
+        rect = QRectF()
+        for band in shown:
+            rect = rect.united(band._bounds) if not rect.isNull() else QRectF(band._bounds)
+        self._bounds = rect
+
+    def boundingRect(self) -> QRectF:  # noqa: N802
+        self._settle()
+        return QRectF(self._bounds)
+
+    def _in_view(self) -> list[Envelope]:
+        self.bands = [b for b in self.bands if b.curve.getViewBox() is self.view]
+        shown = [b for b in self.bands if b.shown()]
+        shown.sort(key=lambda b: b.curve.zValue())  # (stable: the order they were added)
+        return shown
+
+    def paint(self, painter, *args) -> None:
+        self.paints += 1
+        bands = self._in_view()
+        if not bands:
+            return
+        device = painter.device()
+        t = painter.transform()
+        width, height = device.width(), device.height()
+        painter.save()
+        painter.resetTransform()
+        # consecutive opaque bands on the same columns: one image
+        groups: list[list[Envelope]] = []
+        for band in bands:
+            last = groups[-1][-1] if groups else None
+            same = (
+                last is not None
+                and len(groups[-1]) < 255  # (numbered in one byte)
+                and band.opaque
+                and last.opaque
+                and len(band.left) == len(last.left)
+                and (band.left is last.left or np.array_equal(band.left, last.left))
+                and np.array_equal(band.right, last.right)
+            )
+            if same:
+                groups[-1].append(band)
+            else:
+                groups.append([band])
+        for group in groups:
+            low = np.column_stack([b.low for b in group]) if len(group) > 1 else group[0].low[:, None]
+            high = np.column_stack([b.high for b in group]) if len(group) > 1 else group[0].high[:, None]
+            runs = band_runs(group[0].left, group[0].right, low, high, t, width, height)
+            if runs is None:
+                continue
+            x0, y0, first, last = runs
+            image, _pixels = band_image(first, last, [b.rgba for b in group])
+            self.images += 1
+            painter.drawImage(x0, y0, image)
+        painter.setRenderHint(painter.RenderHint.Antialiasing, False)
+        for band in bands:
+            if band.draw_line and band.pen is not None:
+                lines = band._lines(t)
+                if lines:
+                    painter.setPen(band.pen)
+                    for line in lines:
+                        painter.drawPolyline(line)
+        painter.restore()
 
 
 class LodCurve(_FollowsView, pg.PlotDataItem):
@@ -286,7 +446,6 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
     def __init__(self, *, points: bool = False, symbol_size: float = 7, **opts):
         super().__init__([], [], connect="finite", **opts)
         self.envelope = Envelope(self)
-        self.envelope.setZValue(-1)
         self._init_follow()
         self.unit = 0
         self.among = None  # the units of the other curves drawn with it (see Pyramid.columns)
@@ -296,6 +455,20 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
         self.symbol_size = symbol_size
         self.color = None
         self.columns = None  # the last Columns drawn
+
+    def viewChanged(self, view, oldView):  # noqa: N802 - pyqtgraph's name
+        layer = self.envelope.layer
+        if layer is not None and layer.view is not view:
+            layer.forget(self.envelope)
+        super().viewChanged(view, oldView)
+
+    def itemChange(self, change, value):  # noqa: N802 - Qt's name
+        result = super().itemChange(change, value)
+        Change = pg.QtWidgets.QGraphicsItem.GraphicsItemChange
+        envelope = self.__dict__.get("envelope")
+        if change in (Change.ItemVisibleHasChanged, Change.ItemZValueHasChanged) and envelope and envelope.layer:
+            envelope.layer._changed()  # (shown or hidden with its curve, in its order)
+        return result
 
     # pyqtgraph's own thinning and clipping would work on what this already thinned
     def setDownsampling(self, *args, **kwargs):  # noqa: N802

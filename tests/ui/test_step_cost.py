@@ -102,7 +102,7 @@ def test_a_step_does_not_redraw_the_bands_of_long_curves(window, monkeypatch):
 
     from lstm_viz.engine import LSTM
     from lstm_viz.io.sequences import Sequence
-    from lstm_viz.ui.lod import Envelope
+    from lstm_viz.ui.lod import BandLayer
     from lstm_viz.ui.session import Loaded
 
     x = np.random.default_rng(0).normal(size=(1, 50_000, 2)).astype(np.float32)
@@ -114,16 +114,16 @@ def test_a_step_does_not_redraw_the_bands_of_long_curves(window, monkeypatch):
     trajectories = panel(window, "CellTrajectoryPanel")
     bands = [c.envelope for c in trajectories.curves if c.isVisible()]
     assert bands and all(len(b.left) > 100 for b in bands)  # long: drawn as bands
-    made = []
-    original = Envelope._image
-    monkeypatch.setattr(Envelope, "_image", lambda self, *a: made.append(self) or original(self, *a))
-    paints = [b.paints for b in bands]
+    layers = {id(b.layer): b.layer for b in bands}
+    assert len(layers) == 1  # one layer paints the view's bands
+    (layer,) = layers.values()
+    assert isinstance(layer, BandLayer)
+    paints, images = layer.paints, layer.images
     for step in range(101, 111):
         window.session.set_step(step)
         QApplication.processEvents()
-    assert made == []
-    assert [b.paints for b in bands] == paints  # not even painted: blitted from Qt's cache
-    window.core.set_time_range(1000, 40_000)  # a new view: made again, once each
+    assert (layer.paints, layer.images) == (paints, images)  # not even painted: blitted from Qt's cache
+    window.core.set_time_range(1000, 40_000)  # a new view: made again, once
     QApplication.processEvents()
-    assert set(map(id, bands)) <= set(map(id, made))  # every band of the trajectories...
-    assert len(made) == len(set(map(id, made)))  # ...and of the input, once
+    assert layer.images == images + 1  # the eight bands share their columns: one image
+    assert layer.paints == paints + 1

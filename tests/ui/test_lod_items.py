@@ -124,6 +124,57 @@ def test_the_band_covers_every_pixel_from_each_columns_min_to_its_max(curve_plot
     assert checked >= 20
 
 
+def test_a_plots_bands_are_painted_in_order_and_every_mean_line_over_them(qtbot):
+    """Two curves of a plot share one band image: where both bands fall, the later curve's
+    colour is shown (as when each drew its own); the earlier curve's mean line stays
+    visible over the later band."""
+    from lstm_viz.ui.lod import BandLayer
+
+    T = 100_000
+    rng = np.random.default_rng(1)
+    values = np.stack([rng.normal(size=T) + 1.5, rng.normal(size=T) * 3], axis=1).astype(np.float32)
+    pyramid = Pyramid(lambda t0, t1: values[t0:t1], T, 2)
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    first, second = LodCurve(), LodCurve()
+    widget.addItem(first)
+    widget.addItem(second)
+    first.set_source(pyramid, 0, pen=pg.mkPen("#0000ff"), color="#0000ff", among=[0, 1])
+    second.set_source(pyramid, 1, pen=pg.mkPen("#ff0000"), color="#ff0000", among=[0, 1])
+    widget.show()
+    widget.setXRange(0, T, padding=0)
+    widget.setYRange(-12, 12, padding=0)
+    painted(widget)
+    layer = first.envelope.layer
+    assert isinstance(layer, BandLayer) and second.envelope.layer is layer
+    images = layer.images
+    image = widget.grab().toImage()
+    assert layer.images - images <= 1  # both bands: one image
+    vb = widget.getPlotItem().vb
+    blue, red = pg.mkColor("#0000ff").rgb(), pg.mkColor("#ff0000").rgb()
+    a, b = first.columns, second.columns
+
+    def row(value):
+        return int(np.floor(vb.mapViewToDevice(QPointF(0.0, float(value))).y()))
+
+    blue_line = checked = 0
+    for k in range(3, len(a.starts) - 3, 3):
+        x = int(np.floor(vb.mapViewToDevice(QPointF(float(a.centers[k]), 0.0)).x()))
+        x_next = int(np.floor(vb.mapViewToDevice(QPointF(float(a.centers[k + 1]), 0.0)).x()))
+        if x_next - x < 2 or not (b.mins[k, 0] < a.mins[k, 0] and b.maxs[k, 0] > a.maxs[k, 0]):
+            continue
+        mean = row(a.means[k, 0])
+        # inside both bands, away from the lines: the later (red) band covers the blue one
+        rows = [y for y in range(row(a.maxs[k, 0]) + 1, row(a.mins[k, 0])) if abs(y - mean) > 3]
+        column = [image.pixel(x, y) for y in rows]
+        assert column and column.count(red) >= len(column) - 2, k  # (the red mean line may cross)
+        blue_line += any(image.pixel(x, y) == blue for y in range(mean - 2, mean + 3))
+        checked += 1
+    assert checked >= 20
+    assert blue_line >= checked * 0.9  # the blue mean line is seen over the red band
+
+
 def test_a_range_change_redraws_only_when_painted(curve_plot):
     widget, curve, values = curve_plot
     before = curve.redraws

@@ -92,8 +92,16 @@ class AddingTask(Task):
     feature_names = ["value", "marker"]
     output_labels = ["sum"]
 
+    def __init__(self, length: int, min_length: int | None = None):
+        super().__init__(length)
+        if min_length is not None and not 2 <= int(min_length) <= self.length:
+            raise InputError(f"the shortest adding sequence must be from 2 to {self.length} steps, got {min_length}")
+        self.min_length = None if min_length is None else int(min_length)
+
     def batch(self, rng, batch_size):
         B, T = batch_size, self.length
+        if self.min_length is not None:  # a length for each batch, from min_length to length
+            T = int(rng.integers(self.min_length, self.length + 1))
         x = np.zeros((B, T, 2), np.float32)
         x[:, :, 0] = rng.uniform(0, 1, (B, T))
         half = T // 2

@@ -160,3 +160,31 @@ def test_task_examples_and_errors():
     assert sum(label.endswith("*") for label in adding.labels) == 2
     with pytest.raises(InputError, match="unknown task 'nope'"):
         get_task("nope")
+
+
+def test_the_adding_task_can_draw_a_length_for_each_batch():
+    """With ``min_length`` every batch has one length from min_length to length (both
+    reached), two marks a sequence (one in each half), and the sum of the marked values as
+    the target at its last step; without it, the length is always ``length``."""
+    from lstm_viz.engine.tasks import get_task
+    from lstm_viz.errors import InputError
+
+    task = get_task("adding", 12, min_length=5)
+    rng = np.random.default_rng(0)
+    lengths = set()
+    for _ in range(200):
+        batch = task.batch(rng, 4)
+        B, T, _ = batch.x.shape
+        lengths.add(T)
+        marks = batch.x[:, :, 1]
+        assert (marks.sum(axis=1) == 2).all()
+        first = marks.argmax(axis=1)
+        assert (first < T // 2).all()
+        expected = (batch.x[:, :, 0] * marks).sum(axis=1)
+        np.testing.assert_allclose(batch.targets[:, -1, 0], expected, rtol=1e-6)
+        assert batch.mask[:, -1].all() and batch.mask[:, :-1].sum() == 0
+    assert lengths == set(range(5, 13))
+    assert {get_task("adding", 12).batch(rng, 2).x.shape[1] for _ in range(20)} == {12}
+    for bad in (1, 13):
+        with pytest.raises(InputError, match="shortest adding sequence"):
+            get_task("adding", 12, min_length=bad)

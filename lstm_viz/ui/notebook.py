@@ -132,6 +132,30 @@ def _ipython_gui() -> None:
     if shell is not None:
         os.environ.setdefault("QT_API", "pyside6")  # the binding IPython's loop should drive
         shell.enable_gui("qt")
+        _keep_kernel_listening(getattr(shell, "kernel", None))
+
+
+def _keep_kernel_listening(kernel) -> None:
+    """ipykernel runs Qt's event loop between cells and leaves it when a socket notifier
+    says a request came; now and then the notice is lost (a request that arrives while the
+    loop is being entered), and the next cell never ran: seen after show(), one run in a
+    few with a fresh kernel. Twenty times a second the loop is left anyway: the kernel
+    handles what waits and enters it again at once (the window stays live)."""
+    if kernel is None or getattr(kernel, "_lstm_viz_listening", None) is not None:
+        return
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    def leave() -> None:
+        loop = getattr(getattr(kernel, "app", None), "qt_event_loop", None)
+        if loop is not None and loop.isRunning():
+            loop.quit()
+
+    timer = QTimer(QApplication.instance())
+    timer.setInterval(50)
+    timer.timeout.connect(leave)
+    timer.start()
+    kernel._lstm_viz_listening = timer
 
 
 def show(model, x=None, *, trace=None, step: int | None = None, select=None, size=(1600, 1000)):

@@ -168,39 +168,166 @@ def text() -> None:
     )
 
 
+def fresh_error(model, length: int, sequences: int, seed: int) -> float:
+    """Squared error at the last step on fresh adding sequences, over that of always
+    answering the mean sum (1.0; its squared error is 1/6)."""
+    batch = get_task("adding", length).batch(np.random.default_rng(seed), sequences)
+    answer = model.readout.logits(model.run(batch.x).output)[:, -1, 0]
+    return float(np.mean((answer - batch.targets[:, -1, 0]) ** 2) / (1 / 6))
+
+
+def number(value: float, digits: int = 2) -> str:
+    return f"{value:.{digits}f}"
+
+
+def claim_of(quantity, unit, steps, stat, value, digits=2, **limits) -> dict:
+    """A number the note quotes, and how it is measured on the trace (see examples.py)."""
+    found = {"quantity": quantity, "unit": unit, "steps": steps, "stat": stat, "value": float(value), "digits": digits}
+    return found | limits
+
+
 def adding() -> None:
-    """The built-in demo (resources/demo, made by make_demo.py), explained."""
+    """The built-in demo (resources/demo, made by make_demo.py), explained as a walk: the
+    first mark written, held between the marks, the second added, the sum read out."""
     from lstm_viz.io import load_model, load_sequence
+    from lstm_viz.workbench.loading import OpenRequest
+    from lstm_viz.workbench.workbench import Workbench
 
     demo = HERE.parent / "demo"
     model = load_model(demo / "adding_model.npz")
     sequence = load_sequence(demo / "adding_sequence.json")
-    lt = model.run(sequence.values).layers[0]
-    marks = sequence.values[0, :, 1] > 0.5
+    trace = model.run(sequence.values)
+    lt = trace.layers[0]
+    x = sequence.values[0]
+    marked = x[:, 1] > 0.5
     write_gate = lt.input[0]
-    contrast = write_gate[marks].mean(axis=0) - write_gate[~marks].mean(axis=0)
+    contrast = write_gate[marked].mean(axis=0) - write_gate[~marked].mean(axis=0)
     unit = int(np.argmax(contrast))
-    first = int(np.argmax(marks))
-    second = int(np.flatnonzero(marks)[1])
-    between = lt.forget[0, first + 1 : second, unit]  # the keep gate while it holds the first value
+    first, second = (int(t) for t in np.flatnonzero(marked))
+    last = len(x) - 1
+    keep, write_, cell = lt.forget[0, :, unit], write_gate[:, unit], lt.cell[0, :, unit]
+    between = slice(first + 1, second)
+    low, high = model.metadata["training"]["lengths"]
+    longer = 4 * low
+    error = fresh_error(model, longer, 2000, seed=longer)
+    answer = float(model.readout.logits(trace.output)[0, last, 0])
+    total = float(x[marked, 0].sum())
+    core = Workbench()
+    core.open(
+        OpenRequest(sequence_path=str(demo / "adding_sequence.json"), model_path=str(demo / "adding_model.npz"))
+    ).now()
+    found, _ = core.analyze(
+        "attribution", {"target": "prediction", "step": last, "method": "integrated_gradients"}
+    ).now()
+    size = np.abs(found.per_step)
+    share = float(size[marked].sum() / size.sum())
+    span = f"{first + 1}:{second}"  # the steps strictly between the marks
+
+    walk = [
+        {
+            "step": 0,
+            "select": [unit],
+            "text": (
+                "An LSTM of 12 units trained to add the two values marked with * and give their sum at the last "
+                f"step, on sequences of {low} to {high} steps. On 2,000 fresh sequences of {longer} steps (four times "
+                f"the shortest it was trained on) its squared error is {100 * error:.1f}% of that of always answering "
+                f"the mean sum. <b>Unit {unit} holds the marked values</b>: it is selected. Page Down (or Next) "
+                "follows it through the sequence."
+            ),
+            "claims": [
+                {
+                    "kind": "fresh_error",
+                    "length": longer,
+                    "sequences": 2000,
+                    "seed": longer,
+                    "value": error,
+                    "digits": 1,
+                    "percent": True,
+                    "at_most": 0.05,
+                }
+            ],
+        },
+        {
+            "step": first,
+            "select": [unit],
+            "text": (
+                f"t = {first}, the first mark ({sequence.labels[first]}): unit {unit}'s write gate opens to "
+                f"{number(write_[first])} and its keep gate falls to {number(keep[first])}, so little of the old "
+                f"memory is kept and the marked value goes in: the cell goes from {number(cell[first - 1])} to "
+                f"{number(cell[first])}."
+            ),
+            "claims": [
+                claim_of("input", unit, [first], "value", write_[first], at_least=0.9),
+                claim_of("forget", unit, [first], "value", keep[first], at_most=0.5),
+                claim_of("cell", unit, [first - 1], "value", cell[first - 1]),
+                claim_of("cell", unit, [first], "value", cell[first]),
+            ],
+        },
+        {
+            "step": (first + second) // 2,
+            "select": [unit],
+            "text": (
+                f"Between the marks (t = {first + 1} to {second - 1}) the keep gate of unit {unit} stays near 1: it "
+                f"averages {number(keep[between].mean(), 3)} and never falls below {number(keep[between].min(), 3)}, "
+                f"while its write gate stays below 0.01. The memory holds: in {second - first - 1} steps the cell "
+                f"only drifts from {number(cell[first])} to {number(cell[second - 1])}."
+            ),
+            "claims": [
+                claim_of("forget", unit, span, "mean", keep[between].mean(), 3, at_least=0.99),
+                claim_of("forget", unit, span, "min", keep[between].min(), 3, at_least=0.95),
+                claim_of("input", unit, span, "max", write_[between].max(), 3, at_most=0.01, shown=False),
+                claim_of("cell", unit, [first], "value", cell[first]),
+                claim_of("cell", unit, [second - 1], "value", cell[second - 1]),
+            ],
+        },
+        {
+            "step": second,
+            "select": [unit],
+            "text": (
+                f"t = {second}, the second mark ({sequence.labels[second]}): the write gate opens again, to "
+                f"{number(write_[second])}, while the keep gate stays at {number(keep[second])}: the second value is "
+                f"added to the first, and the cell goes from {number(cell[second - 1])} to {number(cell[second])}."
+            ),
+            "claims": [
+                claim_of("input", unit, [second], "value", write_[second], at_least=0.5),
+                claim_of("forget", unit, [second], "value", keep[second], at_least=0.9),
+                claim_of("cell", unit, [second - 1], "value", cell[second - 1]),
+                claim_of("cell", unit, [second], "value", cell[second]),
+            ],
+        },
+        {
+            "step": last,
+            "select": [unit],
+            "text": (
+                f"t = {last}, the last step: the cell still holds {number(cell[last])}, and the readout answers "
+                f"{number(answer, 3)}; the true sum is {number(total, 3)}. The answer rests on the marks: integrated "
+                f"gradients of it (the Attribution tab, at t = {last}) put {100 * share:.0f}% of their size on the "
+                "two marked steps."
+            ),
+            "claims": [
+                claim_of("cell", unit, [last], "value", cell[last]),
+                {"kind": "prediction", "step": last, "value": answer, "digits": 3},
+                {"kind": "target", "value": total, "digits": 3},
+                {
+                    "kind": "attribution_share",
+                    "step": last,
+                    "value": share,
+                    "digits": 0,
+                    "percent": True,
+                    "at_least": 0.6,
+                },
+            ],
+        },
+    ]
     folder = HERE / "adding"
     folder.mkdir(parents=True, exist_ok=True)
     info = {
         "model": "../../demo/adding_model.npz",
         "sequence": "../../demo/adding_sequence.json",
         "title": "The adding problem (the built-in demo)",
-        "note": (
-            "An LSTM of 12 units trained to add the two values marked with * and report the sum at the last "
-            f"step. <b>Unit {unit} writes at the marks</b>: its write gate averages "
-            f"{write_gate[marks, unit].mean():.2f} at the two marked steps and {write_gate[~marks, unit].mean():.2f} "
-            "elsewhere, so the marked values go into memory. Its keep gate keeps them only in part: it averages "
-            f"{between.mean():.2f} between the two marks (never below {between.min():.2f}), so each step keeps about "
-            f"{round(100 * between.mean())}% of the memory, and the read gate lets the sum out at the end. "
-            "Step to a mark (t = "
-            f"{first}) and watch the write bar jump."
-        ),
+        "note": walk[0]["text"],
         "select": [unit],
-        "step": first,
+        "step": 0,
         "claim": {
             "unit": unit,
             "quantity": "input",
@@ -208,16 +335,19 @@ def adding() -> None:
             "contrast": round(float(contrast[unit]), 4),
             "threshold": 0.3,
         },
+        "walk": walk,
     }
     (folder / "example.json").write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"adding: {info['claim']}")
+    for note in walk:
+        print(f"t = {note['step']}: {note['text']}")
 
 
-def main() -> None:
-    adding()
-    brackets()
-    sine()
-    text()
+def main(argv=None) -> None:
+    import sys
+
+    wanted = (argv if argv is not None else sys.argv[1:]) or ["adding", "brackets", "sine", "text"]
+    for name in wanted:  # e.g. "python resources/make_examples.py adding" for the demo's notes only
+        {"adding": adding, "brackets": brackets, "sine": sine, "text": text}[name]()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,18 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
 SYMBOL_STEPS = 12  # a curve showing this many steps or fewer marks each value with a dot
+LINE_SCALE = 1.0  # curves' lines are this many times as wide as their pens say (presentation mode)
+
+
+def scaled_pen(pen):
+    """``pen`` (anything mkPen takes) as wide as :data:`LINE_SCALE` makes it."""
+    pen = pg.mkPen(pen)
+    if LINE_SCALE != 1.0:
+        pen = pg.QtGui.QPen(pen)
+        pen.setWidthF(max(pen.widthF(), 1.0) * LINE_SCALE)
+    return pen
+
+
 DEFAULT_WIDTH = 1000  # pixel columns assumed before the view is laid out
 
 
@@ -454,6 +466,10 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
         self.symbols: bool | None = None
         self.symbol_size = symbol_size
         self.color = None
+        given = self.opts.get("pen")
+        self.pen = None if given is None else pg.mkPen(given)  # the pen asked for (drawn as scaled_pen makes it)
+        if self.pen is not None:
+            self.opts["pen"] = scaled_pen(self.pen)
         self.columns = None  # the last Columns drawn
 
     def viewChanged(self, view, oldView):  # noqa: N802 - pyqtgraph's name
@@ -488,9 +504,19 @@ class LodCurve(_FollowsView, pg.PlotDataItem):
         self.color = color if color is not None else (pen.color() if isinstance(pen, pg.QtGui.QPen) else pen)
         self.symbols = symbols
         if pen is not None and not self.points:
-            self.opts["pen"] = pg.mkPen(pen)
+            self.pen = pg.mkPen(pen)
+            self.opts["pen"] = scaled_pen(self.pen)
         self._key = None
         self.redraw()
+
+    def rescale(self) -> None:
+        """Draw again with the lines as wide as :data:`LINE_SCALE` now says."""
+        if self.pen is not None and not self.points:
+            self.opts["pen"] = scaled_pen(self.pen)
+        self._style = None
+        self._key = None
+        if self.pyramid is not None:
+            self.redraw()
 
     def clear_source(self) -> None:
         """Draw nothing and let go of the pyramid (and what its source reads)."""

@@ -139,7 +139,8 @@ class MainWindow(QMainWindow):
         transport's key router lets the keys through every widget but a field being typed in.
         """
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.key_router = KeyRouter(self, self.transport.key_actions() + self.navigate.key_actions())
+        walking = [self.next_note, self.previous_note, self.presentation_action]
+        self.key_router = KeyRouter(self, self.transport.key_actions() + self.navigate.key_actions() + walking)
         self.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # -- layout -----------------------------------------------------------------------
@@ -362,16 +363,51 @@ class MainWindow(QMainWindow):
             action = examples_menu.addAction(example.title)
             action.setObjectName(f"example-{example.slug}")
             action.triggered.connect(lambda _=False, slug=example.slug: self.open_example(slug))
+        examples_menu.addSeparator()
+        # (also the window's own actions: their keys work with the menu bar hidden, in presentation mode)
+        self.next_note = self._action(examples_menu, "&Next note of the guide", lambda: self.walk(1), "PgDown")
+        self.previous_note = self._action(examples_menu, "&Previous note of the guide", lambda: self.walk(-1), "PgUp")
         view = bar.addMenu("&View")
         for panel in self.panels:
             view.addAction(panel.toggleViewAction())
         view.addSeparator()
         self._action(view, "Reset &layout", self.reset_layout)
+        self.presentation_action = self._action(view, "&Presentation mode", self.toggle_presentation, "F11")
+        self.presentation_action.setCheckable(True)
+        self.presentation_action.setToolTip(
+            "Large fonts and thick lines, full screen, controls hidden (F11 again to leave)"
+        )
+        for action in (self.next_note, self.previous_note, self.presentation_action):
+            self.addAction(action)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Tour", self.start_tour)
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._action(help_menu, "&About lstm-viz", self.show_about)
         self._update_recent()
+
+    def walk(self, delta: int) -> None:
+        """The next (``delta`` 1) or previous (-1) note of the example's guide: the cursor and
+        the selection go where it says, and the guide comes to the front."""
+        if self.core.example is None:
+            self.statusBar().showMessage(
+                "The guide's notes belong to the examples: open one from the Examples menu.", 6000
+            )
+            return
+        self.core.next_note() if delta > 0 else self.core.previous_note()
+        guide = next(p for p in self.panels if type(p).__name__ == "GuidePanel")
+        if guide.isHidden():
+            guide.show()
+        if guide._offscreen():
+            guide.raise_()
+
+    def toggle_presentation(self, checked: bool = False) -> None:
+        """Presentation mode on or off (see :mod:`lstm_viz.ui.presentation`)."""
+        from lstm_viz.ui.presentation import Presentation
+
+        if getattr(self, "presentation", None) is None:
+            self.presentation = Presentation(self)
+        self.presentation.toggle()
+        self.presentation_action.setChecked(self.presentation.active)
 
     def _half_toggled(self, checked: bool = False) -> None:
         self.statusBar().showMessage("Applies to the next file opened (File > Reload re-reads this one).", 8000)
@@ -405,6 +441,8 @@ class MainWindow(QMainWindow):
         ("Home / End", "first / last step"),
         ("Ctrl+G", "go to a step (or a step's label, e.g. a date)"),
         ("N / Shift+N", "next / previous event of the first selected unit"),
+        ("Page Down / Page Up", "next / previous note of an example's guide (the cursor and selection follow)"),
+        ("F11", "presentation mode: large fonts, thick lines, full screen, only the transport"),
         ("Mouse wheel", "zoom in time around the mouse (over any time plot or the overview)"),
         ("Ctrl+O", "open a sequence"),
         ("Ctrl+M", "open a model"),

@@ -4,6 +4,13 @@ Each example is a folder in ``resources/examples`` (shipped as ``lstm_viz.resour
 holding ``example.json``: the model and
 sequence files (relative to the folder), a title, a guided note, the units to select and
 the step to show, and the claim the note makes (checked by the tests).
+
+An example may also hold a walk: ``"walk": [{"text", "step", "select", "claims"}, ...]``,
+notes to go through one by one (the guide's Next and Previous, Page Down and Page Up),
+each moving the cursor and the selection to where it says. Each claim of a note names a
+number the text quotes and how it is measured on the trace (``quantity``, ``unit``,
+``steps``, ``stat``; see tests/ui/test_examples.py), with an ``at_least`` or ``at_most``
+where the text states a behaviour ("stays near 1"); the tests measure every one.
 """
 
 from __future__ import annotations
@@ -21,6 +28,16 @@ ORDER = ("tutorial_cell", "tutorial_stack", "adding", "brackets", "sine", "text"
 
 
 @dataclass
+class Note:
+    """One note of a walk: its text (HTML), and the step and units it is about."""
+
+    text: str
+    step: int = 0
+    select: list[int] = field(default_factory=list)
+    claims: list[dict] = field(default_factory=list)
+
+
+@dataclass
 class Example:
     slug: str
     title: str
@@ -30,6 +47,11 @@ class Example:
     select: list[int] = field(default_factory=list)
     step: int = 0
     claim: dict = field(default_factory=dict)
+    walk: list[Note] = field(default_factory=list)
+
+    def __post_init__(self):
+        if not self.walk:  # a single note: a walk of one
+            self.walk = [Note(self.note, self.step, list(self.select))]
 
     def request(self):
         """The files to open for this example."""
@@ -53,6 +75,15 @@ def load_example(slug: str) -> Example:
             select=[int(u) for u in info.get("select", [])],
             step=int(info.get("step", 0)),
             claim=dict(info.get("claim", {})),
+            walk=[
+                Note(
+                    text=str(note["text"]),
+                    step=int(note.get("step", 0)),
+                    select=[int(u) for u in note.get("select", [])],
+                    claims=[dict(c) for c in note.get("claims", [])],
+                )
+                for note in info.get("walk", [])
+            ],
         )
     except OSError as exc:
         raise FileFormatError(path, f"cannot be read ({exc.strerror or exc})") from None

@@ -96,7 +96,9 @@ class Workbench:
       because the data changed: then ``results`` no longer has it);
     - ``range_changed(t0, t1)``: the range of steps the time plots show (``time_range``);
     - ``comparison_changed()``: a second model's run was set beside this one or dropped
-      (``comparison``; see :mod:`lstm_viz.workbench.compare`).
+      (``comparison``; see :mod:`lstm_viz.workbench.compare`);
+    - ``note_changed(index)``: the note of the example's walk being read (``note``; -1:
+      nothing open is an example).
     """
 
     data_changed = Signal()
@@ -106,6 +108,7 @@ class Workbench:
     results_changed = Signal(str)
     range_changed = Signal(float, float)
     comparison_changed = Signal()
+    note_changed = Signal(int)
 
     MAX_DEFAULT_SELECTION = 8
 
@@ -118,6 +121,7 @@ class Workbench:
         self.selected: list[int] = []
         self.time_range: tuple[float, float] = (0.0, 1.0)  # steps shown by the time plots
         self.comparison = None  # a second model's run on this sequence (compare.Comparison)
+        self.note = -1  # the note of the example's walk being read (-1: no example shown)
         # the "why" figures of the shown run (see workbench/why.py); dropped when it changes
         self.results: dict[str, tuple[dict, Any]] = {}  # analysis name -> (params, result)
         self.wanted_model: tuple | None = None  # the last model file asked for (see ``open``)
@@ -282,6 +286,7 @@ class Workbench:
         selected units with ``keep_selection``, when the layer still has them)."""
         kept = list(self.selected)
         before, sequence = self.length, self.sequence
+        shown_example = self.example
         whole = self.time_range == (0.0, float(max(before, 1)))
         self.loaded = loaded
         self.what_if = None
@@ -296,7 +301,14 @@ class Workbench:
         dropped = self.comparison is not None and loaded.sequence is not sequence
         if dropped:  # B ran on the sequence that was shown
             self.comparison = None
+        note = self.note
+        if self.example is None:
+            self.note = -1
+        elif self.example is not shown_example or not 0 <= self.note < len(self.example.walk):
+            self.note = 0  # (the same example again, typed over or re-run: the note read stays)
         self.data_changed.emit()
+        if self.note != note:
+            self.note_changed.emit(self.note)
         if dropped:
             self.comparison_changed.emit()
         self.step_changed.emit(self.step)
@@ -332,6 +344,34 @@ class Workbench:
         return sorted(int(u) for u in np.argsort(spread)[::-1][: self.MAX_DEFAULT_SELECTION])
 
     # -- navigation ---------------------------------------------------------------------------
+    @property
+    def example(self):
+        """The Examples entry shown (see :mod:`lstm_viz.workbench.examples`), or None."""
+        return None if self.loaded is None else getattr(self.loaded, "example", None)
+
+    def go_to_note(self, index: int) -> None:
+        """Read note ``index`` of the example's walk: the cursor goes to its step and its
+        units are selected (a note without units keeps the selection)."""
+        example = self.example
+        if example is None or not example.walk:
+            return
+        index = int(np.clip(index, 0, len(example.walk) - 1))
+        note = example.walk[index]
+        if note.select:
+            self.select_units(note.select)
+        self.set_step(note.step)
+        if index != self.note:
+            self.note = index
+            self.note_changed.emit(index)
+
+    def next_note(self) -> None:
+        if self.example is not None and self.note + 1 < len(self.example.walk):
+            self.go_to_note(self.note + 1)
+
+    def previous_note(self) -> None:
+        if self.example is not None and self.note > 0:
+            self.go_to_note(self.note - 1)
+
     def set_step(self, step: int) -> None:
         """Go to ``step``; when it is outside the visible time range, the range turns a page
         to show it (see :func:`navigation.follow`)."""
@@ -443,9 +483,7 @@ class Workbench:
 
         def apply(loaded):
             self.show(loaded)
-            if example.select:
-                self.select_units(example.select)
-            self.set_step(example.step)
+            self.go_to_note(0)
 
         return Work(work.run, apply, work.message)
 

@@ -40,7 +40,7 @@ def test_equations_show_this_steps_numbers(window, qtbot):
         f.input_part + f.recurrent_part + f.bias + f.forget_bias
     )
     assert f.value == pytest.approx(lt.forget[0, 21, 10], abs=1e-6)
-    assert f"σ({f.total:.4f}) = {lt.forget[0, 21, 10]:.4f}" in text
+    assert f"σ({f.total:.4f}) = {lt.forget[0, 21, 10]:.4f}".replace("-", "−") in text
     parts = f"σ({num(f.input_part)} (input) {num(f.recurrent_part, True)} (recurrent) {num(f.bias, True)} (bias))"
     assert parts in text
     old, new, cell = lt.old[0, 21, 10], lt.new[0, 21, 10], lt.cell[0, 21, 10]

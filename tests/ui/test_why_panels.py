@@ -64,8 +64,13 @@ def test_integrated_gradients_add_up_to_the_change_from_the_all_zero_input(windo
     predicted = model.predict(model.run(x[None], dtype=np.float64))[0, 29, 0]
     at_zero = model.predict(model.run(np.zeros_like(x)[None], dtype=np.float64))[0, 29, 0]
     assert found.target_value == pytest.approx(predicted, rel=1e-5)
-    assert found.values.sum() == pytest.approx(predicted - at_zero, abs=1e-4)
+    # the panel's 50 Gauss-Legendre nodes: within 2% of the change; more nodes converge to it
+    assert found.values.sum() == pytest.approx(predicted - at_zero, rel=0.02)
     assert f"the target's change from the all-zero input is {predicted - at_zero:.4g}" in p.summary.text()
+    finer, _ = session.core.analyze(
+        "attribution", {"target": "prediction", "step": 29, "method": "integrated_gradients", "steps": 400}
+    ).now()
+    assert finer.values.sum() == pytest.approx(predicted - at_zero, abs=1e-4)
 
 
 def test_contextual_decomposition_splits_the_prediction_into_the_span_and_the_rest(window, qtbot):

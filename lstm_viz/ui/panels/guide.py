@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QTextBrowser
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place
 
@@ -23,6 +24,10 @@ The <b>Examples</b> menu has the tutorial's own examples and trained models, eac
 
 
 class GuidePanel(Panel):
+    """The example's note; an example with a walk shows one note at a time, with Previous
+    and Next (Page Up, Page Down): each moves the cursor and the selection to where the
+    note says."""
+
     title = "Guide"
     place = Place(tab="EquationsPanel")
     empty_text = ""  # its introduction is worth reading before anything is open
@@ -31,22 +36,66 @@ class GuidePanel(Panel):
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(False)
         self.text.setHtml(INTRO)
-        self.setWidget(self.text)
+        self.previous = QPushButton("◀ Previous")
+        self.previous.setToolTip("The previous note (Page Up)")
+        self.next = QPushButton("Next ▶")
+        self.next.setToolTip("The next note: the cursor and the selection go where it says (Page Down)")
+        for button in (self.previous, self.next):
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (the window keeps the keys)
+            button.setProperty("presentation_keep", True)  # shown in presentation mode too
+        self.previous.clicked.connect(lambda: self.session.core.previous_note())
+        self.next.clicked.connect(lambda: self.session.core.next_note())
+        self.where = QLabel()
+        self.walk_bar = QWidget()
+        row = QHBoxLayout(self.walk_bar)
+        row.setContentsMargins(4, 2, 4, 2)
+        row.addWidget(self.previous)
+        row.addWidget(self.where, 1, Qt.AlignmentFlag.AlignCenter)
+        row.addWidget(self.next)
+        self.walk_bar.setVisible(False)
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.walk_bar)
+        column.addWidget(self.text, 1)
+        self.setWidget(body)
+        self.session.core.note_changed.connect(self._note_changed)
+
+    def _note_changed(self, index: int) -> None:
+        if self._built and not self._offscreen():
+            self.on_trace()
+        else:
+            self._stale_trace = True
 
     def on_trace(self):
         example = getattr(self.session.loaded, "example", None)
         if example is None:
+            self.walk_bar.setVisible(False)
             self.text.setHtml(INTRO)
             return
         own = self.session.loaded.sequence_path is None  # typed or edited in 'Your input'
+        walk = example.walk
+        index = min(max(self.session.core.note, 0), len(walk) - 1)
+        several = len(walk) > 1
+        self.walk_bar.setVisible(several)
+        if several:
+            self.where.setText(f"note {index + 1} of {len(walk)}")
+            self.previous.setEnabled(index > 0)
+            self.next.setEnabled(index + 1 < len(walk))
         self.text.setHtml(
-            f"<h3>{example.title}</h3><p style='font-size:11pt'>{example.note}</p>"
+            f"<h3>{example.title}</h3><p style='font-size:11pt'>{walk[index].text}</p>"
             + (
                 "<p style='color:#a04000'>Now running on your own input: the figures above were measured "
                 "on the example's sequence.</p>"
                 if own
                 else ""
             )
-            + "<p style='color:#666'>The unit named here is selected: its bars are shaded, its curve drawn, "
-            "and the diagram and equations show it.</p>"
+            + (
+                "<p style='color:#666'>Page Down (or Next) goes on to the next note; each note moves the cursor "
+                "and the selection to what it is about.</p>"
+                if several and index == 0
+                else "<p style='color:#666'>The unit named here is selected: its bars are shaded, its curve drawn, "
+                "and the diagram and equations show it.</p>"
+            )
         )

@@ -37,7 +37,7 @@ from lstm_viz.workbench import ModelOptions, OpenRequest, RandomSpec, SequenceOp
 
 DEMO_EXAMPLE = "adding"
 STRANDED: list[Job] = []  # jobs still blocked when their window closed (see ui.app.leave)
-LAYOUT_VERSION = 3  # 3: the Compare panel
+LAYOUT_VERSION = 4  # 3: the Compare panel; 4: the Training panel
 MAX_RECENT = 8
 
 
@@ -345,6 +345,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
         model_menu = bar.addMenu("&Model")
         self._action(model_menu, "New &random model…", self.ask_random_model)
+        self._action(model_menu, "&Train…", self.ask_train, "Ctrl+T")
         model_menu.addSeparator()
         self.half_precision = self._action(model_menu, "Store traces in &half precision (float16)", self._half_toggled)
         self.half_precision.setCheckable(True)
@@ -400,6 +401,18 @@ class MainWindow(QMainWindow):
         if guide._offscreen():
             guide.raise_()
 
+    def training_panel(self):
+        return next(p for p in self.panels if p.objectName() == "TrainingPanel")
+
+    def ask_train(self) -> None:
+        """Model > Train…: the Training panel comes to the front and asks what to train."""
+        panel = self.training_panel()
+        if panel.isHidden():
+            panel.show()
+        panel.raise_()
+        panel.ensure_built()
+        panel.ask()
+
     def toggle_presentation(self, checked: bool = False) -> None:
         """Presentation mode on or off (see :mod:`lstm_viz.ui.presentation`)."""
         from lstm_viz.ui.presentation import Presentation
@@ -443,6 +456,7 @@ class MainWindow(QMainWindow):
         ("N / Shift+N", "next / previous event of the first selected unit"),
         ("Page Down / Page Up", "next / previous note of an example's guide (the cursor and selection follow)"),
         ("F11", "presentation mode: large fonts, thick lines, full screen, only the transport"),
+        ("Ctrl+T", "train a model (on a built-in task or the open sequence) and watch it learn"),
         ("Mouse wheel", "zoom in time around the mouse (over any time plot or the overview)"),
         ("Ctrl+O", "open a sequence"),
         ("Ctrl+M", "open a model"),

@@ -122,6 +122,7 @@ class Workbench:
         self.time_range: tuple[float, float] = (0.0, 1.0)  # steps shown by the time plots
         self.comparison = None  # a second model's run on this sequence (compare.Comparison)
         self.note = -1  # the note of the example's walk being read (-1: no example shown)
+        self.shown_snapshot: tuple | None = None  # (training, snapshot index) shown, if any
         # the "why" figures of the shown run (see workbench/why.py); dropped when it changes
         self.results: dict[str, tuple[dict, Any]] = {}  # analysis name -> (params, result)
         self.wanted_model: tuple | None = None  # the last model file asked for (see ``open``)
@@ -287,6 +288,7 @@ class Workbench:
         kept = list(self.selected)
         before, sequence = self.length, self.sequence
         shown_example = self.example
+        self.shown_snapshot = None
         whole = self.time_range == (0.0, float(max(before, 1)))
         self.loaded = loaded
         self.what_if = None
@@ -607,6 +609,38 @@ class Workbench:
             self.comparison_changed.emit()
 
         return Work(run, apply, "Running the second model…")
+
+    # -- training --------------------------------------------------------------------------------
+    def train(self, spec) -> tuple[Any, Work]:
+        """A :class:`~lstm_viz.workbench.training.Training` of ``spec`` (on the open sequence
+        when its task says so) and the Work that runs it; once done the trained model is
+        shown on the sequence it is watched on."""
+        from lstm_viz.workbench.training import SEQUENCE, Training, watched_sequence
+
+        training = Training(spec, self.sequence if spec.task == SEQUENCE else None)
+        training.watched = watched_sequence(training, self.sequence if spec.task == SEQUENCE else None)
+
+        def run(progress, cancel):
+            return training.run(progress, cancel)
+
+        def apply(done):
+            if done.snapshots:
+                self.show_training(done, len(done.snapshots) - 1)
+
+        return training, Work(run, apply, "Training…")
+
+    def show_training(self, training, index: int) -> None:
+        """Show the model of snapshot ``index`` of ``training`` on its watched sequence, in
+        every panel (the step and the selected units stay)."""
+        snapshot = training.snapshots[index]
+        model = training.model_at(index)
+        sequence = training.watched
+        kind = "LSTM" if training.spec.kind == "lstm" else "tanh RNN"
+        self.show(
+            Loaded(model, sequence, model.run(sequence.values), f"{kind} after {snapshot.update} updates"),
+            keep_selection=True,
+        )
+        self.shown_snapshot = (training, index)
 
     def clear_comparison(self) -> None:
         if self.comparison is not None:

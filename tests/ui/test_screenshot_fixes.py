@@ -13,7 +13,7 @@ def test_the_shortcuts_help_is_a_table_with_every_key(window, qtbot):
     try:
         text = box.text()
         assert text.startswith("<table") and "\t" not in text
-        assert text.count("<tr>") == len(window.SHORTCUTS) == 17
+        assert text.count("<tr>") == len(window.SHORTCUTS) == 18
         assert "<td style='padding-right: 18px'><b>Shift+Left / Right</b></td><td>ten steps</td>" in text
         # the keys it names are the keys of the window's actions
         from PySide6.QtGui import QAction

@@ -27,6 +27,7 @@ PANELS = [
         ("weights", "WeightsPanel"),
         ("overview", "OverviewPanel"),
         ("compare", "ComparePanel"),
+        ("training", "TrainingPanel"),
     )
 ]
 

@@ -1,0 +1,183 @@
+"""Training in the window: a worker with live loss curves, pause, stop, save; the window
+keeps working; the training slider shows any snapshot in every panel."""
+
+import time
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtWidgets import QApplication, QDialog
+
+from lstm_viz.io import load_model
+from lstm_viz.workbench.training import SEQUENCE, TrainSpec
+from tests.ui.conftest import panel
+
+
+def training_panel(window):
+    p = window.training_panel()
+    p.show()
+    p.raise_()
+    p.ensure_built()
+    QApplication.processEvents()
+    return p
+
+
+def curve_points(p, kind, which):
+    """The points a loss curve was given (the plot draws their logarithm)."""
+    curve = p.curves[(kind, which)]
+    x, y = curve.xData, curve.yData
+    return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
+
+
+def test_training_runs_in_a_worker_with_live_curves_and_the_window_keeps_working(window):
+    p = training_panel(window)
+    assert p.start([TrainSpec(task="adding", steps=3000, snapshot_every=100)])
+    training = p.trainings[0]
+    seen_while_training = []
+    slowest = 0.0
+    step = window.session.step
+    while p.job is not None:
+        step = (step + 1) % window.session.length
+        t0 = time.perf_counter()
+        window.session.set_step(step)  # the window steps while the model trains
+        QApplication.processEvents()
+        slowest = max(slowest, time.perf_counter() - t0)
+        assert window.session.step == step
+        if 0 < training.updates < 3000:
+            seen_while_training.append(len(curve_points(p, "lstm", "train")[0]))
+        time.sleep(0.01)
+    p.wait()
+    assert slowest < 0.5  # never held up by the training
+    assert seen_while_training and max(seen_while_training) > 0  # the curve grew while it trained
+    x, y = curve_points(p, "lstm", "train")
+    np.testing.assert_array_equal(x, np.arange(1, 3001))
+    np.testing.assert_allclose(y, training.losses)
+    hx, hy = curve_points(p, "lstm", "held-out")
+    assert list(hx) == [u for u, _ in training.heldout] and hy[-1] == training.heldout[-1][1]
+    assert "3,000 of 3,000 updates" in p.status.text() and "(done)" in p.status.text()
+    # once done, the trained model is what every panel shows
+    assert window.session.loaded.model_description == "LSTM after 3000 updates"
+    assert p.slider.isEnabled() and p.slider.value() == p.slider.maximum() == len(training.snapshots) - 1
+
+
+def test_the_training_slider_shows_a_snapshot_in_every_panel(window, qtbot):
+    p = training_panel(window)
+    p.start([TrainSpec(task="adding", steps=300, snapshot_every=50)], wait=True)
+    training = p.trainings[0]
+    window.session.select_units([0, 1, 2])
+    window.session.set_step(3)
+    p.slider.setValue(2)  # after 100 updates
+    qtbot.waitUntil(lambda: window.session.loaded.model_description == "LSTM after 100 updates", timeout=3000)
+    assert p.slider_label.text().startswith("after 100 updates · held-out loss ")
+    assert p.marker.value() == 100  # and the loss plot marks where it is
+    expected = training.model_at(2).run(training.watched.values).layers[0]
+    bars = panel(window, "GateBarsPanel")
+    bars.show()
+    bars.raise_()
+    QApplication.processEvents()
+    shown = {}
+    for item in bars.findChildren(pg.GraphicsView)[0].scene().items():
+        if isinstance(item, pg.BarGraphItem):
+            heights = item.opts.get("height")
+            if heights is not None and len(heights) == 12:
+                shown[item.opts["brush"].color().name() if hasattr(item.opts["brush"], "color") else id(item)] = heights
+    np.testing.assert_allclose(window.session.trace.layers[0].forget[0, 3], expected.forget[0, 3])
+    assert any(np.allclose(h, expected.forget[0, 3], atol=1e-6) for h in shown.values())  # the bars drawn
+
+
+def test_pause_stop_and_save(window, qtbot, tmp_path):
+    p = training_panel(window)
+    p.start([TrainSpec(task="adding", length=20, steps=1_000_000, snapshot_every=20)])
+    training = p.trainings[0]
+    qtbot.waitUntil(lambda: training.updates > 40, timeout=20000)
+    p.pause_button.click()
+    assert p.pause_button.text() == "Resume"
+    time.sleep(0.15)
+    QApplication.processEvents()
+    held = training.updates
+    time.sleep(0.3)
+    QApplication.processEvents()
+    assert training.updates == held and "(paused)" in p.status.text()
+    assert p.slider.isEnabled()  # what it learnt so far can be looked at while it waits
+    p.pause_button.click()
+    qtbot.waitUntil(lambda: training.updates > held + 20, timeout=20000)
+    p.stop_button.click()
+    qtbot.waitUntil(lambda: p.job is None, timeout=20000)
+    assert training.cancelled and "(stopped)" in p.status.text()
+    assert training.snapshots[-1].update == training.updates < 1_000_000
+    assert window.session.loaded.model_description == f"LSTM after {training.updates} updates"
+    path = p.save(str(tmp_path / "learnt"))
+    assert path.endswith("learnt.npz")
+    saved = load_model(path)
+    shown = training.model_at(p.slider.value())
+    x = training.watched.values
+    np.testing.assert_allclose(saved.run(x).output, shown.run(x).output, atol=1e-6)
+    np.testing.assert_allclose(saved.readout.logits(saved.run(x).output), shown.readout.logits(shown.run(x).output))
+
+
+def test_model_train_asks_in_a_dialog_and_trains_an_lstm_and_an_rnn_side_by_side(window, monkeypatch):
+    from lstm_viz.ui.train_dialog import TrainDialog
+
+    chosen = {}
+
+    def exec_(dialog):
+        dialog.task.setCurrentIndex(dialog.task.findData("adding"))
+        dialog.model.setCurrentIndex(dialog.model.findData("both"))
+        dialog.hidden.setValue(6)
+        dialog.steps.setValue(150)
+        dialog.length.setValue(12)
+        chosen["specs"] = dialog.specs()
+        dialog.accept()
+        return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(TrainDialog, "exec", exec_)
+    window.ask_train()
+    p = window.training_panel()
+    p.wait()
+    specs = chosen["specs"]
+    assert [s.kind for s in specs] == ["lstm", "rnn"]
+    assert all((s.hidden, s.steps, s.length, s.lr, s.seed) == (6, 150, 12, 0.005, 0) for s in specs)
+    assert [t.spec.kind for t in p.trainings] == ["lstm", "rnn"] and all(t.updates == 150 for t in p.trainings)
+    assert len(curve_points(p, "rnn", "train")[0]) == 150  # both drawn
+    assert p.which.isVisible() or not p.isVisible()
+    p.which.setCurrentIndex(1)
+    p.slider.setValue(0)
+    p.show_snapshot()
+    assert window.session.loaded.model_description == "tanh RNN after 0 updates"
+    # the dialog remembers the choices for the next time
+    again = TrainDialog(window.settings, True, window)
+    assert (again.model.currentData(), again.hidden.value(), again.steps.value()) == ("both", 6, 150)
+
+
+def test_training_on_the_open_sequence(window, tmp_path):
+    values = np.sin(np.arange(300) / 4)[:, None]
+    path = tmp_path / "wave.csv"
+    path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values[:, 0]), encoding="utf-8")
+    window.open_files(sequence_path=str(path), random_spec=((8,), 0), wait=True)
+    assert window.session.length == 300
+    p = training_panel(window)
+    p.start([TrainSpec(task=SEQUENCE, hidden=8, length=40, steps=200)], wait=True)
+    training = p.trainings[0]
+    assert training.task.kind == "regression"
+    assert window.session.length == 300 and window.session.loaded.model_description == "LSTM after 200 updates"
+    np.testing.assert_allclose(window.session.sequence.values[0, :, 0], values[:, 0], atol=1e-6)
+    assert training.heldout[-1][1] < 0.5 * training.heldout[0][1]
+
+
+def test_training_a_task_that_cannot_be_learnt_says_why_and_keeps_the_session(window, monkeypatch):
+    messages = []
+    monkeypatch.setattr(window, "show_error", lambda title, message, offer=None: messages.append(message))
+    before = window.session.loaded
+    p = training_panel(window)
+    assert not p.start([TrainSpec(task="adding", hidden=0)])
+    assert messages and "hidden must be at least 1" in messages[-1]
+    assert window.session.loaded is before
+
+
+@pytest.fixture(autouse=True)
+def _stop_training(window):
+    yield
+    p = window.training_panel()
+    if p.built and p.job is not None:
+        p.stop()
+        p.wait()

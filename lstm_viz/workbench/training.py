@@ -174,6 +174,8 @@ class Training:
         self.cancelled = False
         self._running = threading.Event()
         self._running.set()
+        self.hold_until = 0.0  # time.monotonic() until which the run waits between updates (see give_way)
+        self._next_grant = 0.0
 
     # -- control (any thread) ----------------------------------------------------------------
     @property
@@ -185,6 +187,16 @@ class Training:
 
     def resume(self) -> None:
         self._running.set()
+
+    def give_way(self, seconds: float) -> None:
+        """Wait between updates for ``seconds`` from now (the window is busy showing a step:
+        the run and the window share Python's lock, and a step drawn while an update runs
+        took twice as long). Never more than half the time: a window stepping without a
+        pause slows the training, it does not stop it."""
+        now = time.monotonic()
+        if now >= self._next_grant:
+            self.hold_until = max(self.hold_until, now + seconds)
+            self._next_grant = now + 2 * seconds
 
     @property
     def updates(self) -> int:
@@ -211,6 +223,8 @@ class Training:
                 progress(step, spec.steps)
             while not self._running.is_set() and not stop():  # paused: between two updates
                 self._running.wait(0.05)
+            while time.monotonic() < self.hold_until and not stop():  # the window's turn
+                time.sleep(0.002)
 
         try:
             result = train(

@@ -31,7 +31,7 @@ def curve_points(p, kind, which):
 
 def test_training_runs_in_a_worker_with_live_curves_and_the_window_keeps_working(window):
     p = training_panel(window)
-    assert p.start([TrainSpec(task="adding", steps=3000, snapshot_every=100)])
+    assert p.start([TrainSpec(task="adding", steps=1500, snapshot_every=100)])
     training = p.trainings[0]
     seen_while_training = []
     slowest = 0.0
@@ -43,20 +43,20 @@ def test_training_runs_in_a_worker_with_live_curves_and_the_window_keeps_working
         QApplication.processEvents()
         slowest = max(slowest, time.perf_counter() - t0)
         assert window.session.step == step
-        if 0 < training.updates < 3000:
+        if 0 < training.updates < 1500:
             seen_while_training.append(len(curve_points(p, "lstm", "train")[0]))
         time.sleep(0.01)
     p.wait()
     assert slowest < 0.5  # never held up by the training
     assert seen_while_training and max(seen_while_training) > 0  # the curve grew while it trained
     x, y = curve_points(p, "lstm", "train")
-    np.testing.assert_array_equal(x, np.arange(1, 3001))
+    np.testing.assert_array_equal(x, np.arange(1, 1501))
     np.testing.assert_allclose(y, training.losses)
     hx, hy = curve_points(p, "lstm", "held-out")
     assert list(hx) == [u for u, _ in training.heldout] and hy[-1] == training.heldout[-1][1]
-    assert "3,000 of 3,000 updates" in p.status.text() and "(done)" in p.status.text()
+    assert "1,500 of 1,500 updates" in p.status.text() and "(done)" in p.status.text()
     # once done, the trained model is what every panel shows
-    assert window.session.loaded.model_description == "LSTM after 3000 updates"
+    assert window.session.loaded.model_description == "LSTM after 1500 updates"
     assert p.slider.isEnabled() and p.slider.value() == p.slider.maximum() == len(training.snapshots) - 1
 
 

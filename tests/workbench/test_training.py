@@ -156,3 +156,29 @@ def test_the_core_trains_and_shows_any_snapshot_in_place_of_the_data():
     assert core.selected == [3] and core.step == 5  # the view stays
     expected = training.model_at(1).run(example.x[None]).layers[0].forget
     np.testing.assert_array_equal(core.trace.layers[0].forget, expected)
+
+
+def test_a_run_gives_way_to_the_window_for_the_time_asked():
+    """The window asks the run to wait while it draws a step (they share Python's lock):
+    no update is made until the time asked has passed, then it goes on."""
+    training = Training(TrainSpec(task="adding", length=10, steps=100_000))
+    stop = threading.Event()
+    thread = threading.Thread(target=training.run, kwargs={"cancel": stop.is_set})
+    thread.start()
+    try:
+        while training.updates < 10:
+            time.sleep(0.01)
+        training.give_way(0.4)
+        time.sleep(0.05)
+        held = training.updates
+        time.sleep(0.25)
+        assert training.updates == held  # waiting
+        time.sleep(0.3)
+        assert training.updates > held  # and on again
+        training.give_way(0.4)  # asked again at once: not granted (at most half the time)
+        before = training.updates
+        time.sleep(0.2)
+        assert training.updates > before
+    finally:
+        stop.set()
+        thread.join(30)

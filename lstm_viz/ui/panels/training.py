@@ -11,6 +11,8 @@ follows the one chosen.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 from lstm_viz.ui.panels.base import Panel, Place, legend_above
 
 COLORS = {"lstm": "#1f77b4", "rnn": "#d62728"}
+SWITCH_INTERVAL = 0.001  # seconds: Python's thread switch interval while a training runs
 NAMES = {"lstm": "LSTM", "rnn": "tanh RNN"}
 
 
@@ -103,6 +106,15 @@ class TrainingPanel(Panel):
         self._show_soon.timeout.connect(self.show_snapshot)
         self._poll = QTimer(self, interval=200)  # the curves and the status, five times a second
         self._poll.timeout.connect(self.refresh_curves)
+        for signal in (self.session.stepChanged, self.session.rangeChanged, self.session.selectionChanged):
+            signal.connect(self._give_way)
+
+    GIVE_WAY = 0.03  # seconds the training waits after the window moves (a step, a zoom): its repaint first
+
+    def _give_way(self, *args) -> None:
+        if self.job is not None:
+            for training in self.trainings:
+                training.give_way(self.GIVE_WAY)
 
     def on_trace(self):  # the panel shows training, not the trace
         pass
@@ -163,11 +175,21 @@ class TrainingPanel(Panel):
         self.pause_button.setText("Pause")
         self.start_button.setEnabled(False)
         self._poll.start()
+        # the worker and the window share Python's lock: handed over every millisecond
+        # instead of every 5, a step's repaint waits less for the training's turn
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self.job.start()
         self.refresh_curves()
         return True
 
+    def _restore_switch(self) -> None:
+        if getattr(self, "_switch", None) is not None:
+            sys.setswitchinterval(self._switch)
+            self._switch = None
+
     def _finished(self) -> None:
+        self._restore_switch()
         self.job = None
         self._poll.stop()
         self.start_button.setEnabled(True)
@@ -186,6 +208,7 @@ class TrainingPanel(Panel):
         self.refresh_curves()
 
     def _failed(self, message: str) -> None:
+        self._restore_switch()
         self.job = None
         self._poll.stop()
         self.start_button.setEnabled(True)

@@ -1,7 +1,8 @@
 """Rebuild the trained examples of the Examples menu (the tutorial's own examples are made
 from TensorFlow by tests/fixtures/generate_fixtures.py).
 
-    python resources/make_examples.py
+    python resources/make_examples.py                 # train every example again
+    python resources/make_examples.py --notes text    # the notes only, from the saved models
 
 Each model is trained by lstm-viz's own trainer (seeded, so the result is reproducible).
 Then the example sequence is run and searched for the unit that shows the task's idea most
@@ -29,21 +30,48 @@ def corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+NOTES_ONLY = False  # --notes: the notes are made again from the saved models, nothing is trained
+
+
+class Trained:
+    """What a note quotes of a training: its final loss."""
+
+    def __init__(self, final_loss: float):
+        self.final_loss = final_loss
+
+
+def trained(slug: str, make):
+    """``make()`` -> (model, result), or with --notes the saved model of ``slug`` and the
+    final loss its metadata records."""
+    if not NOTES_ONLY:
+        return make()
+    from lstm_viz.io import load_model
+
+    model = load_model(HERE / slug / "model.npz")
+    return model, Trained(float(model.metadata["training"]["final_loss"]))
+
+
 def write(slug: str, model, sequence_name: str, sequence_text: str, info: dict) -> None:
     folder = HERE / slug
     folder.mkdir(parents=True, exist_ok=True)
-    save_model(model, folder / "model.npz")
-    (folder / sequence_name).write_text(sequence_text, encoding="utf-8")
+    if not NOTES_ONLY:  # the notes only: the model and its sequence stay as they are
+        save_model(model, folder / "model.npz")
+        (folder / sequence_name).write_text(sequence_text, encoding="utf-8")
     info = {"model": "model.npz", "sequence": sequence_name, **info}
-    (folder / "example.json").write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
+    (folder / "example.json").write_text(json.dumps(info, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"{slug}: {info['claim']}")
 
 
 def brackets() -> None:
     task = get_task("brackets", 40)
-    model = LSTM.random(task.input_size, [8], seed=2)
-    result = train(model, task, steps=1500, seed=2)
-    model.metadata["vocabulary"] = list(task.feature_names)
+
+    def make():
+        model = LSTM.random(task.input_size, [8], seed=2)
+        result = train(model, task, steps=1500, seed=2)
+        model.metadata["vocabulary"] = list(task.feature_names)
+        return model, result
+
+    model, result = trained("brackets", make)
     text = "a(a(()a)(a(aa))a)a((()))(a)a(((a)a)(()a))aa(a)((a(a)))a"
     x = np.eye(3, dtype=np.float32)[["()a".index(ch) for ch in text]]
     depth = np.cumsum([1 if ch == "(" else -1 if ch == ")" else 0 for ch in text])
@@ -87,8 +115,12 @@ def brackets() -> None:
 
 def sine() -> None:
     task = get_task("sine", 60)
-    model = LSTM.random(task.input_size, [12], seed=3)
-    result = train(model, task, steps=1500, seed=3)
+
+    def make():
+        model = LSTM.random(task.input_size, [12], seed=3)
+        return model, train(model, task, steps=1500, seed=3)
+
+    model, result = trained("sine", make)
     rng = np.random.default_rng(11)
     T, omega, phase = 80, 0.3, 0.5
     clean = np.sin(omega * np.arange(T + 1) + phase)
@@ -97,6 +129,11 @@ def sine() -> None:
     upcoming = clean[1:]  # the value the model is asked for
     r = [corr(lt.hidden[0, 5:, k], upcoming[5:]) for k in range(12)]
     unit = int(np.argmax(np.abs(r)))
+    # the memory cell swings with the wave's period: its best correlation with a sine of that
+    # period over phases 0.00, 0.01, ... (the tests search the same way)
+    cell = lt.cell[0, 5:, unit]
+    t = np.arange(5, T)
+    swing = max(abs(corr(cell, np.sin(omega * t + k / 100))) for k in range(629))
     values = {"values": [[float(v)] for v in signal], "labels": [f"{v:+.2f}" for v in signal], "features": ["signal"]}
     write(
         "sine",
@@ -110,7 +147,8 @@ def sine() -> None:
                 f"sine wave. <b>Unit {unit} follows the wave one step ahead</b>: its output h correlates "
                 f"with the next clean value at r = {r[unit]:+.2f} (after the first five steps, which the model "
                 "needs to find the frequency). Switch the trajectories to h(t) and compare it with the input "
-                "curve; its memory cell swings with the phase."
+                f"curve. Its memory cell swings with the same period, between {cell.min():+.2f} and "
+                f"{cell.max():+.2f} (|r| = {swing:.2f} with a sine of that period, at its best phase)."
             ),
             "select": [unit],
             "step": 20,
@@ -122,6 +160,8 @@ def sine() -> None:
                 "threshold": 0.8,
                 "omega": omega,
                 "phase": phase,
+                "cell_swing": round(swing, 4),
+                "cell_swing_threshold": 0.9,
             },
         },
     )
@@ -129,9 +169,14 @@ def sine() -> None:
 
 def text() -> None:
     task = get_task("text", 50)
-    model = LSTM.random(task.input_size, [48], seed=4)
-    result = train(model, task, steps=2500, lr=5e-3, seed=4)
-    model.metadata["vocabulary"] = list(task.vocabulary)
+
+    def make():
+        model = LSTM.random(task.input_size, [48], seed=4)
+        result = train(model, task, steps=2500, lr=5e-3, seed=4)
+        model.metadata["vocabulary"] = list(task.vocabulary)
+        return model, result
+
+    model, result = trained("text", make)
     start = task.text.find("Alice was beginning")
     passage = task.text[start : start + 300]
     x = task.encode(passage)
@@ -140,7 +185,9 @@ def text() -> None:
     space = np.array([ch == " " for ch in passage], float)
     r = [corr(lt.input[0, :, k], space) for k in range(48)]
     unit = int(np.argmax(np.abs(r)))
-    verb, other = ("shuts", "opens again") if r[unit] < 0 else ("opens", "closes again")
+    letter = np.array([ch.isalpha() for ch in passage])
+    at_space, on_letter = lt.input[0, space > 0, unit].mean(), lt.input[0, letter, unit].mean()
+    mostly, other = ("mostly shut", "open") if r[unit] < 0 else ("mostly open", "shut")
     write(
         "text",
         model,
@@ -151,7 +198,8 @@ def text() -> None:
             "note": (
                 f"An LSTM of 48 units trained (loss {result.final_loss:.2f} nats per character) to predict the "
                 f"next character of Alice's Adventures in Wonderland (public domain). <b>Unit {unit} notices "
-                f"word boundaries</b>: its write gate {verb} at every space and {other} inside words "
+                f"word boundaries</b>: its write gate is {mostly} at a space and {other} inside words: "
+                f"{at_space:.2f} on average at a space against {on_letter:.2f} on a letter "
                 f"(r = {r[unit]:+.2f} with 'this character is a space'). Watch its write bar in the gates panel "
                 "and its row in the write heatmap as you step; type your own sentence in 'Your input'."
             ),
@@ -345,7 +393,10 @@ def adding() -> None:
 def main(argv=None) -> None:
     import sys
 
-    wanted = (argv if argv is not None else sys.argv[1:]) or ["adding", "brackets", "sine", "text"]
+    global NOTES_ONLY
+    args = list(argv if argv is not None else sys.argv[1:])
+    NOTES_ONLY = "--notes" in args
+    wanted = [a for a in args if a != "--notes"] or ["adding", "brackets", "sine", "text"]
     for name in wanted:  # e.g. "python resources/make_examples.py adding" for the demo's notes only
         {"adding": adding, "brackets": brackets, "sine": sine, "text": text}[name]()
 

@@ -118,6 +118,55 @@ def test_the_brackets_note_says_how_little_the_cell_moves_on_a(window):
     assert "near 1" not in example.note
 
 
+def test_the_brackets_cell_falls_at_every_open_and_rises_at_every_close_bracket(window):
+    """'watch its memory cell fall at every '(' and rise at every ')'': every one, not most."""
+    example = open_from_menu(window, "brackets")
+    lt = window.session.trace.layers[0]
+    unit = example.claim["unit"]
+    labels = np.array(list(window.session.sequence.labels))
+    change = np.diff(np.concatenate([lt.initial_cell[0, unit : unit + 1], lt.cell[0, :, unit]]))
+    assert "fall at every '(' and rise at every ')'" in example.note
+    assert (labels == "(").sum() > 10 and (change[labels == "("] < 0).all()
+    assert (labels == ")").sum() > 10 and (change[labels == ")"] > 0).all()
+
+
+def test_the_sine_note_s_memory_cell_swings_with_the_wave(window):
+    """'its memory cell swings with the same period': its best correlation with a sine of the
+    wave's period (phases searched in steps of 0.01) is at least 0.9; the range quoted is the
+    cell's."""
+    example = open_from_menu(window, "sine")
+    claim = example.claim
+    cell = window.session.trace.layers[0].cell[0, 5:, claim["unit"]].astype(np.float64)
+    t = np.arange(5, 5 + len(cell))
+    best = max(abs(np.corrcoef(cell, np.sin(claim["omega"] * t + k / 100))[0, 1]) for k in range(629))
+    assert best == pytest.approx(claim["cell_swing"], abs=1e-3) and best >= claim["cell_swing_threshold"]
+    assert f"between {cell.min():+.2f} and {cell.max():+.2f} (|r| = {best:.2f} with a sine" in example.note
+    # a cell that does not swing with the wave fails the same measure: a sine of another period
+    assert max(abs(np.corrcoef(cell, np.sin(0.9 * t + k / 100))[0, 1]) for k in range(629)) < 0.5
+
+
+def test_the_text_note_says_how_shut_the_write_gate_is_at_a_space(window):
+    """'mostly shut at a space and open inside words': the two averages quoted are the trace's,
+    at least 0.3 apart; the note does not say 'every space' (at 21 of 56 spaces it is above 0.5)."""
+    example = open_from_menu(window, "text")
+    unit = example.claim["unit"]
+    write = window.session.trace.layers[0].input[0, :, unit].astype(np.float64)
+    labels = np.array(list(window.session.sequence.labels))
+    space, letter = labels == " ", np.array([ch.isalpha() for ch in labels])
+    at_space, on_letter = write[space].mean(), write[letter].mean()
+    assert f"{at_space:.2f} on average at a space against {on_letter:.2f} on a letter" in example.note
+    assert on_letter - at_space > 0.3
+    assert (write[space] > 0.5).sum() >= 10 and "every space" not in example.note
+
+
+@pytest.mark.parametrize("slug", ["brackets", "sine", "text"])
+def test_the_loss_a_note_quotes_is_the_model_s_own(window, slug):
+    example = open_from_menu(window, slug)
+    quoted_loss = float(re.search(r"trained \(loss ([0-9.]+)", example.note).group(1))
+    digits = len(re.search(r"trained \(loss [0-9]+\.([0-9]+)", example.note).group(1))
+    assert quoted_loss == round(window.session.model.metadata["training"]["final_loss"], digits)
+
+
 # -- walks: every number a note quotes is measured again here -------------------------------
 def steps_of(spec, length: int) -> list[int]:
     if isinstance(spec, str):  # "a:b", b excluded

@@ -14,7 +14,9 @@ demo's budget of updates. Each measurement is a fresh process, alternated:
   (the loss curves drawn five times a second, the held-out loss every 25 updates,
   snapshots every 50); then the trained model shown;
 - ``steps``: in the same window, step repaints (a step moved, every view on screen
-  painted) with nothing else running, then while the model trains.
+  painted) with nothing else running, then while the model trains: one step after the
+  other (the worst case: the training then gets half the time), and a step every 40 ms
+  (a held arrow key's repeat).
 
 Prints medians (min, max) and the window / command line ratio of each pair.
 """
@@ -64,7 +66,7 @@ def child_window(steps: int, measure_steps: bool) -> dict:
         app.processEvents()
     result = {}
 
-    def repaints(count: int, while_training: bool) -> list[float]:
+    def repaints(count: int, while_training: bool, pace: float = 0.0) -> list[float]:
         painted = PaintCounter()
         views = painted.watch(on_screen_viewports(window))
         times = []
@@ -78,6 +80,9 @@ def child_window(steps: int, measure_steps: bool) -> dict:
             painted.wait(app, [v for v in views if v.isVisible()][:2], limit=100000)
             times.append((time.perf_counter() - t0) * 1000)
             app.processEvents()
+            while time.perf_counter() < t0 + pace:  # paced: the next step after ``pace`` seconds
+                app.processEvents()
+                time.sleep(0.001)
         return times
 
     if measure_steps:
@@ -89,6 +94,7 @@ def child_window(steps: int, measure_steps: bool) -> dict:
     panel.job.finished.connect(loop.quit)
     if measure_steps:
         result["training"] = repaints(200, True)
+        result["training_paced"] = repaints(100, True, pace=0.04)
     if panel.job is not None and panel.job.isRunning():
         keep_alive = QTimer(interval=50)  # (as an application's loop: woken by its timers)
         keep_alive.start()
@@ -128,7 +134,7 @@ def main() -> None:
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = threads
         print(f"\n== adding, LSTM of 12 units, length 30, {args.steps:,} updates; BLAS threads {threads} ==")
-        cli, window, idle, training = [], [], [], []
+        cli, window, idle, training, paced = [], [], [], [], []
         for k in range(args.repeat):  # alternated: the machine's noise falls on both
             cli.append(run_child(["cli", args.steps])["seconds"])
             found = run_child(["window", args.steps, k == 0])
@@ -136,6 +142,7 @@ def main() -> None:
             window.append(found["seconds"])
             idle += found.get("idle", [])
             training += found.get("training", [])
+            paced += found.get("training_paced", [])
         ratios = [w / c for w, c in zip(window, cli)]
         print(f"command line: {spread(cli, ' s')}")
         print(f"window:       {spread(window, ' s')}")
@@ -148,8 +155,13 @@ def main() -> None:
             print(
                 f"step repaint, idle: median {statistics.median(idle):.2f} ms, p95 {p95(idle):.2f} ms "
                 f"({len(idle)} steps); while training: median {statistics.median(training):.2f} ms, "
-                f"p95 {p95(training):.2f} ms ({len(training)} steps)"
+                f"p95 {p95(training):.2f} ms ({len(training)} steps, one after the other)"
             )
+            if paced:
+                print(
+                    f"  while training, a step every 40 ms (a held key's repeat): median "
+                    f"{statistics.median(paced):.2f} ms, p95 {p95(paced):.2f} ms ({len(paced)} steps)"
+                )
 
 
 if __name__ == "__main__":

@@ -176,6 +176,7 @@ class Training:
         self._running.set()
         self.hold_until = 0.0  # time.monotonic() until which the run waits between updates (see give_way)
         self._next_grant = 0.0
+        self._held_since = 0.0
 
     # -- control (any thread) ----------------------------------------------------------------
     @property
@@ -189,14 +190,23 @@ class Training:
         self._running.set()
 
     def give_way(self, seconds: float) -> None:
-        """Wait between updates for ``seconds`` from now (the window is busy showing a step:
-        the run and the window share Python's lock, and a step drawn while an update runs
-        took twice as long). Never more than half the time: a window stepping without a
-        pause slows the training, it does not stop it."""
+        """Wait between updates for ``seconds`` from now, or until :meth:`go_on` (the window
+        is busy showing a step: the run and the window share Python's lock, and a step drawn
+        while an update runs took twice as long). Never more than half the time: after a
+        wait the run is not asked again before it has run as long as it waited, so a window
+        stepping without a pause slows the training, it does not stop it."""
         now = time.monotonic()
-        if now >= self._next_grant:
-            self.hold_until = max(self.hold_until, now + seconds)
+        if now >= self._next_grant and now >= self.hold_until:
+            self._held_since = now
+            self.hold_until = now + seconds
             self._next_grant = now + 2 * seconds
+
+    def go_on(self) -> None:
+        """The window has drawn what it was waiting for: the run goes on at once."""
+        now = time.monotonic()
+        if self.hold_until > now:
+            self.hold_until = 0.0
+            self._next_grant = now + (now - self._held_since)
 
     @property
     def updates(self) -> int:

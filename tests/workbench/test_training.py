@@ -179,6 +179,20 @@ def test_a_run_gives_way_to_the_window_for_the_time_asked():
         before = training.updates
         time.sleep(0.2)
         assert training.updates > before
+        # the window says it is done: on at once, and not held again before it ran as long
+        time.sleep(0.6)
+        training.give_way(30)
+        time.sleep(0.3)
+        held = training.updates
+        time.sleep(0.2)
+        assert training.updates == held  # waiting for go_on
+        training.go_on()
+        time.sleep(0.1)
+        assert training.updates > held
+        training.give_way(30)  # it waited 0.5 s: not held again within 0.5 s
+        before = training.updates
+        time.sleep(0.2)
+        assert training.updates > before
     finally:
         stop.set()
         thread.join(30)

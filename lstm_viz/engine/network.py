@@ -392,6 +392,8 @@ class _Network:
 
         total = T * len(keys)
         concurrent = self._run_concurrently(B, T)
+        if concurrent:  # BLAS on one thread (see below): a re-run from the checkpoints does the same
+            trace.meta["blas_one_thread"] = True
         marks = Watermarks(T)
         lock = threading.Lock()
         done = 0

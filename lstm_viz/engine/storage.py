@@ -22,6 +22,7 @@ memory in the run's dtype, refused over the memory limit.
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import shutil
@@ -450,8 +451,13 @@ class _Rerun:
         if chunk_steps(B, width, self.dtype.itemsize) != cp.chunk:
             raise InputError("the model does not match the trace's checkpoints (layer sizes or batch differ)")
         prepared = self.model._prepared(layer, d, self.dtype)
-        threads = blas.step_threads(B, source.output_size, source.hidden_size)
-        with np.errstate(over="ignore", invalid="ignore"):
+        # the same BLAS threads as the run that made the trace: a product on one thread and on
+        # two may differ in the last bit (OpenBLAS on some CPUs), and these rows must be its own
+        if self.trace.meta.get("blas_one_thread"):
+            threads, whole = contextlib.nullcontext, blas.single_thread()
+        else:
+            threads, whole = blas.step_threads(B, source.output_size, source.hidden_size), contextlib.nullcontext()
+        with whole, np.errstate(over="ignore", invalid="ignore"):
             result = record(prepared, parts, h0, c0, hi - lo, reverse=cp.reverse, threads=threads)
         return result.rows
 

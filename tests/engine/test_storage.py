@@ -57,6 +57,31 @@ def test_a_run_without_a_store_says_where_its_trace_lives():
     assert trace.computed == 50 and trace.layers[0].checkpoints is None
 
 
+def test_a_re_run_from_checkpoints_uses_the_blas_threads_of_the_run(monkeypatch, tmp_path):
+    """Layers run in threads hold BLAS to one thread; a product on one thread and on two may
+    differ in the last bit (OpenBLAS's Haswell kernels on an AMD EPYC did), so the re-run of
+    a stored segment holds BLAS to one thread too."""
+    from lstm_viz.engine import blas
+
+    opened = []
+    single = blas.single_thread
+    monkeypatch.setattr(blas, "single_thread", lambda: (opened.append(1), single())[1])
+    model, x = MODELS["2-layer"](), _input(T=2100)
+    monkeypatch.setenv("LSTM_VIZ_LAYER_THREADS", "2")
+    together = model.run(x, store=Store(dtype="float16"))
+    assert together.meta.get("blas_one_thread") is True
+    monkeypatch.setenv("LSTM_VIZ_LAYER_THREADS", "1")
+    apart = model.run(x, store=Store(dtype="float16"))
+    assert "blas_one_thread" not in apart.meta
+    opened.clear()
+    exact_states(model, apart, 1, 0, 1500)
+    assert opened == []  # as its run: BLAS as configured
+    exact_states(model, together, 1, 0, 1500)
+    assert opened  # held to one thread, as the run that made it
+    together.save(tmp_path / "t.npz")
+    assert load_trace(tmp_path / "t.npz").meta["blas_one_thread"] is True  # a saved trace says so too
+
+
 @pytest.mark.parametrize("name", MODELS)
 def test_float16_values_are_the_float32_run_rounded_once(name, layer_threads):
     model, x = MODELS[name](), _input()

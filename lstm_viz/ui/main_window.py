@@ -195,10 +195,20 @@ class MainWindow(QMainWindow):
         for name in placed:
             if places[name].front:
                 docks[name].raise_()
+        self._size_docks(scratch, docks, places, placed)
+        state = scratch.saveState(LAYOUT_VERSION)
+        scratch.deleteLater()
+        self._placed = placed  # the order the panels went in (reset_layout sizes them again)
+        return state
+
+    @staticmethod
+    def _size_docks(window, docks: dict, places: dict, placed: list) -> None:
+        """Give the docks of ``window`` the sizes their places ask for (strips in pixels,
+        the panels of a column by weight, the columns' widths by share of the window)."""
         strips = [n for n in placed if places[n].anchor is None and places[n].area in ("top", "bottom")]
         for name in strips:  # a strip across the window: its height in pixels
             if places[name].height:
-                scratch.resizeDocks([docks[name]], [places[name].height], Qt.Orientation.Vertical)
+                window.resizeDocks([docks[name]], [places[name].height], Qt.Orientation.Vertical)
         columns = [name for name in placed if places[name].anchor is None and places[name].width]
         for top in columns:
             column, below = [top], top
@@ -209,15 +219,13 @@ class MainWindow(QMainWindow):
                 column.append(nxt)
                 below = nxt
             if len(column) > 1:
-                scratch.resizeDocks(
+                window.resizeDocks(
                     [docks[n] for n in column], [max(1, places[n].height) for n in column], Qt.Orientation.Vertical
                 )
         if len(columns) > 1:
-            widths = [places[n].width for n in columns]
-            scratch.resizeDocks([docks[n] for n in columns], widths, Qt.Orientation.Horizontal)
-        state = scratch.saveState(LAYOUT_VERSION)
-        scratch.deleteLater()
-        return state
+            # in pixels: the sides are not one splitter, so weights alone split them evenly
+            widths = [round(window.width() * places[n].width / sum(places[c].width for c in columns)) for n in columns]
+            window.resizeDocks([docks[n] for n in columns], widths, Qt.Orientation.Horizontal)
 
     def _link_time_axes(self):
         """One range of steps in every time plot: the core's ``time_range``.
@@ -267,6 +275,11 @@ class MainWindow(QMainWindow):
         for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
             bar.hide()
         self.restoreState(self.default_state, LAYOUT_VERSION)
+        # restored into a window on screen, the saved heights come out otherwise than at a
+        # start (the gate bars were squeezed to a strip): the places' sizes are given again
+        docks = {panel.objectName(): panel for panel in self.panels}
+        places = {name: panel.place for name, panel in docks.items()}
+        self._size_docks(self, docks, places, self._placed)
         QTimer.singleShot(0, self.settle_layout)  # once Qt has applied the restored state
 
     def closeEvent(self, event):

@@ -461,3 +461,36 @@ def test_the_panels_stay_put_when_the_window_lays_itself_out_again(window, qtbot
     window.layout().invalidate()
     window.layout().activate()
     assert {p.objectName(): p.geometry() for p in window.panels} == settled
+
+
+def test_the_default_layout_gives_each_side_and_panel_its_share(window, qtbot):
+    """The places' widths are shares of the window (60:40) and the panels of a column share
+    it by their heights: at the start and after View > Reset layout alike (Qt took the widths
+    as pixels and split the sides evenly, and a reset squeezed the gate bars to a strip)."""
+    qtbot.wait(20)
+    bars, heat = panel(window, "GateBarsPanel"), panel(window, "GateHeatmapsPanel")
+    trajectories = panel(window, "CellTrajectoryPanel")
+
+    def shares():
+        return bars.width() / (bars.width() + trajectories.width()), bars.height() / heat.height()
+
+    width_share, height_ratio = shares()
+    assert width_share == pytest.approx(0.6, abs=0.03)
+    assert height_ratio == pytest.approx(26 / 52, abs=0.1)
+    window.reset_layout()
+    qtbot.wait(20)
+    assert shares() == pytest.approx((width_share, height_ratio), abs=0.01)
+
+
+def test_a_long_message_in_a_panel_row_never_widens_its_dock(window, qtbot):
+    """The family: a label whose text follows the data, in a dock (the heatmaps' row said
+    why an RNN has no gates and the left side grew by 80 pixels, for good)."""
+    from lstm_viz.ui.panels.base import RowText
+
+    qtbot.wait(20)
+    heat = panel(window, "GateHeatmapsPanel")
+    before = heat.width()
+    message = "a message far longer than any row of any panel could hold " * 4
+    heat.info.setText(message)
+    qtbot.wait(20)
+    assert isinstance(heat.info, RowText) and heat.width() == before and heat.info.toolTip() == message

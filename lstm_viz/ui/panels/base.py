@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
-from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QWidget
 
 from lstm_viz.ui.session import Session
 from lstm_viz.workbench.navigation import MIN_SPAN
@@ -500,6 +500,21 @@ class OneUnitPanel(Panel):
             self.unit.blockSignals(True)
             self.unit.setValue(self.session.selected[0])
             self.unit.blockSignals(False)
+
+
+class RowText(QLabel):
+    """A one-line message in a panel's control row: as wide as the row gives it, whatever it
+    says (a long message is cut, and whole in its tooltip), so a message never widens the
+    dock it is in."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
 
 
 class StepText(QLabel):

@@ -15,7 +15,16 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from lstm_viz.ui.lod import LodImage
 from lstm_viz.ui.panels.analysis import Analyses
-from lstm_viz.ui.panels.base import Markers, Panel, Place, cache_axes, cache_static, integer_steps, unit_ticks
+from lstm_viz.ui.panels.base import (
+    Markers,
+    Panel,
+    Place,
+    RowText,
+    cache_axes,
+    cache_static,
+    integer_steps,
+    unit_ticks,
+)
 from lstm_viz.ui.style import GATES, QUANTITY_LABELS
 from lstm_viz.workbench.lod import across_pyramid, cached, cluster_order, profiles, quantity_pyramid
 
@@ -101,10 +110,16 @@ class GateHeatmapsPanel(Panel):
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
         self.graphics = pg.GraphicsLayoutWidget()
-        self.info = QLabel("Click a row to select that unit; hover for exact values.")
+        self.info = RowText("Click a row to select that unit; hover for exact values.")
         self.info.setFixedHeight(self.info.sizeHint().height())
+        self.rnn_note = QLabel("A plain tanh RNN has no gates: its output h(t) is in the trajectories.")
+        self.rnn_note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.rnn_note.setWordWrap(True)
+        self.rnn_note.setStyleSheet("color: #555;")
+        self.rnn_note.setVisible(False)
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.rnn_note, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.info, 1)
         bottom.addWidget(QLabel("Rows"))
@@ -284,10 +299,12 @@ class GateHeatmapsPanel(Panel):
         lt = self.session.layer_trace
         batches = self.session.trace.batch_size
         self.rows_by.setEnabled(batches > 1)
-        for plot in self.plots.values():
-            plot.setVisible(lt.is_lstm)
+        # the whole view hidden for an RNN (hiding the plots inside it left them squeezed into
+        # a corner when an LSTM came back: its layout does not lay hidden items out again)
+        self.graphics.setVisible(lt.is_lstm)
+        self.rnn_note.setVisible(not lt.is_lstm)
         if not lt.is_lstm:
-            self.info.setText("A plain tanh RNN has no gates: its output h(t) is in the trajectories.")
+            self.info.setText("")
             return
         across = self.across()
         self.order_by.setEnabled(not across)

@@ -62,13 +62,15 @@ class MemoryPanel(Panel):
         self.numbers = StepText()
         self.numbers.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         # every selected unit's line, scrolled when there are more than fit in five lines
-        from PySide6.QtWidgets import QFrame, QScrollArea
+        from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy
 
         self.numbers_area = QScrollArea()
         self.numbers_area.setWidget(self.numbers)
         self.numbers_area.setWidgetResizable(True)
         self.numbers_area.setFrameShape(QFrame.Shape.NoFrame)
         self.numbers_area.setFixedHeight(self.numbers.fontMetrics().lineSpacing() * 5 + 8)
+        # its width follows the dock, never the text's: a long line scrolls instead of widening the dock
+        self.numbers_area.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.numbers_area)
         self.setWidget(container)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QSpinBox,
     QStyle,
+    QStyleOptionSlider,
     QTextEdit,
     QToolBar,
     QWidget,
@@ -44,6 +45,29 @@ FRAME_MS = 16
 
 MAX_SPEED = 1_000_000
 WHOLE_IN_SECONDS = 10
+
+
+class JumpSlider(QSlider):
+    """A slider whose handle goes where its groove is clicked (and can be dragged on from
+    there), as in a media player, instead of moving a page towards the click."""
+
+    def mousePressEvent(self, event):
+        if event.button() == Qt.MouseButton.LeftButton and self.maximum() > self.minimum():
+            option = QStyleOptionSlider()
+            self.initStyleOption(option)
+            style, slider = self.style(), QStyle.ComplexControl.CC_Slider
+            handle = style.subControlRect(slider, option, QStyle.SubControl.SC_SliderHandle, self)
+            point = event.position().toPoint()
+            if not handle.contains(point):
+                groove = style.subControlRect(slider, option, QStyle.SubControl.SC_SliderGroove, self)
+                horizontal = self.orientation() == Qt.Orientation.Horizontal
+                length = (groove.width() - handle.width()) if horizontal else (groove.height() - handle.height())
+                at = (point.x() - groove.x() - handle.width() / 2) if horizontal else (point.y() - groove.y())
+                value = QStyle.sliderValueFromPosition(
+                    self.minimum(), self.maximum(), int(round(at)), max(1, length), option.upsideDown
+                )
+                self.setValue(value)  # the press below then takes the handle, now under the mouse
+        super().mousePressEvent(event)
 
 
 class Transport(QToolBar):
@@ -78,7 +102,7 @@ class Transport(QToolBar):
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             parent.addAction(act) if parent is not None else self.addAction(act)
 
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = JumpSlider(Qt.Orientation.Horizontal)
         self.slider.setMinimumWidth(220)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.slider.valueChanged.connect(session.set_step)

@@ -282,6 +282,17 @@ class Training:
         model.metadata["snapshot"] = {"update": snapshot.update, "of": self.spec.steps}
         return model
 
+    def save(self, index: int, path: str) -> str:
+        """Save the model of snapshot ``index`` as an lstm-viz model file (``.npz`` added
+        when missing); the path written."""
+        from lstm_viz.io import save_model
+
+        path = str(path)
+        if not path.lower().endswith(".npz"):
+            path += ".npz"
+        save_model(self.model_at(index), path)
+        return path
+
     def example(self) -> np.ndarray:
         """A sequence to watch the training on: the task's own example (for the open
         sequence, its first sequence)."""

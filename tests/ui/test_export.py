@@ -206,6 +206,7 @@ def test_a_panel_behind_a_tab_is_offered_and_comes_to_the_front_to_be_pictured(w
     assert (picture.width(), picture.height()) == (equations.width(), equations.height())
 
 
+@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="librsvg's rsvg-convert is not installed")
 def test_svg_heatmaps_keep_their_cells_sharp_outside_qt(window, tmp_path):
     """librsvg smooths an embedded picture: a heatmap of 12 rows became a haze. The picture
     is now enlarged, without smoothing, before it is written: rendered, the heatmaps are

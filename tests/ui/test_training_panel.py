@@ -282,3 +282,57 @@ def test_a_step_holds_the_training_until_the_views_have_painted(window, qtbot):
     finally:
         p.stop_button.click()
         qtbot.waitUntil(lambda: p.job is None, timeout=20000)
+
+
+def test_the_which_box_shows_the_chosen_model_and_the_gates_come_back_whole(window, qtbot):
+    """LSTM and RNN side by side: choosing the other model shows it in every panel at once
+    (only the slider's label changed), and after the RNN (no gates: the heatmaps hidden) an
+    LSTM's heatmaps fill their panel again (they were left squeezed into a corner)."""
+    p = training_panel(window)
+    specs = [TrainSpec(task="adding", steps=100, snapshot_every=50), TrainSpec(task="adding", kind="rnn", steps=100)]
+    p.start(specs, wait=True)
+    assert window.session.loaded.model_description == "LSTM after 100 updates"
+    heat = panel(window, "GateHeatmapsPanel")
+    heat.show()
+    heat.raise_()
+    QApplication.processEvents()
+    full = {name: plot.geometry().width() for name, plot in heat.plots.items()}
+    assert min(full.values()) > 0.8 * heat.graphics.width()
+    p.which.setCurrentIndex(1)
+    assert window.session.loaded.model_description == "tanh RNN after 100 updates"
+    assert not window.session.layer_trace.is_lstm and p.slider.value() == p.slider.maximum()
+    QApplication.processEvents()
+    assert not heat.graphics.isVisible() and heat.rnn_note.isVisible()
+    p.which.setCurrentIndex(0)
+    assert window.session.loaded.model_description == "LSTM after 100 updates"
+    qtbot.wait(20)
+    assert heat.graphics.isVisible() and not heat.rnn_note.isVisible()
+    assert {name: plot.geometry().width() for name, plot in heat.plots.items()} == full
+    assert min(plot.geometry().height() for plot in heat.plots.values()) > 30
+
+
+def test_a_new_run_drops_the_last_run_s_slider_label_and_marker(window, qtbot):
+    p = training_panel(window)
+    p.start([TrainSpec(task="adding", steps=60, snapshot_every=20)], wait=True)
+    assert p.slider_label.text().startswith("after 60 updates") and p.marker.isVisible()
+    p.start([TrainSpec(task="adding", length=20, steps=1_000_000, snapshot_every=1000)])
+    try:
+        assert p.slider_label.text() == "" and not p.marker.isVisible()
+    finally:
+        p.stop_button.click()
+        qtbot.waitUntil(lambda: p.job is None, timeout=20000)
+
+
+def test_clicking_a_slider_s_groove_moves_the_handle_there(window, qtbot):
+    """As in a media player: the training slider and the step slider go where they are
+    clicked (a click moved them ten snapshots or steps towards it)."""
+    from PySide6.QtCore import QPoint, Qt
+
+    p = training_panel(window)
+    p.start([TrainSpec(task="adding", steps=400, snapshot_every=10)], wait=True)
+    for slider in (p.slider, window.transport.slider):
+        slider.setValue(slider.maximum())
+        QApplication.processEvents()
+        qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() // 4, slider.height() // 2))
+        expected = slider.maximum() / 4
+        assert abs(slider.value() - expected) <= max(2, 0.06 * slider.maximum()), (slider.value(), expected)

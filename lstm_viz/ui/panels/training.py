@@ -21,12 +21,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from lstm_viz.ui.panels.base import Panel, Place, legend_above
+from lstm_viz.ui.transport import JumpSlider
 
 COLORS = {"lstm": "#1f77b4", "rnn": "#d62728"}
 GO_ON = QEvent.Type(QEvent.registerEventType())  # the views have painted: the training goes on
@@ -58,7 +58,10 @@ class TrainingPanel(Panel):
         self.start_button.setToolTip("Train a model on a built-in task or on the open sequence (Model > Train…)")
         self.start_button.clicked.connect(self.ask)
         top.addWidget(self.start_button)
-        self.status = QLabel("Nothing trained yet: Train… starts.")
+        self.status = QLabel(
+            "Nothing trained yet. Train… (Ctrl+T) trains a model on a built-in task or on the open sequence; "
+            "its loss curves are drawn here as it learns."
+        )
         self.status.setWordWrap(True)
         top.addWidget(self.status, 1)
         layout.addLayout(top)
@@ -79,6 +82,7 @@ class TrainingPanel(Panel):
         self.marker.setVisible(False)
         item.addItem(self.marker)
         layout.addWidget(self.plot, 1)
+        self.plot.setVisible(False)  # no empty axes: shown when a training starts
         controls = QHBoxLayout()
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -98,9 +102,9 @@ class TrainingPanel(Panel):
         self.which = QComboBox()
         self.which.setToolTip("Which model the slider shows")
         self.which.setVisible(False)
-        self.which.currentIndexChanged.connect(lambda _: self._slider_range(keep_end=True))
+        self.which.currentIndexChanged.connect(self._which_changed)
         slider_row.addWidget(self.which)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = JumpSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
         self.slider.setEnabled(False)
         self.slider.setToolTip("The model as it was during training, shown in every panel")
@@ -166,12 +170,14 @@ class TrainingPanel(Panel):
             return False
         self.trainings = [training for training, _ in made]
         self._reset_plot()
+        self.plot.setVisible(True)
         self.which.blockSignals(True)
         self.which.clear()
         for training in self.trainings:
             self.which.addItem(NAMES[training.spec.kind], training.spec.kind)
         self.which.setVisible(len(self.trainings) > 1)
         self.which.blockSignals(False)
+        self._slider_range()  # nothing to show yet: no label or marker of an earlier run
 
         def run(progress, cancelled):
             for training in self.trainings:
@@ -273,8 +279,12 @@ class TrainingPanel(Panel):
         training, index = self._chosen()
         if training is None:
             return
+        update = training.snapshots[index].update
         path, _ = QFileDialog.getSaveFileName(
-            self, "Save the trained model", f"{training.spec.task}_{training.spec.kind}.npz", "lstm-viz model (*.npz)"
+            self,
+            f"Save the {NAMES[training.spec.kind]} after {update:,} updates (the one shown)",
+            f"{training.spec.task}_{training.spec.kind}_{update}.npz",
+            "lstm-viz model (*.npz)",
         )
         if path:
             self.save(path)
@@ -282,15 +292,12 @@ class TrainingPanel(Panel):
     def save(self, path: str) -> str | None:
         """Save the model the slider shows to ``path`` (.npz); the path written, or None."""
         from lstm_viz.errors import LstmVizError
-        from lstm_viz.io import save_model
 
         training, index = self._chosen()
         if training is None:
             return None
-        if not path.lower().endswith(".npz"):
-            path += ".npz"
         try:
-            save_model(training.model_at(index), path)
+            path = training.save(index, path)
         except (OSError, LstmVizError) as exc:
             self.window().show_error("Could not save the model", f"{path}: {exc}")
             return None
@@ -305,6 +312,12 @@ class TrainingPanel(Panel):
         if not training.snapshots:
             return None, None
         return training, min(self.slider.value(), len(training.snapshots) - 1)
+
+    def _which_changed(self, _index: int) -> None:
+        """The other model: the slider's range is its snapshots, and the panels show it."""
+        self._slider_range(keep_end=True)
+        if self.slider.isEnabled():
+            self.show_snapshot()
 
     def _slider_range(self, keep_end: bool = False) -> None:
         training = self.trainings[max(self.which.currentIndex(), 0)] if self.trainings else None
@@ -386,13 +399,16 @@ class TrainingPanel(Panel):
 
     def _status(self) -> str:
         if not self.trainings:
-            return "Nothing trained yet: Train… starts."
+            return "Nothing trained yet: Train… starts."  # (the panel's first words say more)
         parts = []
         for training in self.trainings:
             spec = training.spec
             state = (
                 "stopped" if training.cancelled else "done" if training.done else "paused" if training.paused else ""
             )
+            first = self.trainings[0]
+            if not state and training is not first and not training.updates and self.job is not None:
+                state = f"next: it trains once the {NAMES[first.spec.kind]} is done"
             held = training.heldout[-1][1] if training.heldout else float("nan")
             words = f"{NAMES[spec.kind]} ({spec.hidden} units) on {training.task.name}: {training.updates:,} of "
             words += f"{spec.steps:,} updates"

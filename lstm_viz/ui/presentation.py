@@ -5,7 +5,7 @@ and every control hidden but the transport (and the guide's Previous and Next). 
 from __future__ import annotations
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -111,6 +111,9 @@ class Presentation(QObject):
         window.navigate.setVisible(False)
         window.statusBar().setVisible(False)
         self._hidden = []
+        self._hidden_actions = [act for act in window.transport.extras() if act.isVisible()]
+        for act in self._hidden_actions:  # the transport keeps its buttons, slider and position
+            act.setVisible(False)
         for panel in window.panels:
             if panel.widget() is not None:
                 for widget in control_rows(panel.widget()):
@@ -134,17 +137,26 @@ class Presentation(QObject):
             except RuntimeError:  # deleted since
                 pass
         self._hidden = []
+        for act in getattr(self, "_hidden_actions", []):
+            act.setVisible(True)
+        self._hidden_actions = []
         self._restore_plots()
         window.menuBar().setVisible(self._saved["menu"])
         window.navigate.setVisible(self._saved["navigate"])
         window.statusBar().setVisible(self._saved["status"])
         window.setWindowState(self._saved["state"])
-        if not self._saved["state"] & (Qt.WindowState.WindowFullScreen | Qt.WindowState.WindowMaximized):
+        framed = not self._saved["state"] & (Qt.WindowState.WindowFullScreen | Qt.WindowState.WindowMaximized)
+        # the panels' minimum sizes with the normal font first: laid out with the large one,
+        # they held the window wider than the screen
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if framed:
             window.setGeometry(self._saved["geometry"])  # (without a window manager it would stay screen-sized)
         QApplication.sendPostedEvents(None, 0)  # the window at its size again, then its docks
         window.restoreState(self._saved["docks"])  # the docks as they were, not as they grew back
         if hasattr(window, "settle_layout"):
             window.settle_layout()
+        if framed and window.geometry() != self._saved["geometry"]:
+            window.setGeometry(self._saved["geometry"])
         self.hint.hide()
 
     # -- plots -----------------------------------------------------------------------------

@@ -113,6 +113,7 @@ class Transport(QToolBar):
         # size asks the window to lay itself out again each time (1 ms a step, measured)
         self.position.setFixedHeight(self.position.sizeHint().height())
         self.addWidget(self.position)
+        self._extras_from = len(self.actions())  # what follows: speed, loop, layer, sequence
         self.addSeparator()
         self.addWidget(QLabel(" speed "))
         self.speed = QSpinBox()
@@ -154,6 +155,11 @@ class Transport(QToolBar):
         session.traceChanged.connect(self._on_trace)
         session.viewChanged.connect(self._on_view)
         session.stepChanged.connect(self._on_step)
+
+    def extras(self) -> list[QAction]:
+        """The toolbar's items after the step buttons, the slider and the position: speed,
+        loop, layer and sequence (presentation mode hides them)."""
+        return self.actions()[self._extras_from :]
 
     def key_actions(self) -> list[QAction]:
         """The actions whose keys move through time."""

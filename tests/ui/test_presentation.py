@@ -1,6 +1,8 @@
 """Presentation mode: large text, thick lines, full screen, only the transport (and the
 guide's Previous/Next); everything back as it was when it ends."""
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication, QComboBox
@@ -51,7 +53,12 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert not combo.isVisible() and not window.navigate.isVisible() and not window.menuBar().isVisible()
     assert not window.statusBar().isVisible()
     assert window.transport.isVisible()
+    transport = window.transport
+    assert transport.slider.isVisible() and transport.position.isVisible()  # the transport itself
+    assert not any(w.isVisible() for w in (transport.speed, transport.loop, transport.layer, transport.batch))
     assert not guide.next.isHidden() and not guide.previous.isHidden()  # the walk stays usable
+    note_size = float(re.search(r"font-size:([0-9.]+)pt", guide.text.toHtml()).group(1))
+    assert note_size >= app.font().pointSizeF()  # the note as large as the rest, or larger
     assert window.isFullScreen()
     if axis is not None:
         assert axis.style["tickFont"].pointSizeF() == app.font().pointSizeF()
@@ -62,6 +69,7 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert app.font().pointSizeF() == font
     assert pg.mkPen(curve.opts["pen"]).widthF() == width
     assert combo.isVisible() and window.navigate.isVisible() and window.menuBar().isVisible()
+    assert transport.speed.isVisible() and transport.layer.isVisible() and transport.loop.isVisible()
     assert not window.isFullScreen() and window.size().width() == 1600
     assert abs(red_pixels(view) - drawn) <= 0.1 * drawn
     assert lod.LINE_SCALE == 1.0

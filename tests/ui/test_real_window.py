@@ -256,5 +256,8 @@ def test_page_keys_walk_the_guide_and_f11_presents_in_a_real_window(tmp_path, wi
         real.xdotool("key", "F11")
         back = real.wait_for(menu, presenting)
         assert back.copy(menu) == shown.copy(menu), "F11 again did not bring the menu bar back as it was"
+        time.sleep(0.5)
+        geometry = real.xdotool("getwindowgeometry", real.wid)
+        assert "1600x1000" in geometry, f"F11 twice: the window is not its size again: {geometry}"
     finally:
         real.close()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from lstm_viz.ui.panels.base import Panel, Place
 
@@ -62,6 +62,11 @@ class GuidePanel(Panel):
         self.setWidget(body)
         self.session.core.note_changed.connect(self._note_changed)
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationFontChange and self._built:
+            self._note_changed(self.session.core.note)  # the note's size follows
+
     def _note_changed(self, index: int) -> None:
         if self._built and not self._offscreen():
             self.on_trace()
@@ -83,8 +88,11 @@ class GuidePanel(Panel):
             self.where.setText(f"note {index + 1} of {len(walk)}")
             self.previous.setEnabled(index > 0)
             self.next.setEnabled(index + 1 < len(walk))
+        # the note a little larger than the rest, in step with the application's font (which
+        # presentation mode enlarges)
+        size = QApplication.font().pointSizeF() * 1.2
         self.text.setHtml(
-            f"<h3>{example.title}</h3><p style='font-size:11pt'>{walk[index].text}</p>"
+            f"<h3>{example.title}</h3><p style='font-size:{size:.1f}pt'>{walk[index].text}</p>"
             + (
                 "<p style='color:#a04000'>Now running on your own input: the figures above were measured "
                 "on the example's sequence.</p>"

@@ -106,14 +106,18 @@ class Presentation(QObject):
         font = QFont(app.font())
         font.setPointSizeF(font.pointSizeF() * FONT_SCALE)
         app.setFont(font)
+        self._fonts_changed()
         lod.LINE_SCALE = LINE_SCALE
         window.menuBar().setVisible(False)
         window.navigate.setVisible(False)
         window.statusBar().setVisible(False)
         self._hidden = []
-        self._hidden_actions = [act for act in window.transport.extras() if act.isVisible()]
-        for act in self._hidden_actions:  # the transport keeps its buttons, slider and position
-            act.setVisible(False)
+        self._hidden_actions = []
+        for act in window.transport.extras():  # the transport keeps its buttons, slider and position
+            if act.isVisible():
+                widget = window.transport.widgetForAction(act)
+                self._hidden_actions.append((act, widget, widget is not None and widget.isEnabled()))
+                act.setVisible(False)
         for panel in window.panels:
             if panel.widget() is not None:
                 for widget in control_rows(panel.widget()):
@@ -131,14 +135,17 @@ class Presentation(QObject):
         window, app = self.window, QApplication.instance()
         lod.LINE_SCALE = 1.0
         app.setFont(self._saved["font"])
+        self._fonts_changed()
         for widget in self._hidden:
             try:
                 widget.setVisible(True)
             except RuntimeError:  # deleted since
                 pass
         self._hidden = []
-        for act in getattr(self, "_hidden_actions", []):
+        for act, widget, enabled in getattr(self, "_hidden_actions", []):
             act.setVisible(True)
+            if widget is not None:  # (the tool bar enables a widget it shows again)
+                widget.setEnabled(enabled)
         self._hidden_actions = []
         self._restore_plots()
         window.menuBar().setVisible(self._saved["menu"])
@@ -158,6 +165,11 @@ class Presentation(QObject):
         if framed and window.geometry() != self._saved["geometry"]:
             window.setGeometry(self._saved["geometry"])
         self.hint.hide()
+
+    def _fonts_changed(self) -> None:
+        for panel in self.window.panels:  # panels that write their own sizes (the guide's note)
+            if hasattr(type(panel), "font_changed"):  # (on the class: a panel builds itself for unknown names)
+                panel.font_changed()
 
     # -- plots -----------------------------------------------------------------------------
     def _changed(self, *args) -> None:

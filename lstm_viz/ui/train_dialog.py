@@ -99,7 +99,9 @@ class TrainDialog(QDialog):
         self.task.currentIndexChanged.connect(self._task_changed)
         self.vary.toggled.connect(self.min_length.setEnabled)
         self._restore()
+        self._restoring = True  # the enabled boxes follow the task; the remembered length stays
         self._task_changed()
+        self._restoring = False
 
     def _task_changed(self) -> None:
         key = self.task.currentData()

@@ -282,13 +282,14 @@ class Workbench:
         return Work(lambda progress, cancel: fn(snapshot, params, progress, cancel), apply, "Computing…")
 
     # -- replacing the data -----------------------------------------------------------------
-    def show(self, loaded: Loaded, keep_selection: bool = False) -> None:
+    def show(self, loaded: Loaded, keep_selection: bool = False, snapshot: tuple | None = None) -> None:
         """Replace model, sequence and trace at once; keeps the step where it can (and the
-        selected units with ``keep_selection``, when the layer still has them)."""
+        selected units with ``keep_selection``, when the layer still has them). ``snapshot``:
+        the (training, index) this is, when it is one (see :meth:`show_training`)."""
         kept = list(self.selected)
         before, sequence = self.length, self.sequence
         shown_example = self.example
-        self.shown_snapshot = None
+        self.shown_snapshot = snapshot
         whole = self.time_range == (0.0, float(max(before, 1)))
         self.loaded = loaded
         self.what_if = None
@@ -639,8 +640,8 @@ class Workbench:
         self.show(
             Loaded(model, sequence, model.run(sequence.values), f"{kind} after {snapshot.update} updates"),
             keep_selection=True,
+            snapshot=(training, index),
         )
-        self.shown_snapshot = (training, index)
 
     def clear_comparison(self) -> None:
         if self.comparison is not None:

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pyqtgraph as pg
+import pytest
 from PySide6.QtWidgets import QApplication, QComboBox
 
 from lstm_viz.ui import lod
@@ -43,9 +44,16 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert combo.isVisible() and window.navigate.isVisible() and window.menuBar().isVisible()
     guide = panel(window, "GuidePanel")
 
+    batch_enabled = window.transport.batch.isEnabled()
+
+    def note_size():
+        return float(re.search(r"font-size:([0-9.]+)pt", guide.text.toHtml()).group(1))
+
+    before_note = note_size()
     window.presentation_action.trigger()
     settle()
     assert window.presentation.active and window.presentation_action.isChecked()
+    assert note_size() == pytest.approx(before_note * 1.6, rel=0.02)  # at once, not at the next note
     assert app.font().pointSizeF() == font * 1.6
     assert pg.mkPen(curve.opts["pen"]).widthF() == max(width, 1.0) * 2.5
     thick = red_pixels(view)
@@ -57,8 +65,7 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert transport.slider.isVisible() and transport.position.isVisible()  # the transport itself
     assert not any(w.isVisible() for w in (transport.speed, transport.loop, transport.layer, transport.batch))
     assert not guide.next.isHidden() and not guide.previous.isHidden()  # the walk stays usable
-    note_size = float(re.search(r"font-size:([0-9.]+)pt", guide.text.toHtml()).group(1))
-    assert note_size >= app.font().pointSizeF()  # the note as large as the rest, or larger
+    assert note_size() >= app.font().pointSizeF()  # the note as large as the rest, or larger
     assert window.isFullScreen()
     if axis is not None:
         assert axis.style["tickFont"].pointSizeF() == app.font().pointSizeF()
@@ -70,6 +77,8 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert pg.mkPen(curve.opts["pen"]).widthF() == width
     assert combo.isVisible() and window.navigate.isVisible() and window.menuBar().isVisible()
     assert transport.speed.isVisible() and transport.layer.isVisible() and transport.loop.isVisible()
+    assert transport.batch.isEnabled() == batch_enabled  # (one sequence: still disabled)
+    assert note_size() == pytest.approx(before_note, rel=0.02)
     assert not window.isFullScreen() and window.size().width() == 1600
     assert abs(red_pixels(view) - drawn) <= 0.1 * drawn
     assert lod.LINE_SCALE == 1.0

@@ -336,3 +336,41 @@ def test_clicking_a_slider_s_groove_moves_the_handle_there(window, qtbot):
         qtbot.mouseClick(slider, Qt.MouseButton.LeftButton, pos=QPoint(slider.width() // 4, slider.height() // 2))
         expected = slider.maximum() / 4
         assert abs(slider.value() - expected) <= max(2, 0.06 * slider.maximum()), (slider.value(), expected)
+
+
+def test_the_slider_says_when_another_model_is_open(window, qtbot):
+    """Opening an example after a training: the slider's label and the status say the
+    panels show another model; moving the slider shows the training again."""
+    p = training_panel(window)
+    p.start([TrainSpec(task="adding", steps=100, snapshot_every=50)], wait=True)
+    assert "not shown" not in p.slider_label.text()
+    window.open_example("brackets", wait=True)
+    p.show()
+    p.raise_()
+    QApplication.processEvents()
+    assert p.slider_label.text().endswith("· not shown") and "another model" in p.status.text()
+    p.slider.setValue(1)
+    qtbot.waitUntil(lambda: window.session.loaded.model_description == "LSTM after 50 updates", timeout=3000)
+    assert "not shown" not in p.slider_label.text()
+
+
+def test_the_loss_axis_labels_only_powers_of_ten_when_one_is_in_view(window):
+    p = training_panel(window)
+    p.start([TrainSpec(task="adding", steps=100, snapshot_every=50)], wait=True)
+    axis = p.plot.getPlotItem().getAxis("left")
+    axis.setRange(-1.2, 0.1)  # 0.063 .. 1.26 (log10): 0.1 and 1 in view
+    minor = [np.log10(v) for v in (0.07, 0.08, 0.09, 0.2, 0.3)]
+    strings = axis.tickStrings([-1.0, 0.0, *minor], 1.0, 1.0)
+    assert strings[:2] != ["", ""] and all(s == "" for s in strings[2:])
+    axis.setRange(-0.9, -0.6)  # within one decade (0.13 .. 0.25): the others stay labelled
+    assert all(axis.tickStrings([np.log10(0.2)], 1.0, 0.1))
+
+
+def test_the_train_dialog_remembers_the_length(window, settings):
+    from lstm_viz.ui.train_dialog import TrainDialog
+
+    dialog = TrainDialog(settings, has_sequence=True)
+    dialog.length.setValue(50)
+    dialog.accept()
+    again = TrainDialog(settings, has_sequence=True)
+    assert again.length.value() == 50

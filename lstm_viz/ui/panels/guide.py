@@ -62,9 +62,15 @@ class GuidePanel(Panel):
         self.setWidget(body)
         self.session.core.note_changed.connect(self._note_changed)
 
+    def font_changed(self) -> None:
+        """The application's font changed (presentation mode): the note is written again at
+        its size."""
+        if self._built:
+            self._note_changed(self.session.core.note)
+
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
-        if event.type() == QEvent.Type.ApplicationFontChange and self._built:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.ApplicationFontChange) and self._built:
             self._note_changed(self.session.core.note)  # the note's size follows
 
     def _note_changed(self, index: int) -> None:

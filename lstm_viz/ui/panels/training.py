@@ -36,6 +36,19 @@ SWITCH_INTERVAL = 0.001  # seconds: Python's thread switch interval while a trai
 NAMES = {"lstm": "LSTM", "rnn": "tanh RNN"}
 
 
+class LossAxis(pg.AxisItem):
+    """A log axis that labels only the powers of ten when one is in view: the labels of
+    2x..9x crowd at the top of each decade (0.7, 0.8, 0.9 drawn over each other)."""
+
+    def tickStrings(self, values, scale, spacing):
+        strings = super().tickStrings(values, scale, spacing)
+        if self.logMode:
+            low, high = sorted(self.range)
+            if np.floor(high) >= np.ceil(low):  # a power of ten in view: the others unlabelled
+                strings = [text if abs(v - round(v)) < 1e-6 else "" for v, text in zip(values, strings)]
+        return strings
+
+
 class TrainingPanel(Panel):
     title = "Training"
     place = Place(tab="CellTrajectoryPanel")
@@ -65,7 +78,7 @@ class TrainingPanel(Panel):
         self.status.setWordWrap(True)
         top.addWidget(self.status, 1)
         layout.addLayout(top)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(axisItems={"left": LossAxis("left")})
         item = self.plot.getPlotItem()
         item.setLogMode(x=False, y=True)
         item.setLabel("bottom", "updates")
@@ -138,8 +151,10 @@ class TrainingPanel(Panel):
             return True
         return super().event(event)
 
-    def on_trace(self):  # the panel shows training, not the trace
-        pass
+    def on_trace(self):
+        """Something else opened (a file, an example): the slider's label says the panels no
+        longer show this training, until the slider is moved."""
+        self._label()
 
     # -- starting ------------------------------------------------------------------------------
     def ask(self) -> None:
@@ -343,7 +358,17 @@ class TrainingPanel(Panel):
         words = f"after {snapshot.update:,} updates"
         if held is not None:
             words += f" · held-out loss {held:.4g}"
+        shown = self.session.core.shown_snapshot
+        elsewhere = training.done and (shown is None or shown[0] not in self.trainings)
+        if elsewhere:  # another model is open: moving the slider shows this training again
+            words += " · not shown"
+            self.status.setText(
+                self._status() + ". The panels show another model now: move the slider to show this training again."
+            )
         self.slider_label.setText(words)
+        self.slider_label.setToolTip(
+            "Another model is open: move the slider to show this training again" if elsewhere else ""
+        )
         self.marker.setValue(snapshot.update)
         self.marker.setVisible(True)
 

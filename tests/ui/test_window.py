@@ -175,12 +175,13 @@ def test_screenshot_writes_a_real_picture(tmp_path):
     assert len(colors) > 50
 
 
-def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
-    """Play 20,000 steps (looping the demo), painting regularly: no crash, no growth.
+def test_soak_12000_steps_with_every_panel_memory_stays_flat(window, qtbot):
+    """Play 12,000 steps (looping the demo), painting regularly: no crash, no growth.
 
     The process's resident memory is checked over all of them (C++ and Python alike), and
-    Python's own allocations to the byte over the last 3,000 (tracing all 20,000 would
-    triple the test's time)."""
+    Python's own allocations to the byte over the last 3,000 (tracing all of them would
+    triple the test's time). (20,000 steps took a minute of the suite's five; the million
+    steps played by the next test cover the long run.)"""
     import tracemalloc
 
     def resident() -> int:
@@ -195,7 +196,7 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
             p.setGeometry(40, 40, 500, 400)  # a hidden tab keeps a place off the screen
             p.show()
     qtbot.waitUntil(lambda: not any(p._offscreen() for p in window.panels), timeout=5000)
-    steps = [0]  # a count, not a list: a list of 20,000 steps would be growth of the test's own
+    steps = [0]  # a count, not a list: a list of 12,000 steps would be growth of the test's own
 
     def count(step):
         steps[0] += 1
@@ -212,7 +213,7 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
 
     play(300)
     rss_before = resident()
-    play(17_000)
+    play(8_700)
     tracemalloc.start()
     baseline = tracemalloc.take_snapshot()
     play(3_000)
@@ -223,8 +224,8 @@ def test_soak_20000_steps_with_every_panel_memory_stays_flat(window, qtbot):
     # ~40 KB a 1,000 steps is allocated inside Qt's signal emission and kept by it (no Python
     # container grows, and resident memory grew 0.01 MB over 20,000 steps): allow that, no more
     assert grown < 500_000
-    assert rss_grown < 40_000_000  # under 2 KB a step, whatever allocates it
-    assert steps[0] == 20_300
+    assert rss_grown < 24_000_000  # under 2 KB a step, whatever allocates it
+    assert steps[0] == 12_000
     qtbot.wait(60)  # the equations render at most every 40 ms during playback
     step = window.session.step  # the last step is what every panel shows
     assert equations.current.step == step and panel(window, "CellDiagramPanel").canvas.texts["caption"].endswith(

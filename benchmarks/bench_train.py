@@ -10,7 +10,8 @@ demo's budget of updates. Each measurement is a fresh process, alternated:
   function runs it (the task, the model, the updates and the saved file), timed around
   the command (not the interpreter's start);
 - ``window``: the offscreen window on its demo, the Training panel's Start with the same
-  choices, timed from Start to the end of training while the window's event loop runs
+  choices (a second after the process that trains is warmed up, as the Train dialog does
+  when it opens), timed from Start to the end of training while the window's event loop runs
   (the loss curves drawn five times a second, the held-out loss every 25 updates,
   snapshots every 50); then the trained model shown;
 - ``steps``: in the same window, step repaints (a step moved, every view on screen
@@ -88,6 +89,13 @@ def child_window(steps: int, measure_steps: bool) -> dict:
     if measure_steps:
         result["idle"] = repaints(60, False)
     spec = TrainSpec(task="adding", kind="lstm", hidden=12, length=30, lr=0.005, steps=steps, seed=0)
+    from lstm_viz.workbench.training import warm_up
+
+    warm_up()  # as Model > Train… does when its dialog opens; a second for the choices
+    wait_until = time.perf_counter() + 1.0
+    while time.perf_counter() < wait_until:
+        app.processEvents()
+        time.sleep(0.01)
     loop = QEventLoop()
     t0 = time.perf_counter()
     panel.start([spec])

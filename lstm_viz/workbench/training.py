@@ -4,7 +4,9 @@ cancel; and the loaded sequence as a task of its own. No Qt here.
 A :class:`Training` is made from a :class:`TrainSpec` (a built-in task, or the sequence
 that is open: predict its next step, or its next character or base), trains with the
 engine's trainer (:func:`lstm_viz.engine.train.train`: the same updates as ``lstm-viz
-train``) in whatever thread calls :meth:`Training.run`, and records as it goes:
+train``) in whatever thread calls :meth:`Training.run`, or in a child process with
+:meth:`Training.run_in_child` (the window's way: a thread would share Python's lock with
+the window), and records as it goes:
 
 - the training loss of every update, and a held-out loss every ``heldout_every`` updates
   (a fixed batch drawn once, never trained on);
@@ -21,6 +23,7 @@ learnt so far (``cancelled`` says so).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 import time
@@ -153,6 +156,7 @@ class Training:
 
         spec.check()
         self.spec = spec
+        self._sequence = sequence  # (a run in a child process makes its own task from it)
         self.task = make_task(spec, sequence)
         network = LSTM if spec.kind == "lstm" else RNN
         self.model = network.random(self.task.input_size, [spec.hidden] * spec.layers, seed=spec.seed)
@@ -174,9 +178,6 @@ class Training:
         self.cancelled = False
         self._running = threading.Event()
         self._running.set()
-        self.hold_until = 0.0  # time.monotonic() until which the run waits between updates (see give_way)
-        self._next_grant = 0.0
-        self._held_since = 0.0
 
     # -- control (any thread) ----------------------------------------------------------------
     @property
@@ -188,25 +189,6 @@ class Training:
 
     def resume(self) -> None:
         self._running.set()
-
-    def give_way(self, seconds: float) -> None:
-        """Wait between updates for ``seconds`` from now, or until :meth:`go_on` (the window
-        is busy showing a step: the run and the window share Python's lock, and a step drawn
-        while an update runs took twice as long). Never more than half the time: after a
-        wait the run is not asked again before it has run as long as it waited, so a window
-        stepping without a pause slows the training, it does not stop it."""
-        now = time.monotonic()
-        if now >= self._next_grant and now >= self.hold_until:
-            self._held_since = now
-            self.hold_until = now + seconds
-            self._next_grant = now + 2 * seconds
-
-    def go_on(self) -> None:
-        """The window has drawn what it was waiting for: the run goes on at once."""
-        now = time.monotonic()
-        if self.hold_until > now:
-            self.hold_until = 0.0
-            self._next_grant = now + (now - self._held_since)
 
     @property
     def updates(self) -> int:
@@ -233,8 +215,6 @@ class Training:
                 progress(step, spec.steps)
             while not self._running.is_set() and not stop():  # paused: between two updates
                 self._running.wait(0.05)
-            while time.monotonic() < self.hold_until and not stop():  # the window's turn
-                time.sleep(0.002)
 
         try:
             result = train(
@@ -256,6 +236,74 @@ class Training:
         if self.task.name == SEQUENCE:
             self.model.metadata["task"] = "next step of the open sequence"
         self.model.metadata.setdefault("training", {})["kind"] = spec.kind
+        self.done = True
+        return self
+
+    # -- the run in a child process (the window's) ------------------------------------------------
+    def run_in_child(self, progress=None, cancel=None) -> Training:
+        """As :meth:`run`, in a child process: the same updates (the child makes this run
+        again from its spec and seed), while this thread only takes in what it sends (each
+        update's loss, the held-out losses, the snapshots, then the trained parameters).
+        A window's thread and a training thread share Python's lock: a step drawn while an
+        update ran waited for it; a process shares nothing. Pause, resume and cancel work
+        as in :meth:`run`."""
+        stop = cancel or (lambda: False)
+        context = _context()
+        receive, send = context.Pipe(duplex=False)
+        running, cancelled = context.Event(), context.Event()
+        running.set()
+        child = context.Process(
+            target=_child_run,
+            args=(self.spec, self._sequence, send, running, cancelled),
+            name="lstm-viz training",
+            daemon=True,
+        )
+        start = time.perf_counter()
+        child.start()
+        send.close()  # (the child holds its end: when it ends, recv sees the end)
+        finished = None
+        try:
+            while finished is None:
+                if stop():
+                    cancelled.set()
+                    running.set()
+                if self.paused == running.is_set():
+                    running.clear() if self.paused else running.set()
+                if not receive.poll(0.05):
+                    if not child.is_alive() and not receive.poll(0):
+                        raise InputError(f"the training stopped unexpectedly (exit code {child.exitcode})")
+                    continue
+                try:
+                    kind, payload = receive.recv()
+                except EOFError:
+                    raise InputError(f"the training stopped unexpectedly (exit code {child.exitcode})") from None
+                if kind == "progress":
+                    losses, heldout, snapshots = payload
+                    self.heldout.extend(heldout)
+                    self.snapshots.extend(snapshots)
+                    self.losses.extend(losses)  # last: a reader seeing N updates finds their snapshots
+                    if progress is not None:
+                        progress(self.updates, self.spec.steps)
+                elif kind == "error":
+                    raise InputError(payload)
+                else:
+                    finished = payload
+        finally:
+            if child.is_alive():
+                cancelled.set()
+                running.set()
+                child.join(5)
+                if child.is_alive():
+                    child.kill()
+            child.join(1)
+            receive.close()
+            self.seconds = time.perf_counter() - start
+        params, metadata, was_cancelled = finished
+        for target, learnt in zip(self._arrays(self.model), params, strict=True):
+            target[...] = learnt
+        self.model.touch()
+        self.model.metadata = metadata
+        self.cancelled = was_cancelled
         self.done = True
         return self
 
@@ -302,6 +350,75 @@ class Training:
 
 
 __all__ = ["SEQUENCE", "Snapshot", "SequenceTask", "TrainSpec", "Training", "make_task"]
+
+
+# -- the child process ------------------------------------------------------------------------
+SEND_EVERY = 0.05  # seconds between the child's reports (a few hundred updates a second in each)
+
+
+def _context():
+    """Children forked from a server process started once, with the engine imported (a
+    window's process has Qt's threads: forking it is not safe; a fresh interpreter for each
+    run would take a third of a second)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["lstm_viz.workbench.training"])
+    return context
+
+
+def warm_up() -> None:
+    """Start the server the training children are forked from (in the background of a
+    dialog, so the first run starts at once)."""
+    from multiprocessing import forkserver
+
+    _context()
+    forkserver.ensure_running()
+
+
+def _child_run(spec, sequence, send, running, cancelled) -> None:
+    """The child: the same run as Training.run, reporting what it adds every SEND_EVERY
+    seconds (and at every snapshot), then the trained parameters."""
+    try:
+        training = Training(spec, sequence)
+        sent = {"losses": 0, "heldout": 0, "snapshots": 0}
+        last = [time.perf_counter()]
+
+        def report(force=False):
+            now = time.perf_counter()
+            if not force and now - last[0] < SEND_EVERY and len(training.snapshots) == sent["snapshots"]:
+                return
+            last[0] = now
+            part = (
+                training.losses[sent["losses"] :],
+                training.heldout[sent["heldout"] :],
+                training.snapshots[sent["snapshots"] :],
+            )
+            sent["losses"], sent["heldout"], sent["snapshots"] = (
+                len(training.losses),
+                len(training.heldout),
+                len(training.snapshots),
+            )
+            send.send(("progress", part))
+
+        def progress(done, total):
+            report()
+            while not running.is_set() and not cancelled.is_set():  # paused: between two updates
+                running.wait(0.05)
+
+        from lstm_viz.engine import blas
+
+        # a small model's products gain nothing from a second BLAS thread, whose waiting
+        # spins on the core the window draws on: held to one, as its step loop would be
+        small = blas.step_thread_count(spec.batch_size, spec.hidden, spec.hidden) == 1
+        with blas.single_thread() if small else contextlib.nullcontext():
+            training.run(progress, cancelled.is_set)
+        report(force=True)
+        send.send(("done", (training._arrays(training.model), training.model.metadata, training.cancelled)))
+    except Exception as exc:  # noqa: BLE001 - said to the window, which shows it
+        send.send(("error", str(exc) or type(exc).__name__))
+    finally:
+        send.close()
 
 
 WATCHED_STEPS = 5000  # the open sequence is watched on its first steps (each snapshot traces them)

@@ -622,7 +622,7 @@ class Workbench:
         training.watched = watched_sequence(training, self.sequence if spec.task == SEQUENCE else None)
 
         def run(progress, cancel):
-            return training.run(progress, cancel)
+            return training.run_in_child(progress, cancel)  # (a thread would share Python's lock with the window)
 
         def apply(done):
             if done.snapshots:

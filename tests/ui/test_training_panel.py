@@ -6,7 +6,6 @@ import time
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication, QDialog
 
 from lstm_viz.io import load_model
@@ -246,42 +245,29 @@ def test_the_slider_shows_the_write_gate_learning_to_open_at_the_marks(window, q
     assert untrained[2] < 0.7 and trained[2] > 0.9
 
 
-def test_a_step_holds_the_training_until_the_views_have_painted(window, qtbot):
-    """The window's repaint first: a step asks the training to wait, and the wait ends once
-    the step is painted (not after the longest wait allowed)."""
-    from lstm_viz.ui.panels import training as module
+def test_the_window_trains_in_another_process(window, qtbot):
+    """Training in a thread of the window's process shared Python's lock with it (a step
+    drawn during an update waited for it): the updates are made in a child process, and the
+    window's process only takes in the losses and snapshots."""
+    import multiprocessing
+
+    from lstm_viz.workbench import training as module
 
     p = training_panel(window)
-    p.start([TrainSpec(task="adding", length=20, steps=1_000_000, snapshot_every=1000)])
-    training = p.trainings[0]
+    here = []
+    original = module.train  # what Training.run calls, in whatever process runs it
+    module.train = lambda *a, **k: (here.append(1), original(*a, **k))[1]
     try:
-        qtbot.waitUntil(lambda: training.updates > 20, timeout=20000)
-        order = []
-
-        class Watch(QObject):
-            def eventFilter(self, obj, event):
-                if event.type() == QEvent.Type.Paint:
-                    order.append("paint")
-                return False
-
-        watch = Watch()
-        view = panel(window, "GateBarsPanel").findChildren(pg.GraphicsView)[0].viewport()
-        view.installEventFilter(watch)
-        go_on = training.go_on
-        training.go_on = lambda: (order.append("go on"), go_on())
-        time.sleep(p.GIVE_WAY * 3)  # no grant pending
-        window.session.set_step((window.session.step + 1) % window.session.length)
-        held = training.hold_until
-        assert held > time.monotonic()  # asked to wait, for at most GIVE_WAY
-        assert held - time.monotonic() <= p.GIVE_WAY
-        QApplication.processEvents()  # the paint, then the go-on event
-        assert training.hold_until == 0.0 and time.monotonic() < held  # released before the wait ran out
-        assert order[:2] == ["paint", "go on"]  # once the step was painted
-        assert module.AFTER_PAINT < -1  # below Qt's update requests (Qt.LowEventPriority)
-        view.removeEventFilter(watch)
+        p.start([TrainSpec(task="adding", length=20, steps=300, snapshot_every=100)])
+        children = multiprocessing.active_children
+        qtbot.waitUntil(lambda: any(c.name == "lstm-viz training" for c in children()), timeout=20000)
+        qtbot.waitUntil(lambda: p.job is None, timeout=60000)
     finally:
-        p.stop_button.click()
-        qtbot.waitUntil(lambda: p.job is None, timeout=20000)
+        module.train = original
+    assert here == []  # no update made in this process
+    training = p.trainings[0]
+    assert training.updates == 300 and [s.update for s in training.snapshots] == [0, 100, 200, 300]
+    assert window.session.loaded.model_description == "LSTM after 300 updates"
 
 
 def test_the_which_box_shows_the_chosen_model_and_the_gates_come_back_whole(window, qtbot):

@@ -158,41 +158,57 @@ def test_the_core_trains_and_shows_any_snapshot_in_place_of_the_data():
     np.testing.assert_array_equal(core.trace.layers[0].forget, expected)
 
 
-def test_a_run_gives_way_to_the_window_for_the_time_asked():
-    """The window asks the run to wait while it draws a step (they share Python's lock):
-    no update is made until the time asked has passed, then it goes on."""
-    training = Training(TrainSpec(task="adding", length=10, steps=100_000))
+def test_a_run_in_a_child_process_is_the_same_run():
+    """The window trains in a child process (a thread shares Python's lock with the
+    window): the losses, held-out losses, snapshots and trained model it brings back are
+    those of the same run made here, to the bit; the child is gone when it is done."""
+    spec = TrainSpec(task="adding", length=12, steps=120, snapshot_every=40, heldout=64)
+    here, there = Training(spec).run(), Training(spec)
+    seen = []
+    there.run_in_child(lambda done, total: seen.append((done, total)))
+    assert there.done and not there.cancelled and there.updates == 120
+    assert there.losses == here.losses and there.heldout == here.heldout
+    assert [s.update for s in there.snapshots] == [0, 40, 80, 120]
+    for a, b in zip(there.snapshots, here.snapshots, strict=True):
+        for x, y in zip(a.params, b.params, strict=True):
+            np.testing.assert_array_equal(x, y)
+    for x, y in zip(iter_parameters(there.model), iter_parameters(here.model), strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert there.model.metadata["training"] == here.model.metadata["training"]
+    assert seen and seen[-1] == (120, 120) and all(b == 120 for _, b in seen)
+    import multiprocessing
+
+    assert not [c for c in multiprocessing.active_children() if c.name == "lstm-viz training"]
+
+
+def test_a_child_run_pauses_resumes_and_stops_keeping_what_it_learnt():
+    training = Training(TrainSpec(task="adding", length=10, steps=1_000_000, snapshot_every=50))
     stop = threading.Event()
-    thread = threading.Thread(target=training.run, kwargs={"cancel": stop.is_set})
+    thread = threading.Thread(target=training.run_in_child, kwargs={"cancel": stop.is_set})
     thread.start()
     try:
-        while training.updates < 10:
+        deadline = time.monotonic() + 30
+        while training.updates < 20 and time.monotonic() < deadline:
             time.sleep(0.01)
-        training.give_way(0.4)
-        time.sleep(0.05)
+        training.pause()
+        time.sleep(0.4)  # the child holds within an update or two, its last report arrives
         held = training.updates
-        time.sleep(0.25)
-        assert training.updates == held  # waiting
-        time.sleep(0.3)
-        assert training.updates > held  # and on again
-        training.give_way(0.4)  # asked again at once: not granted (at most half the time)
-        before = training.updates
-        time.sleep(0.2)
-        assert training.updates > before
-        # the window says it is done: on at once, and not held again before it ran as long
-        time.sleep(0.6)
-        training.give_way(30)
-        time.sleep(0.3)
-        held = training.updates
-        time.sleep(0.2)
-        assert training.updates == held  # waiting for go_on
-        training.go_on()
-        time.sleep(0.1)
+        time.sleep(0.4)
+        assert training.updates == held  # paused
+        training.resume()
+        deadline = time.monotonic() + 30
+        while training.updates <= held + 10 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert training.updates > held
-        training.give_way(30)  # it waited 0.5 s: not held again within 0.5 s
-        before = training.updates
-        time.sleep(0.2)
-        assert training.updates > before
     finally:
         stop.set()
         thread.join(30)
+    assert not thread.is_alive() and training.done and training.cancelled
+    assert training.snapshots[-1].update == training.updates < 1_000_000  # what it learnt, kept
+    # the trained model is the last snapshot
+    for x, y in zip(
+        training.model_at(len(training.snapshots) - 1).run(np.zeros((1, 5, 2), np.float32)).output,
+        training.model.run(np.zeros((1, 5, 2), np.float32)).output,
+        strict=True,
+    ):
+        np.testing.assert_allclose(x, y, atol=1e-6)

@@ -11,11 +11,9 @@ follows the one chosen.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -29,10 +27,7 @@ from lstm_viz.ui.panels.base import Panel, Place, legend_above
 from lstm_viz.ui.transport import JumpSlider
 
 COLORS = {"lstm": "#1f77b4", "rnn": "#d62728"}
-GO_ON = QEvent.Type(QEvent.registerEventType())  # the views have painted: the training goes on
-AFTER_PAINT = -10  # posted below Qt's update requests (Qt.LowEventPriority, -1): delivered after the paint
 GRID_COLOR = "#ebebeb"
-SWITCH_INTERVAL = 0.001  # seconds: Python's thread switch interval while a training runs
 NAMES = {"lstm": "LSTM", "rnn": "tanh RNN"}
 
 
@@ -131,25 +126,6 @@ class TrainingPanel(Panel):
         self._show_soon.timeout.connect(self.show_snapshot)
         self._poll = QTimer(self, interval=200)  # the curves and the status, five times a second
         self._poll.timeout.connect(self.refresh_curves)
-        for signal in (self.session.stepChanged, self.session.rangeChanged, self.session.selectionChanged):
-            signal.connect(self._give_way)
-
-    GIVE_WAY = 0.05  # seconds the training waits at most after the window moves (a step, a zoom)
-
-    def _give_way(self, *args) -> None:
-        """The window's repaint first: the training waits until the views have painted (a
-        low-priority event, delivered after Qt's update requests), at most GIVE_WAY."""
-        if self.job is not None:
-            for training in self.trainings:
-                training.give_way(self.GIVE_WAY)
-            QCoreApplication.postEvent(self, QEvent(GO_ON), AFTER_PAINT)
-
-    def event(self, event) -> bool:
-        if event.type() == GO_ON:
-            for training in self.trainings:
-                training.go_on()
-            return True
-        return super().event(event)
 
     def on_trace(self):
         """Something else opened (a file, an example): the slider's label says the panels no
@@ -161,7 +137,9 @@ class TrainingPanel(Panel):
         from PySide6.QtWidgets import QDialog
 
         from lstm_viz.ui.train_dialog import TrainDialog
+        from lstm_viz.workbench.training import warm_up
 
+        warm_up()  # the process runs are forked from starts now, while the choices are made
         window = self.window()
         dialog = TrainDialog(window.settings, self.session.loaded is not None, window)
         self.dialog = dialog
@@ -198,7 +176,7 @@ class TrainingPanel(Panel):
             for training in self.trainings:
                 if cancelled():
                     break
-                training.run(progress, cancelled)
+                training.run_in_child(progress, cancelled)  # a thread would share Python's lock with the window
             return self.trainings
 
         if wait:
@@ -214,21 +192,11 @@ class TrainingPanel(Panel):
         self.pause_button.setText("Pause")
         self.start_button.setEnabled(False)
         self._poll.start()
-        # the worker and the window share Python's lock: handed over every millisecond
-        # instead of every 5, a step's repaint waits less for the training's turn
-        self._switch = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH_INTERVAL)
         self.job.start()
         self.refresh_curves()
         return True
 
-    def _restore_switch(self) -> None:
-        if getattr(self, "_switch", None) is not None:
-            sys.setswitchinterval(self._switch)
-            self._switch = None
-
     def _finished(self) -> None:
-        self._restore_switch()
         self.job = None
         self._poll.stop()
         self.start_button.setEnabled(True)
@@ -247,7 +215,6 @@ class TrainingPanel(Panel):
         self.refresh_curves()
 
     def _failed(self, message: str) -> None:
-        self._restore_switch()
         self.job = None
         self._poll.stop()
         self.start_button.setEnabled(True)

@@ -362,6 +362,8 @@ def _context():
     run would take a third of a second)."""
     import multiprocessing
 
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # (Windows): a fresh interpreter
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["lstm_viz.workbench.training"])
     return context
@@ -370,10 +372,10 @@ def _context():
 def warm_up() -> None:
     """Start the server the training children are forked from (in the background of a
     dialog, so the first run starts at once)."""
-    from multiprocessing import forkserver
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
 
-    _context()
-    forkserver.ensure_running()
+        forkserver.ensure_running()
 
 
 def _child_run(spec, sequence, send, running, cancelled) -> None:

@@ -294,6 +294,14 @@ class MainWindow(QMainWindow):
         self.key_router.detach()
         super().closeEvent(event)
 
+    def event(self, event):
+        if event.type() == QEvent.Type.WindowUnblocked and self.isVisible():
+            # a modal dialog (Model > Train…, a file dialog, a message) has closed: the keyboard
+            # back to the window. A window manager gives it back; without one (a kiosk, a bare
+            # X server) the keys pressed next went nowhere until a click
+            QTimer.singleShot(0, self.activateWindow)
+        return super().event(event)
+
     def showEvent(self, event):
         self.key_router.attach()  # shown again after a close
         super().showEvent(event)

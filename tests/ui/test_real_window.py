@@ -220,6 +220,22 @@ def test_transport_keys_work_at_first_show_in_a_real_window(tmp_path, window):
         real.xdotool("key", "n")
         step, _ = wait_for_step(real, twin, label, expected, steps=every)
         assert step == expected, f"N did not go to the next event at t = {expected}"
+
+        # a dialog opened and closed (Model > Train…, then Escape): the keys come back to the
+        # window (no window manager gives the focus back; they went nowhere until a click)
+        real.xdotool("key", "ctrl+t")
+        dialog = real.xdotool("search", "--sync", "--name", "^Train", timeout=20).split()[0]
+        real.xdotool("windowfocus", "--sync", dialog)
+        real.xdotool("key", "Escape")
+        deadline = time.monotonic() + 10
+        while subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--name", "^Train"], env=real.env, capture_output=True, text=True
+        ).stdout.strip():
+            assert time.monotonic() < deadline, "Escape did not close the Train dialog"
+            time.sleep(0.05)
+        real.xdotool("key", "Right")
+        step, _ = wait_for_step(real, twin, label, expected + 1, steps=every)
+        assert step == expected + 1, "Right after a dialog closed did not step"
     finally:
         real.close()
 

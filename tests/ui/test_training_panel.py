@@ -360,3 +360,26 @@ def test_the_train_dialog_remembers_the_length(window, settings):
     dialog.accept()
     again = TrainDialog(settings, has_sequence=True)
     assert again.length.value() == 50
+
+
+def test_the_trajectories_box_offers_only_h_for_a_tanh_rnn(window):
+    """The box said 'memory cell c(t)' over a plot of h(t) for an RNN; the LSTM's choice
+    comes back with the LSTM."""
+    p = training_panel(window)
+    specs = [TrainSpec(task="adding", steps=50), TrainSpec(task="adding", kind="rnn", steps=50)]
+    p.start(specs, wait=True)
+    trajectories = panel(window, "CellTrajectoryPanel")
+    trajectories.show()
+    trajectories.raise_()
+    QApplication.processEvents()
+    box = trajectories.choice
+    assert box.currentData() == "cell"
+    p.which.setCurrentIndex(1)
+    QApplication.processEvents()
+    assert (
+        box.currentData() == "hidden" and trajectories.plot.getPlotItem().getAxis("left").labelText == box.currentText()
+    )
+    assert not box.model().item(box.findData("cell")).isEnabled()
+    p.which.setCurrentIndex(0)
+    QApplication.processEvents()
+    assert box.currentData() == "cell" and box.model().item(box.findData("cell")).isEnabled()

@@ -75,6 +75,24 @@ class CellTrajectoryPanel(Panel):
     def on_trace(self):
         self.plot.setXRange(0, self.session.length, padding=0.01)
         integer_steps(self.plot, self.session.length)
+        self._choices_for_kind()
+
+    def _choices_for_kind(self) -> None:
+        """A tanh RNN has no memory cell: its only choice is h(t), and the box says so (it
+        kept saying 'memory cell' over a plot of h). An LSTM again gets the choice back."""
+        lstm = self.session.layer_trace.is_lstm
+        model = self.choice.model()
+        hidden = self.choice.findData("hidden")
+        self.choice.blockSignals(True)
+        for index in range(self.choice.count()):
+            model.item(index).setEnabled(lstm or index == hidden)
+        if not lstm and self.choice.currentIndex() != hidden:
+            self._chosen_for_lstm = self.choice.currentIndex()
+            self.choice.setCurrentIndex(hidden)
+        elif lstm and getattr(self, "_chosen_for_lstm", None) is not None:
+            self.choice.setCurrentIndex(self._chosen_for_lstm)
+            self._chosen_for_lstm = None
+        self.choice.blockSignals(False)
 
     def _curve(self, curves: list[LodCurve], z: float = 0) -> LodCurve:
         curve = LodCurve()

@@ -75,6 +75,7 @@ class Presentation(QObject):
         self._hidden: list[QWidget] = []
         self._pens: list = []  # (item, pen as it was)
         self._fonts: list = []  # (item, font as it was)
+        self._legends: list = []  # (legend, its label size as it was)
         self.hint = QLabel("Presentation mode: F11 to leave", window)
         self.hint.setStyleSheet(
             "background: rgba(30, 30, 30, 190); color: white; padding: 6px 10px; border-radius: 4px"
@@ -200,6 +201,10 @@ class Presentation(QObject):
                 pen = pg.mkPen(item.pen)
                 pen.setWidthF(max(pen.widthF(), 1.0) * LINE_SCALE)
                 item.setPen(pen)
+            elif isinstance(item, pg.LegendItem) and id(item) not in seen_fonts:
+                self._fonts.append((item, None))  # (seen: its size is kept in _legends)
+                self._legends.append((item, item.opts["labelTextSize"]))
+                self._legend_size(item, f"{big.pointSizeF():.1f}pt")
             elif isinstance(item, pg.AxisItem) and id(item) not in seen_fonts:
                 self._fonts.append(
                     (item, (item.style.get("tickFont"), QFont(item.label.font()), item.textWidth, item.textHeight))
@@ -208,6 +213,14 @@ class Presentation(QObject):
                 item.label.setFont(big)
                 item.picture = None
                 item.update()
+
+    @staticmethod
+    def _legend_size(legend, size: str) -> None:
+        legend.opts["labelTextSize"] = size
+        for _, label in legend.items:
+            label.setAttr("size", size)
+            label.setText(label.text)  # (pyqtgraph applies the size when the text is set)
+        legend.updateSize()
 
     def _restore_plots(self) -> None:
         for item, pen in self._pens:
@@ -218,7 +231,16 @@ class Presentation(QObject):
                     item.setPen(pen)
             except RuntimeError:
                 pass
-        for item, (tick, label, width, height) in self._fonts:
+        for legend, size in self._legends:
+            try:
+                self._legend_size(legend, size)
+            except RuntimeError:
+                pass
+        self._legends = []
+        for item, saved in self._fonts:
+            if saved is None:  # a legend (above)
+                continue
+            tick, label, width, height = saved
             try:
                 item.setTickFont(tick)
                 item.label.setFont(label)

@@ -69,6 +69,10 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert window.isFullScreen()
     if axis is not None:
         assert axis.style["tickFont"].pointSizeF() == app.font().pointSizeF()
+    legend = trajectories.legend
+    label = legend.items[0][1]
+    assert legend.opts["labelTextSize"] == f"{app.font().pointSizeF():.1f}pt"
+    assert f"font-size:{app.font().pointSizeF():.1f}pt" in label.item.toHtml().replace(" ", "")  # drawn at that size
 
     window.presentation_action.trigger()
     settle()
@@ -81,6 +85,7 @@ def test_presentation_mode_makes_text_large_lines_thick_and_hides_the_controls(w
     assert note_size() == pytest.approx(before_note, rel=0.02)
     assert not window.isFullScreen() and window.size().width() == 1600
     assert abs(red_pixels(view) - drawn) <= 0.1 * drawn
+    assert legend.opts["labelTextSize"] == "9pt" and "font-size:9pt" in label.item.toHtml().replace(" ", "")
     assert lod.LINE_SCALE == 1.0
 
 

@@ -16,8 +16,7 @@ demo's budget of updates. Each measurement is a fresh process, alternated:
   snapshots every 50); then the trained model shown;
 - ``steps``: in the same window, step repaints (a step moved, every view on screen
   painted) with nothing else running, then while the model trains: one step after the
-  other (the worst case: the training then gets half the time), and a step every 40 ms
-  (a held arrow key's repeat).
+  other, and a step every 40 ms (a held arrow key's repeat).
 
 Prints medians (min, max) and the window / command line ratio of each pair.
 """

@@ -190,7 +190,7 @@ class Presentation(QObject):
             return
         big = QFont(QApplication.instance().font())
         seen_pens = {id(item) for item, _ in self._pens}
-        seen_fonts = {id(item) for item, _ in self._fonts}
+        seen_fonts = {id(item) for item, _ in self._fonts} | {id(item) for item, _ in self._legends}
         for item in self._items():
             if isinstance(item, lod.LodCurve):
                 if id(item) not in seen_pens:
@@ -202,7 +202,6 @@ class Presentation(QObject):
                 pen.setWidthF(max(pen.widthF(), 1.0) * LINE_SCALE)
                 item.setPen(pen)
             elif isinstance(item, pg.LegendItem) and id(item) not in seen_fonts:
-                self._fonts.append((item, None))  # (seen: its size is kept in _legends)
                 self._legends.append((item, item.opts["labelTextSize"]))
                 self._legend_size(item, f"{big.pointSizeF():.1f}pt")
             elif isinstance(item, pg.AxisItem) and id(item) not in seen_fonts:
@@ -237,10 +236,7 @@ class Presentation(QObject):
             except RuntimeError:
                 pass
         self._legends = []
-        for item, saved in self._fonts:
-            if saved is None:  # a legend (above)
-                continue
-            tick, label, width, height = saved
+        for item, (tick, label, width, height) in self._fonts:
             try:
                 item.setTickFont(tick)
                 item.label.setFont(label)

@@ -56,29 +56,12 @@ class TrainDialog(QDialog):
         form.addRow("with", self.model)
         self.hidden = QSpinBox(minimum=1, maximum=1024, value=12)
         self.layers = QSpinBox(minimum=1, maximum=4, value=1)
-        size = QWidget()
-        row = QHBoxLayout(size)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.hidden)
-        row.addWidget(QLabel("units a layer,"))
-        row.addWidget(self.layers)
-        row.addWidget(QLabel("layers"))
-        row.addStretch(1)
-        form.addRow("Size", size)
+        form.addRow("Size", _row(self.hidden, "units a layer,", self.layers, "layers"))
         self.length = QSpinBox(minimum=2, maximum=100_000, value=30)
         self.vary = QCheckBox("from")
         self.vary.setToolTip("A length drawn for each batch, from this one up to the length (the adding problem)")
         self.min_length = QSpinBox(minimum=2, maximum=100_000, value=20)
-        lengths = QWidget()
-        row = QHBoxLayout(lengths)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.vary)
-        row.addWidget(self.min_length)
-        row.addWidget(QLabel("to"))
-        row.addWidget(self.length)
-        row.addWidget(QLabel("steps"))
-        row.addStretch(1)
-        form.addRow("Sequences of", lengths)
+        form.addRow("Sequences of", _row(self.vary, self.min_length, "to", self.length, "steps"))
         self.lr = QDoubleSpinBox(decimals=4, minimum=0.0001, maximum=1.0, singleStep=0.001, value=0.005)
         form.addRow("Learning rate (Adam)", self.lr)
         self.steps = QSpinBox(minimum=1, maximum=1_000_000, value=2000, singleStep=500)
@@ -166,3 +149,14 @@ class TrainDialog(QDialog):
             )
             for kind in kinds
         ]
+
+
+def _row(*parts) -> QWidget:
+    """Widgets and words (str) side by side, as one field of a form."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for part in parts:
+        layout.addWidget(QLabel(part) if isinstance(part, str) else part)
+    layout.addStretch(1)
+    return row

@@ -267,8 +267,10 @@ class Training:
                 if stop():
                     cancelled.set()
                     running.set()
-                if self.paused == running.is_set():
-                    running.clear() if self.paused else running.set()
+                if self.paused and running.is_set():
+                    running.clear()
+                elif not self.paused and not running.is_set():
+                    running.set()
                 if not receive.poll(0.05):
                     if not child.is_alive() and not receive.poll(0):
                         raise InputError(f"the training stopped unexpectedly (exit code {child.exitcode})")
@@ -383,30 +385,21 @@ def _child_run(spec, sequence, send, running, cancelled) -> None:
     seconds (and at every snapshot), then the trained parameters."""
     try:
         training = Training(spec, sequence)
-        sent = {"losses": 0, "heldout": 0, "snapshots": 0}
+        training._running = running  # the window's pause and resume: Training.run waits on it
+        sent = [0, 0, 0]  # losses, held-out losses and snapshots sent so far
         last = [time.perf_counter()]
 
         def report(force=False):
+            lists = (training.losses, training.heldout, training.snapshots)
             now = time.perf_counter()
-            if not force and now - last[0] < SEND_EVERY and len(training.snapshots) == sent["snapshots"]:
+            if not force and now - last[0] < SEND_EVERY and len(training.snapshots) == sent[2]:
                 return
             last[0] = now
-            part = (
-                training.losses[sent["losses"] :],
-                training.heldout[sent["heldout"] :],
-                training.snapshots[sent["snapshots"] :],
-            )
-            sent["losses"], sent["heldout"], sent["snapshots"] = (
-                len(training.losses),
-                len(training.heldout),
-                len(training.snapshots),
-            )
-            send.send(("progress", part))
+            send.send(("progress", tuple(items[start:] for items, start in zip(lists, sent, strict=True))))
+            sent[:] = [len(items) for items in lists]
 
         def progress(done, total):
             report()
-            while not running.is_set() and not cancelled.is_set():  # paused: between two updates
-                running.wait(0.05)
 
         from lstm_viz.engine import blas
 

@@ -98,10 +98,13 @@ class SequenceTask(Task):
             else np.asarray(sequence.lengths, dtype=np.int64)
         )
         longest = int(lengths.max()) if len(lengths) else 0
+        where = f"{sequence.source}: " if getattr(sequence, "source", None) else ""  # the file, when it has one
         if longest < 3:
-            raise InputError("the open sequence is too short to learn from: it needs at least 3 steps")
+            raise InputError(
+                f"{where}the open sequence is too short to learn from: {longest} steps, it needs at least 3"
+            )
         if not np.isfinite(values).all():
-            raise InputError("the open sequence has missing or infinite values: fill them before training on it")
+            raise InputError(f"{where}the open sequence has missing or infinite values: fill them before training")
         length = min(int(length or min(100, longest - 1)), longest - 1)
         super().__init__(max(length, 2))
         self.values, self.lengths = values, lengths

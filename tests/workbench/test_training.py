@@ -126,6 +126,16 @@ def test_an_open_sequence_that_cannot_be_learnt_from_says_why(values, words):
         Training(TrainSpec(task=SEQUENCE), Sequence(values=values))
 
 
+def test_a_file_too_short_to_learn_from_is_named(tmp_path):
+    from lstm_viz.io import load_sequence
+
+    path = tmp_path / "tiny.csv"
+    path.write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        Training(TrainSpec(task=SEQUENCE), load_sequence(str(path)))
+    assert str(caught.value) == f"{path}: the open sequence is too short to learn from: 2 steps, it needs at least 3"
+
+
 @pytest.mark.parametrize(
     ("spec", "words"),
     [
